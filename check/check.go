@@ -1,0 +1,146 @@
+// Package check validates input at OHO's boundaries (command line, workflow
+// updates, activities) with one shared go-playground validator, and turns its
+// field errors into sentences a staff member understands.
+package check
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/go-playground/validator/v10"
+)
+
+// codePattern is what provider, unit, section and item codes look like: short,
+// no spaces or slashes, because they become parts of workflow and task IDs.
+var codePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
+
+// personPattern is what person IDs look like (e.g. "anna.virtanen").
+var personPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+var validate = newValidator()
+
+func newValidator() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	// Report fields by their JSON names: that is what people write in files.
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			return ""
+		}
+		if name == "" {
+			return f.Name
+		}
+		return name
+	})
+	must(v.RegisterValidation("code", func(fl validator.FieldLevel) bool {
+		return codePattern.MatchString(fl.Field().String())
+	}))
+	must(v.RegisterValidation("person", func(fl validator.FieldLevel) bool {
+		return personPattern.MatchString(fl.Field().String())
+	}))
+	return v
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+// Struct validates v by its `validate` tags. The error, if any, lists every
+// problem as "field: what is wrong", separated by "; ".
+func Struct(v any) error {
+	err := validate.Struct(v)
+	if err == nil {
+		return nil
+	}
+	var fieldErrs validator.ValidationErrors
+	if !errors.As(err, &fieldErrs) {
+		return fmt.Errorf("validating input: %w", err)
+	}
+	msgs := make([]string, 0, len(fieldErrs))
+	for _, fe := range fieldErrs {
+		msgs = append(msgs, describe(fe))
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// Code reports whether s is a valid code (provider, unit, section, item).
+func Code(s string) bool { return codePattern.MatchString(s) }
+
+// Person reports whether s is a valid person ID.
+func Person(s string) bool { return personPattern.MatchString(s) }
+
+// describe renders one field error. The namespace starts with the Go type name
+// of the top-level struct, which means nothing to a user, so it is cut off.
+func describe(fe validator.FieldError) string {
+	field := fe.Namespace()
+	if _, rest, ok := strings.Cut(field, "."); ok {
+		field = rest
+	}
+	param := fe.Param()
+	switch fe.Tag() {
+	case "required":
+		return field + " is required"
+	case "required_if":
+		cond := strings.Fields(param)
+		if len(cond) == 2 {
+			return fmt.Sprintf("%s is required when %s is %s", field, jsonName(cond[0]), cond[1])
+		}
+		return field + " is required"
+	case "oneof":
+		return fmt.Sprintf("%s must be one of %s (got %q)", field, strings.Join(strings.Fields(param), ", "), fmt.Sprint(fe.Value()))
+	case "min":
+		if isCounted(fe.Kind()) {
+			return fmt.Sprintf("%s needs at least %s entries", field, param)
+		}
+		return fmt.Sprintf("%s must be at least %s", field, param)
+	case "max":
+		if fe.Kind() == reflect.String {
+			return fmt.Sprintf("%s must be at most %s characters", field, param)
+		}
+		if isCounted(fe.Kind()) {
+			return fmt.Sprintf("%s may have at most %s entries", field, param)
+		}
+		return fmt.Sprintf("%s must be at most %s", field, param)
+	case "datetime":
+		return fmt.Sprintf("%s must be a date written as YYYY-MM-DD (got %q)", field, fmt.Sprint(fe.Value()))
+	case "code":
+		return fmt.Sprintf("%s must be 1-32 letters, digits, '-' or '_', starting with a letter or digit (got %q)", field, fmt.Sprint(fe.Value()))
+	case "person":
+		return fmt.Sprintf("%s must be a person ID of lower-case letters, digits, '.', '-' or '_' (got %q)", field, fmt.Sprint(fe.Value()))
+	case "unique":
+		return fmt.Sprintf("%s has the same %s twice", field, jsonName(param))
+	case "len":
+		return fmt.Sprintf("%s must be exactly %s characters", field, param)
+	case "hexadecimal":
+		return field + " must be hexadecimal"
+	case "gtefield", "gte", "lte":
+		return fmt.Sprintf("%s fails %s %s", field, fe.Tag(), param)
+	default:
+		return fmt.Sprintf("%s is not valid (%s)", field, fe.Tag())
+	}
+}
+
+func isCounted(k reflect.Kind) bool {
+	return k == reflect.Slice || k == reflect.Map || k == reflect.Array
+}
+
+// jsonName turns a Go field name used in a tag parameter into the snake_case
+// name people see in files ("VersionHash" → "version_hash").
+func jsonName(goName string) string {
+	var b strings.Builder
+	for i, r := range goName {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

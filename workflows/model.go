@@ -1,0 +1,397 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/oho-dev/oho/check"
+)
+
+// Role is what a person does for a unit, or for the whole provider when the
+// unit is empty.
+type Role string
+
+// Roles, as in the design brief.
+const (
+	RoleManager      Role = "manager"
+	RoleUnitHead     Role = "unit_head"
+	RoleWelfareStaff Role = "welfare_staff"
+	RoleStudentRep   Role = "student_rep"
+	RolePlanEditor   Role = "plan_editor"
+	RoleApprover     Role = "approver"
+	RoleAuditor      Role = "auditor"
+)
+
+// Roles lists every role, for validation tags and help texts.
+var Roles = []Role{RoleManager, RoleUnitHead, RoleWelfareStaff, RoleStudentRep, RolePlanEditor, RoleApprover, RoleAuditor}
+
+// TaskKind is the kind of a human task.
+type TaskKind string
+
+// Task kinds, one per human step of the cycle.
+const (
+	KindEvaluate TaskKind = "evaluate"
+	KindConsult  TaskKind = "consult"
+	KindDraft    TaskKind = "draft"
+	KindSignOff  TaskKind = "signoff"
+	KindApprove  TaskKind = "approve"
+)
+
+// AssigneeRole is the role whose holders may complete a task of the kind;
+// evaluation, consultation and sign-off tasks go to the role in the unit,
+// drafts and approval to the provider-wide role.
+func (k TaskKind) AssigneeRole() Role {
+	switch k {
+	case KindEvaluate:
+		return RoleWelfareStaff
+	case KindConsult:
+		return RoleStudentRep
+	case KindDraft:
+		return RolePlanEditor
+	case KindSignOff:
+		return RoleUnitHead
+	case KindApprove:
+		return RoleApprover
+	}
+	return ""
+}
+
+// RequiredRoles are the roles a provider must have filled before a cycle can
+// start: per unit, and provider-wide.
+var (
+	RequiredUnitRoles     = []Role{RoleWelfareStaff, RoleStudentRep, RoleUnitHead}
+	RequiredProviderRoles = []Role{RolePlanEditor, RoleApprover}
+)
+
+// Phase is where a cycle stands.
+type Phase string
+
+// Phases of a cycle. Evaluation and student consultation run together in each
+// unit's child workflow, so they share the evaluate phase.
+const (
+	PhaseEvaluate  Phase = "evaluate"
+	PhaseUpdate    Phase = "update"
+	PhaseSignOff   Phase = "signoff"
+	PhaseApprove   Phase = "approve"
+	PhasePublished Phase = "published"
+	PhaseFailed    Phase = "failed"
+)
+
+// Cycle statuses.
+const (
+	CycleRunning   = "running"
+	CycleCompleted = "completed"
+	CycleFailed    = "failed"
+)
+
+// Task statuses.
+const (
+	TaskOpen       = "open"
+	TaskDone       = "done"
+	TaskSuperseded = "superseded"
+)
+
+// Section is one section of the welfare plan.
+type Section struct {
+	Key   string `json:"key" validate:"required,code"`
+	Title string `json:"title" validate:"required,max=200"`
+}
+
+// DefaultSections are the plan sections used when neither the cycle config nor
+// an earlier version of the plan names them.
+var DefaultSections = []Section{
+	{Key: "welfare_need", Title: "Overall welfare need and services"},
+	{Key: "communal", Title: "Communal welfare"},
+	{Key: "individual", Title: "Individual welfare"},
+	{Key: "cooperation", Title: "Cooperation with students and guardians"},
+	{Key: "common_practices", Title: "Common practices across units"},
+	{Key: "monitoring", Title: "Implementation and monitoring"},
+}
+
+// Duration is a time.Duration written in JSON as a Go duration string ("720h").
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string such as "72h0m0s".
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a Go duration string such as "720h" or "90m".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration must be a string such as \"336h\" or \"90m\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as \"336h\" or \"90m\"", s)
+	}
+	if v <= 0 {
+		return fmt.Errorf("duration %q must be positive", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// PhaseDurations gives how long each kind of task is open before it is due.
+type PhaseDurations struct {
+	Evaluate Duration `json:"evaluate,omitempty"`
+	Consult  Duration `json:"consult,omitempty"`
+	Update   Duration `json:"update,omitempty"`
+	SignOff  Duration `json:"signoff,omitempty"`
+	Approve  Duration `json:"approve,omitempty"`
+}
+
+// For returns the duration for tasks of the kind.
+func (p PhaseDurations) For(k TaskKind) time.Duration {
+	switch k {
+	case KindEvaluate:
+		return time.Duration(p.Evaluate)
+	case KindConsult:
+		return time.Duration(p.Consult)
+	case KindDraft:
+		return time.Duration(p.Update)
+	case KindSignOff:
+		return time.Duration(p.SignOff)
+	case KindApprove:
+		return time.Duration(p.Approve)
+	}
+	return 0
+}
+
+// Config is a cycle's configuration; every field is optional.
+type Config struct {
+	Phases    PhaseDurations `json:"phases"`
+	MaxRounds int            `json:"max_rounds,omitempty" validate:"omitempty,min=1,max=10"`
+	Sections  []Section      `json:"sections,omitempty" validate:"omitempty,min=1,max=30,unique=Key,dive"`
+}
+
+// Defaults used where a Config leaves a field empty.
+const (
+	DefaultMaxRounds = 3
+	day              = 24 * time.Hour
+)
+
+// DefaultPhases are the task durations used where the config gives none.
+var DefaultPhases = PhaseDurations{
+	Evaluate: Duration(42 * day),
+	Consult:  Duration(42 * day),
+	Update:   Duration(21 * day),
+	SignOff:  Duration(14 * day),
+	Approve:  Duration(14 * day),
+}
+
+// WithDefaults returns the config with every empty field filled. Sections stay
+// empty when not given: the cycle then keeps the sections of the current plan.
+func (c Config) WithDefaults() Config {
+	fill := func(d *Duration, def Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	fill(&c.Phases.Evaluate, DefaultPhases.Evaluate)
+	fill(&c.Phases.Consult, DefaultPhases.Consult)
+	fill(&c.Phases.Update, DefaultPhases.Update)
+	fill(&c.Phases.SignOff, DefaultPhases.SignOff)
+	fill(&c.Phases.Approve, DefaultPhases.Approve)
+	if c.MaxRounds == 0 {
+		c.MaxRounds = DefaultMaxRounds
+	}
+	return c
+}
+
+// Validate checks the config.
+func (c Config) Validate() error {
+	return check.Struct(c)
+}
+
+// CycleInput starts a ReviewCycle.
+type CycleInput struct {
+	Provider string `json:"provider" validate:"required,code"`
+	Year     int    `json:"year" validate:"required,min=2000,max=2999"`
+	Config   Config `json:"config"`
+}
+
+// Unit is an organisational unit of the provider (a campus, a school).
+type Unit struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// SetupCycleInput asks the SetupCycle activity to record the cycle and read
+// what the workflow needs to run it.
+type SetupCycleInput struct {
+	CycleID  string `json:"cycle_id"`
+	Provider string `json:"provider"`
+	Year     int    `json:"year"`
+	Config   Config `json:"config"`
+}
+
+// CycleSetup is what a cycle starts from: the provider's units, the plan's
+// sections, the current published version (the baseline every draft changes)
+// and the changes of the previous cycle, which units rate for effectiveness.
+type CycleSetup struct {
+	Units           []Unit      `json:"units"`
+	Baseline        PlanContent `json:"baseline"`
+	BaselineVersion int         `json:"baseline_version"`
+	PreviousChanges []string    `json:"previous_changes"`
+}
+
+// TaskSpec describes a human task to be recorded.
+type TaskSpec struct {
+	ID      string          `json:"id"`
+	CycleID string          `json:"cycle_id"`
+	Kind    TaskKind        `json:"kind"`
+	Unit    string          `json:"unit"`
+	Round   int             `json:"round"`
+	Role    Role            `json:"role"`
+	DueAt   time.Time       `json:"due_at"`
+	Input   json.RawMessage `json:"input"`
+}
+
+// OpenTasksInput records tasks and moves the cycle to a phase and round, in
+// one transaction.
+type OpenTasksInput struct {
+	CycleID string     `json:"cycle_id"`
+	Phase   Phase      `json:"phase"`
+	Round   int        `json:"round"`
+	Tasks   []TaskSpec `json:"tasks"`
+}
+
+// OpenedTask is a recorded task and the people who may complete it.
+type OpenedTask struct {
+	ID         string   `json:"id"`
+	Candidates []string `json:"candidates"`
+}
+
+// CompleteTaskInput records a task's outcome, in one transaction with the
+// findings, feedback, changes or signatures it carries.
+type CompleteTaskInput struct {
+	Task    TaskSpec        `json:"task"`
+	Actor   string          `json:"actor"`
+	Outcome json.RawMessage `json:"outcome"`
+	// Draft is the plan content a draft outcome produces; set for drafts only.
+	Draft *PlanContent `json:"draft,omitempty"`
+}
+
+// SupersedeTasksInput closes open tasks that no longer matter, such as the
+// remaining sign-offs of a draft one unit has sent back.
+type SupersedeTasksInput struct {
+	CycleID string   `json:"cycle_id"`
+	TaskIDs []string `json:"task_ids"`
+	Reason  string   `json:"reason"`
+}
+
+// PublishInput publishes the approved draft as the plan's next version.
+type PublishInput struct {
+	CycleID       string      `json:"cycle_id"`
+	Provider      string      `json:"provider"`
+	Round         int         `json:"round"`
+	Content       PlanContent `json:"content"`
+	EffectiveFrom string      `json:"effective_from"`
+	ApprovedBy    string      `json:"approved_by"`
+}
+
+// Published is the version Publish wrote.
+type Published struct {
+	Version int    `json:"version"`
+	Hash    string `json:"hash"`
+}
+
+// FailCycleInput records that a cycle ended without a published plan.
+type FailCycleInput struct {
+	CycleID string `json:"cycle_id"`
+	Reason  string `json:"reason"`
+}
+
+// UnitInput starts a unit's UnitReview child workflow.
+type UnitInput struct {
+	CycleID         string         `json:"cycle_id"`
+	Provider        string         `json:"provider"`
+	Year            int            `json:"year"`
+	Unit            string         `json:"unit"`
+	Sections        []Section      `json:"sections"`
+	PreviousChanges []string       `json:"previous_changes"`
+	Phases          PhaseDurations `json:"phases"`
+}
+
+// ItemKind tells findings from student feedback.
+type ItemKind string
+
+// Item kinds.
+const (
+	ItemFinding  ItemKind = "finding"
+	ItemFeedback ItemKind = "feedback"
+)
+
+// Item is a finding or a feedback item a draft may have to answer.
+type Item struct {
+	Ref      string   `json:"ref"` // "UNIT/ITEM_ID"
+	Kind     ItemKind `json:"kind"`
+	Severity string   `json:"severity,omitempty"`
+	Section  string   `json:"section"`
+	Text     string   `json:"text"`
+}
+
+// NeedsDisposition reports whether a draft must answer the item: every
+// student feedback item and every major finding.
+func (i Item) NeedsDisposition() bool {
+	return i.Kind == ItemFeedback || i.Severity == SeverityMajor
+}
+
+// ItemRef is the cycle-wide reference of an item of a unit.
+func ItemRef(unit, id string) string { return unit + "/" + id }
+
+// UnitResult is what a unit's evaluation and consultation produced.
+type UnitResult struct {
+	Unit  string `json:"unit"`
+	Items []Item `json:"items"`
+}
+
+// Summary is the result of a completed cycle.
+type Summary struct {
+	Provider      string `json:"provider"`
+	Year          int    `json:"year"`
+	Version       int    `json:"version"`
+	Hash          string `json:"hash"`
+	EffectiveFrom string `json:"effective_from"`
+	Rounds        int    `json:"rounds"`
+}
+
+// Status is what the status query returns.
+type Status struct {
+	Provider   string       `json:"provider"`
+	Year       int          `json:"year"`
+	WorkflowID string       `json:"workflow_id"`
+	Status     string       `json:"status"`
+	Phase      Phase        `json:"phase"`
+	Round      int          `json:"round"`
+	Units      []UnitStatus `json:"units"`
+	Tasks      []TaskStatus `json:"tasks"`
+}
+
+// UnitStatus is where one unit stands.
+type UnitStatus struct {
+	Unit  string `json:"unit"`
+	Phase string `json:"phase"`
+}
+
+// TaskStatus is one task as status reports show it.
+type TaskStatus struct {
+	ID       string    `json:"id"`
+	Kind     TaskKind  `json:"kind"`
+	Unit     string    `json:"unit"`
+	Assignee string    `json:"assignee"`
+	Status   string    `json:"status"`
+	DueAt    time.Time `json:"due_at"`
+}
+
+// Assignee renders who a task is assigned to: "role@UNIT", or the role alone
+// for provider-wide tasks.
+func Assignee(role Role, unit string) string {
+	if unit == "" {
+		return string(role)
+	}
+	return string(role) + "@" + unit
+}

@@ -1,0 +1,343 @@
+package workflows
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/oho-dev/oho/check"
+)
+
+// Finding severities.
+const (
+	SeverityInfo  = "info"
+	SeverityMinor = "minor"
+	SeverityMajor = "major"
+)
+
+// Disposition decisions.
+const (
+	DecisionAddressed = "addressed"
+	DecisionDeferred  = "deferred"
+	DecisionRejected  = "rejected"
+)
+
+// Sign-off and approval decisions.
+const (
+	DecisionApprove        = "approve"
+	DecisionRequestChanges = "request_changes"
+	DecisionReturn         = "return"
+)
+
+// Evaluation is the outcome of a unit's evaluate task: how the plan worked.
+type Evaluation struct {
+	Indicators    []Indicator     `json:"indicators" validate:"max=200,dive"`
+	Findings      []Finding       `json:"findings" validate:"max=200,dive"`
+	Effectiveness []Effectiveness `json:"effectiveness" validate:"max=200,dive"`
+}
+
+// Indicator is a measured value against its target, such as a survey score.
+type Indicator struct {
+	Name   string   `json:"name" validate:"required,max=200"`
+	Value  *float64 `json:"value" validate:"required"`
+	Target *float64 `json:"target" validate:"required"`
+	Unit   string   `json:"unit" validate:"max=40"`
+}
+
+// Finding is something the evaluation found about a section of the plan.
+type Finding struct {
+	ID             string `json:"id" validate:"required,code"`
+	Section        string `json:"section" validate:"required"`
+	Severity       string `json:"severity" validate:"required,oneof=info minor major"`
+	Text           string `json:"text" validate:"required,max=4000"`
+	Recommendation string `json:"recommendation" validate:"max=4000"`
+}
+
+// Effectiveness rates a change made in the previous cycle.
+type Effectiveness struct {
+	ChangeID string `json:"change_id" validate:"required"`
+	Rating   string `json:"rating" validate:"required,oneof=effective partly not_effective"`
+	Note     string `json:"note" validate:"max=4000"`
+}
+
+// Consultation is the outcome of a unit's consult task: how students were
+// heard and what they said. It holds counts and roles, never students' names.
+type Consultation struct {
+	Method       string         `json:"method" validate:"required,oneof=council survey workshop interview"`
+	Participants int            `json:"participants" validate:"required,min=1,max=100000"`
+	HeldOn       string         `json:"held_on" validate:"required,datetime=2006-01-02"`
+	Feedback     []FeedbackItem `json:"feedback" validate:"max=200,dive"`
+}
+
+// FeedbackItem is one thing students said about a section of the plan.
+type FeedbackItem struct {
+	ID      string `json:"id" validate:"required,code"`
+	Section string `json:"section" validate:"required"`
+	Text    string `json:"text" validate:"required,max=4000"`
+}
+
+// Draft is the outcome of the draft task: the changes to the plan and how
+// every finding and feedback item was answered.
+type Draft struct {
+	Changes      []Change      `json:"changes" validate:"max=100,dive"`
+	Dispositions []Disposition `json:"dispositions" validate:"max=2000,dive"`
+}
+
+// Change is the new wording of one section, with the items it answers.
+type Change struct {
+	ID        string   `json:"id" validate:"required,code"`
+	Section   string   `json:"section" validate:"required"`
+	Text      string   `json:"text" validate:"required,max=20000"`
+	Rationale string   `json:"rationale" validate:"required,max=4000"`
+	Addresses []string `json:"addresses" validate:"max=200,dive,required"`
+}
+
+// Disposition says how a finding or feedback item was answered.
+type Disposition struct {
+	Item     string `json:"item" validate:"required"`
+	Decision string `json:"decision" validate:"required,oneof=addressed deferred rejected"`
+	Change   string `json:"change"`
+	Reason   string `json:"reason" validate:"max=4000"`
+}
+
+// SignOff is a unit head's decision on the exact draft named by its hash.
+type SignOff struct {
+	Decision    string `json:"decision" validate:"required,oneof=approve request_changes"`
+	Comment     string `json:"comment" validate:"max=4000"`
+	VersionHash string `json:"version_hash" validate:"required,len=64,hexadecimal"`
+}
+
+// Approval is the approver's decision on the signed-off draft.
+type Approval struct {
+	Decision      string `json:"decision" validate:"required,oneof=approve return"`
+	Comment       string `json:"comment" validate:"max=4000"`
+	EffectiveFrom string `json:"effective_from" validate:"required_if=Decision approve,omitempty,datetime=2006-01-02"`
+}
+
+// DecodeOutcome reads an outcome strictly: unknown fields are refused, so a
+// field such as a student's name cannot slip into the records. The struct is
+// then checked against its validation tags.
+func DecodeOutcome(raw json.RawMessage, v any) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return errors.New("the outcome is empty")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return describeJSONError(err)
+	}
+	if dec.More() {
+		return errors.New("the outcome has more than one JSON value")
+	}
+	return check.Struct(v)
+}
+
+func describeJSONError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return fmt.Errorf("the outcome must be a JSON object, not %s", typeErr.Value)
+		}
+		return fmt.Errorf("%s must be %s, not %s", typeErr.Field, kindName(typeErr.Type.Kind().String()), typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return fmt.Errorf("the outcome is not valid JSON (at byte %d): %v", syntaxErr.Offset, err)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		return fmt.Errorf("the outcome has an unknown field %s (outcomes hold only the documented fields, never personal data)", field)
+	}
+	return fmt.Errorf("the outcome cannot be read: %v", err)
+}
+
+func kindName(kind string) string {
+	switch kind {
+	case "float64", "int", "int64":
+		return "a number"
+	case "string":
+		return "a string"
+	case "slice":
+		return "a list"
+	case "struct", "ptr":
+		return "an object"
+	}
+	return kind
+}
+
+// problems collects rule violations so that one refusal names all of them.
+type problems []string
+
+func (p *problems) addf(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(p, "; "))
+}
+
+func sectionProblem(p *problems, field, section string, sections []string) {
+	if !slices.Contains(sections, section) {
+		p.addf("%s %q is not a section of the plan (sections: %s)", field, section, strings.Join(sections, ", "))
+	}
+}
+
+// Check applies the rules a unit's evaluation must meet beyond its tags: at
+// least one indicator or finding, known sections, unique finding IDs that do
+// not clash with the unit's feedback items (taken), and ratings only for
+// changes of the previous cycle, each of which needs one.
+func (e Evaluation) Check(sections, previousChanges, taken []string) error {
+	var p problems
+	if len(e.Indicators) == 0 && len(e.Findings) == 0 {
+		p.addf("an evaluation needs at least one indicator or finding")
+	}
+	seen := map[string]bool{}
+	for i, f := range e.Findings {
+		sectionProblem(&p, fmt.Sprintf("findings[%d].section", i), f.Section, sections)
+		if seen[f.ID] {
+			p.addf("findings[%d].id %q is used twice", i, f.ID)
+		}
+		seen[f.ID] = true
+		if slices.Contains(taken, f.ID) {
+			p.addf("findings[%d].id %q is already used by a feedback item of this unit", i, f.ID)
+		}
+	}
+	rated := map[string]bool{}
+	for i, r := range e.Effectiveness {
+		if !slices.Contains(previousChanges, r.ChangeID) {
+			p.addf("effectiveness[%d].change_id %q is not a change of the previous cycle", i, r.ChangeID)
+		}
+		if rated[r.ChangeID] {
+			p.addf("effectiveness[%d].change_id %q is rated twice", i, r.ChangeID)
+		}
+		rated[r.ChangeID] = true
+	}
+	for _, id := range previousChanges {
+		if !rated[id] {
+			p.addf("effectiveness has no rating for change %q of the previous cycle", id)
+		}
+	}
+	return p.err()
+}
+
+// IDs lists the finding IDs.
+func (e Evaluation) IDs() []string {
+	ids := make([]string, len(e.Findings))
+	for i, f := range e.Findings {
+		ids[i] = f.ID
+	}
+	return ids
+}
+
+// Check applies the rules a consultation must meet beyond its tags: known
+// sections and unique item IDs that do not clash with the unit's findings.
+func (c Consultation) Check(sections, taken []string) error {
+	var p problems
+	seen := map[string]bool{}
+	for i, f := range c.Feedback {
+		sectionProblem(&p, fmt.Sprintf("feedback[%d].section", i), f.Section, sections)
+		if seen[f.ID] {
+			p.addf("feedback[%d].id %q is used twice", i, f.ID)
+		}
+		seen[f.ID] = true
+		if slices.Contains(taken, f.ID) {
+			p.addf("feedback[%d].id %q is already used by a finding of this unit", i, f.ID)
+		}
+	}
+	return p.err()
+}
+
+// IDs lists the feedback item IDs.
+func (c Consultation) IDs() []string {
+	ids := make([]string, len(c.Feedback))
+	for i, f := range c.Feedback {
+		ids[i] = f.ID
+	}
+	return ids
+}
+
+// Check applies the rules a draft must meet: changes name known sections, one
+// change per section, unique change IDs, references to items that exist; every
+// major finding and every feedback item has exactly one disposition; addressed
+// names a change of this draft; deferred and rejected give a reason.
+func (d Draft) Check(sections []string, items []Item) error {
+	var p problems
+	known := func(ref string) bool {
+		return slices.ContainsFunc(items, func(it Item) bool { return it.Ref == ref })
+	}
+	changeIDs := map[string]bool{}
+	changedSection := map[string]string{}
+	for i, c := range d.Changes {
+		sectionProblem(&p, fmt.Sprintf("changes[%d].section", i), c.Section, sections)
+		if changeIDs[c.ID] {
+			p.addf("changes[%d].id %q is used twice", i, c.ID)
+		}
+		changeIDs[c.ID] = true
+		if other, ok := changedSection[c.Section]; ok {
+			p.addf("section %q is changed twice (changes %q and %q): give its whole new wording in one change", c.Section, other, c.ID)
+		} else {
+			changedSection[c.Section] = c.ID
+		}
+		for j, ref := range c.Addresses {
+			if !known(ref) {
+				p.addf("changes[%d].addresses[%d] %q is not a finding or feedback item of this cycle", i, j, ref)
+			}
+		}
+	}
+	disposed := map[string]bool{}
+	for i, ds := range d.Dispositions {
+		if !known(ds.Item) {
+			p.addf("dispositions[%d].item %q is not a finding or feedback item of this cycle", i, ds.Item)
+		}
+		if disposed[ds.Item] {
+			p.addf("dispositions[%d].item %q has a second disposition", i, ds.Item)
+		}
+		disposed[ds.Item] = true
+		switch ds.Decision {
+		case DecisionAddressed:
+			if ds.Change == "" {
+				p.addf("dispositions[%d] for %q is addressed but names no change", i, ds.Item)
+			} else if !changeIDs[ds.Change] {
+				p.addf("dispositions[%d] for %q names change %q, which this draft does not have", i, ds.Item, ds.Change)
+			}
+		case DecisionDeferred, DecisionRejected:
+			if strings.TrimSpace(ds.Reason) == "" {
+				p.addf("dispositions[%d] for %q is %s and needs a reason", i, ds.Item, ds.Decision)
+			}
+		}
+	}
+	var missing []string
+	for _, it := range items {
+		if it.NeedsDisposition() && !disposed[it.Ref] {
+			missing = append(missing, it.Ref)
+		}
+	}
+	if len(missing) > 0 {
+		p.addf("these need a disposition (every major finding and every feedback item): %s", strings.Join(missing, ", "))
+	}
+	return p.err()
+}
+
+// Check applies the rules of a sign-off: it names the current draft's hash,
+// and a request for changes says what should change.
+func (s SignOff) Check(draftHash string) error {
+	var p problems
+	if s.VersionHash != draftHash {
+		p.addf("version_hash %s is not the current draft's (%s): read the draft again with 'task show' and sign what it shows", s.VersionHash, draftHash)
+	}
+	if s.Decision == DecisionRequestChanges && strings.TrimSpace(s.Comment) == "" {
+		p.addf("request_changes needs a comment saying what should change")
+	}
+	return p.err()
+}
+
+// Check applies the rules of an approval: a return says why.
+func (a Approval) Check() error {
+	if a.Decision == DecisionReturn && strings.TrimSpace(a.Comment) == "" {
+		return errors.New("return needs a comment saying what should change")
+	}
+	return nil
+}

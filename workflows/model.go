@@ -240,14 +240,19 @@ type CycleSetup struct {
 
 // TaskSpec describes a human task to be recorded.
 type TaskSpec struct {
-	ID      string          `json:"id"`
-	CycleID string          `json:"cycle_id"`
-	Kind    TaskKind        `json:"kind"`
-	Unit    string          `json:"unit"`
-	Round   int             `json:"round"`
-	Role    Role            `json:"role"`
-	DueAt   time.Time       `json:"due_at"`
-	Input   json.RawMessage `json:"input"`
+	ID      string `json:"id"`
+	CycleID string `json:"cycle_id"`
+	// WorkflowID is the workflow that waits for the task: the cycle itself, or
+	// a unit's UnitReview. Clients send complete-task there.
+	WorkflowID string    `json:"workflow_id"`
+	Kind       TaskKind  `json:"kind"`
+	Unit       string    `json:"unit"`
+	Round      int       `json:"round"`
+	Role       Role      `json:"role"`
+	DueAt      time.Time `json:"due_at"`
+	// Input is what the assignee needs to do the task, as JSON: for a sign-off
+	// the draft and its hash, for a draft the items to answer.
+	Input json.RawMessage `json:"input"`
 }
 
 // OpenTasksInput records tasks and moves the cycle to a phase and round, in

@@ -1,0 +1,406 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/oho-dev/oho/check"
+)
+
+// Error types of a cycle that ends without a published plan.
+const (
+	ErrTypeInvalidInput  = "InvalidInput"
+	ErrTypeTooManyRounds = "TooManyRounds"
+	ErrTypeUnitFailed    = "UnitFailed"
+)
+
+// DraftInput is what the draft task shows the plan editor.
+type DraftInput struct {
+	Round int `json:"round"`
+	// Plan is the current published text the draft changes.
+	Plan PlanContent `json:"plan"`
+	// Items are the cycle's findings and feedback; NeedDisposition names those
+	// the draft must answer.
+	Items           []Item   `json:"items"`
+	NeedDisposition []string `json:"need_disposition"`
+	// Comments are the requests for changes that sent the previous draft back.
+	Comments []Comment `json:"comments,omitempty"`
+}
+
+// Comment is a request for changes from a unit head or the approver.
+type Comment struct {
+	Round int    `json:"round"`
+	Unit  string `json:"unit,omitempty"`
+	By    string `json:"by"`
+	Text  string `json:"text"`
+}
+
+// SignOffInput is what a sign-off or approval task shows: the round whose
+// draft is to be signed and the hash that binds the signature to it. The
+// draft's text is kept once per round in the database, not in every task.
+type SignOffInput struct {
+	Round       int    `json:"round"`
+	VersionHash string `json:"version_hash"`
+}
+
+// ReviewCycle runs a provider's yearly review of its student welfare plan:
+// every unit evaluates and hears its students (in UnitReview children), the
+// plan editor drafts the next version answering what they found, every unit
+// head signs the exact draft off, and the approver approves it for
+// publication. A request for changes or a return starts another round, up to
+// the configured maximum.
+func ReviewCycle(ctx workflow.Context, in CycleInput) (Summary, error) {
+	c, err := newCycle(ctx, in)
+	if err != nil {
+		return Summary{}, err
+	}
+	return c.run(ctx)
+}
+
+type cycle struct {
+	in     CycleInput
+	id     string
+	cfg    Config
+	board  *board
+	status string
+	phase  Phase
+	round  int
+
+	units     []Unit
+	unitPhase map[string]string
+	keys      []string
+	baseline  PlanContent
+	items     []Item
+
+	draft     PlanContent
+	draftHash string
+	comments  []Comment
+}
+
+func newCycle(ctx workflow.Context, in CycleInput) (*cycle, error) {
+	c := &cycle{
+		in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		cfg: in.Config.WithDefaults(), status: CycleRunning, phase: PhaseEvaluate,
+		unitPhase: map[string]string{},
+	}
+	if err := check.Struct(in); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("invalid cycle input: "+err.Error(), ErrTypeInvalidInput, nil)
+	}
+	if err := c.cfg.Validate(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("invalid cycle config: "+err.Error(), ErrTypeInvalidInput, nil)
+	}
+	b, err := newBoard(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.board = b
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, c.query); err != nil {
+		return nil, fmt.Errorf("registering %s: %w", QueryStatus, err)
+	}
+	return c, nil
+}
+
+func (c *cycle) run(ctx workflow.Context) (Summary, error) {
+	summary, err := c.stages(ctx)
+	if err != nil {
+		return Summary{}, c.fail(ctx, err)
+	}
+	return summary, nil
+}
+
+func (c *cycle) stages(ctx workflow.Context) (Summary, error) {
+	var setup CycleSetup
+	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
+	err := workflow.ExecuteActivity(actCtx, ActivitySetupCycle, SetupCycleInput{
+		CycleID: c.id, Provider: c.in.Provider, Year: c.in.Year, Config: c.cfg,
+	}).Get(ctx, &setup)
+	if err != nil {
+		return Summary{}, fmt.Errorf("setting up the cycle: %w", err)
+	}
+	c.units, c.baseline = setup.Units, setup.Baseline
+	c.keys = c.baseline.Keys()
+
+	if err := c.evaluate(ctx, setup.PreviousChanges); err != nil {
+		return Summary{}, err
+	}
+	for round := 1; round <= c.cfg.MaxRounds; round++ {
+		c.round = round
+		if err := c.update(ctx); err != nil {
+			return Summary{}, err
+		}
+		signed, err := c.signOff(ctx)
+		if err != nil {
+			return Summary{}, err
+		}
+		if !signed {
+			continue
+		}
+		approval, approver, err := c.approve(ctx)
+		if err != nil {
+			return Summary{}, err
+		}
+		if approval.Decision == DecisionApprove {
+			return c.publish(ctx, approval, approver)
+		}
+	}
+	reason := fmt.Sprintf("no plan was approved within %d rounds (max_rounds); start a new cycle or raise max_rounds", c.cfg.MaxRounds)
+	return Summary{}, temporal.NewNonRetryableApplicationError(reason, ErrTypeTooManyRounds, nil)
+}
+
+// setPhase moves the cycle to a phase in its state and search attributes.
+func (c *cycle) setPhase(ctx workflow.Context, p Phase) error {
+	c.phase = p
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrPhase.ValueSet(string(p))); err != nil {
+		return fmt.Errorf("setting the phase search attribute: %w", err)
+	}
+	return nil
+}
+
+func (c *cycle) setUnits(phase string) {
+	for _, u := range c.units {
+		c.unitPhase[u.Code] = phase
+	}
+}
+
+// evaluate runs every unit's UnitReview in parallel and gathers the findings
+// and feedback items, in unit order.
+func (c *cycle) evaluate(ctx workflow.Context, previousChanges []string) error {
+	if err := c.setPhase(ctx, PhaseEvaluate); err != nil {
+		return err
+	}
+	c.setUnits("evaluate")
+	futures := make([]workflow.ChildWorkflowFuture, len(c.units))
+	for i, u := range c.units {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID: UnitWorkflowID(c.id, u.Code),
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				AttrProvider.ValueSet(c.in.Provider), AttrYear.ValueSet(int64(c.in.Year)),
+				AttrPhase.ValueSet(string(PhaseEvaluate))),
+		})
+		futures[i] = workflow.ExecuteChildWorkflow(cctx, UnitReview, UnitInput{
+			CycleID: c.id, Provider: c.in.Provider, Year: c.in.Year, Unit: u.Code,
+			Sections: c.baseline.Outline(), PreviousChanges: previousChanges, Phases: c.cfg.Phases,
+		})
+	}
+	results := make([]UnitResult, len(c.units))
+	var failed error
+	sel := workflow.NewSelector(ctx)
+	for i := range futures {
+		sel.AddFuture(futures[i], func(f workflow.Future) {
+			if err := f.Get(ctx, &results[i]); err != nil && failed == nil {
+				failed = temporal.NewNonRetryableApplicationError(
+					fmt.Sprintf("the review of unit %s failed: %s", c.units[i].Code, Reason(err)), ErrTypeUnitFailed, err)
+			}
+			c.unitPhase[c.units[i].Code] = "waiting"
+		})
+	}
+	for range futures {
+		sel.Select(ctx)
+		if failed != nil {
+			return failed
+		}
+	}
+	for _, r := range results {
+		c.items = append(c.items, r.Items...)
+	}
+	return nil
+}
+
+// update has the plan editor draft the round's version of the plan.
+func (c *cycle) update(ctx workflow.Context) error {
+	if err := c.setPhase(ctx, PhaseUpdate); err != nil {
+		return err
+	}
+	var need []string
+	for _, it := range c.items {
+		if it.NeedsDisposition() {
+			need = append(need, it.Ref)
+		}
+	}
+	t, err := newTask(ctx, c.id, c.in.Provider, c.in.Year, KindDraft, c.round, "", c.cfg.Phases, DraftInput{
+		Round: c.round, Plan: c.baseline, Items: c.items, NeedDisposition: need, Comments: c.comments,
+	})
+	if err != nil {
+		return err
+	}
+	t.check = func(raw json.RawMessage) error {
+		var d Draft
+		if err := DecodeOutcome(raw, &d); err != nil {
+			return err
+		}
+		return d.Check(c.keys, c.items)
+	}
+	t.draft = func(raw json.RawMessage) *PlanContent {
+		var d Draft
+		// The outcome passed validation, so it decodes.
+		_ = json.Unmarshal(raw, &d)
+		content := c.baseline.Apply(d.Changes)
+		return &content
+	}
+	t.onDone = func(raw json.RawMessage) {
+		c.draft = *t.draft(raw)
+		c.draftHash = c.draft.Hash()
+	}
+	if err := c.board.open(ctx, PhaseUpdate, c.round, []*task{t}); err != nil {
+		return err
+	}
+	return c.board.wait(ctx, []*task{t}, nil)
+}
+
+// signOff has every unit head sign the draft off in parallel. It reports
+// whether all approved; at the first request for changes the other sign-offs
+// are closed as superseded and the comments go to the next round's draft.
+func (c *cycle) signOff(ctx workflow.Context) (bool, error) {
+	if err := c.setPhase(ctx, PhaseSignOff); err != nil {
+		return false, err
+	}
+	c.setUnits("signoff")
+	var requests []Comment
+	tasks := make([]*task, len(c.units))
+	for i, u := range c.units {
+		t, err := newTask(ctx, c.id, c.in.Provider, c.in.Year, KindSignOff, c.round, u.Code, c.cfg.Phases,
+			SignOffInput{Round: c.round, VersionHash: c.draftHash})
+		if err != nil {
+			return false, err
+		}
+		unit := u.Code
+		t.check = func(raw json.RawMessage) error {
+			var s SignOff
+			if err := DecodeOutcome(raw, &s); err != nil {
+				return err
+			}
+			return s.Check(c.draftHash)
+		}
+		t.onDone = func(raw json.RawMessage) {
+			var s SignOff
+			_ = json.Unmarshal(raw, &s)
+			if s.Decision == DecisionRequestChanges {
+				requests = append(requests, Comment{Round: c.round, Unit: unit, By: t.actor, Text: s.Comment})
+				c.unitPhase[unit] = "changes_requested"
+			} else {
+				c.unitPhase[unit] = "signed_off"
+			}
+		}
+		tasks[i] = t
+	}
+	if err := c.board.open(ctx, PhaseSignOff, c.round, tasks); err != nil {
+		return false, err
+	}
+	if err := c.board.wait(ctx, tasks, func() bool { return len(requests) > 0 }); err != nil {
+		return false, err
+	}
+	if len(requests) == 0 {
+		return true, nil
+	}
+	reason := fmt.Sprintf("unit %s requested changes to the round %d draft", requests[0].Unit, c.round)
+	if err := c.board.supersede(ctx, tasks, reason); err != nil {
+		return false, err
+	}
+	c.comments = requests
+	c.setUnits("waiting")
+	return false, nil
+}
+
+// approve has the approver approve the signed-off draft or return it.
+func (c *cycle) approve(ctx workflow.Context) (Approval, string, error) {
+	if err := c.setPhase(ctx, PhaseApprove); err != nil {
+		return Approval{}, "", err
+	}
+	c.setUnits("waiting")
+	t, err := newTask(ctx, c.id, c.in.Provider, c.in.Year, KindApprove, c.round, "", c.cfg.Phases,
+		SignOffInput{Round: c.round, VersionHash: c.draftHash})
+	if err != nil {
+		return Approval{}, "", err
+	}
+	t.check = func(raw json.RawMessage) error {
+		var a Approval
+		if err := DecodeOutcome(raw, &a); err != nil {
+			return err
+		}
+		return a.Check()
+	}
+	if err := c.board.open(ctx, PhaseApprove, c.round, []*task{t}); err != nil {
+		return Approval{}, "", err
+	}
+	if err := c.board.wait(ctx, []*task{t}, nil); err != nil {
+		return Approval{}, "", err
+	}
+	var a Approval
+	if err := json.Unmarshal(t.outcome, &a); err != nil {
+		return Approval{}, "", fmt.Errorf("reading the approval: %w", err)
+	}
+	if a.Decision == DecisionReturn {
+		c.comments = []Comment{{Round: c.round, By: t.actor, Text: a.Comment}}
+	}
+	return a, t.actor, nil
+}
+
+// publish writes the approved draft as the plan's next version.
+func (c *cycle) publish(ctx workflow.Context, a Approval, approver string) (Summary, error) {
+	var pub Published
+	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
+	err := workflow.ExecuteActivity(actCtx, ActivityPublish, PublishInput{
+		CycleID: c.id, Provider: c.in.Provider, Round: c.round, Content: c.draft,
+		EffectiveFrom: a.EffectiveFrom, ApprovedBy: approver,
+	}).Get(ctx, &pub)
+	if err != nil {
+		return Summary{}, fmt.Errorf("publishing the plan: %w", err)
+	}
+	if err := c.setPhase(ctx, PhasePublished); err != nil {
+		return Summary{}, err
+	}
+	c.status = CycleCompleted
+	c.setUnits("done")
+	return Summary{
+		Provider: c.in.Provider, Year: c.in.Year, Version: pub.Version, Hash: pub.Hash,
+		EffectiveFrom: a.EffectiveFrom, Rounds: c.round,
+	}, nil
+}
+
+// fail records why the cycle ends without a plan and returns the error the
+// workflow fails with. It runs on a disconnected context so that the record
+// is written even when the cycle was cancelled.
+func (c *cycle) fail(ctx workflow.Context, cause error) error {
+	reason := Reason(cause)
+	var appErr *temporal.ApplicationError
+	if errors.As(cause, &appErr) {
+		reason = appErr.Message()
+	}
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	actCtx := workflow.WithActivityOptions(dctx, activityOptions)
+	if err := workflow.ExecuteActivity(actCtx, ActivityFailCycle, FailCycleInput{CycleID: c.id, Reason: reason}).Get(dctx, nil); err != nil {
+		return fmt.Errorf("recording that the cycle failed (%s): %w", reason, err)
+	}
+	c.status = CycleFailed
+	if err := c.setPhase(dctx, PhaseFailed); err != nil {
+		return err
+	}
+	return cause
+}
+
+func (c *cycle) query() (Status, error) {
+	s := Status{
+		Provider: c.in.Provider, Year: c.in.Year, WorkflowID: c.id,
+		Status: c.status, Phase: c.phase, Round: c.round,
+		Units: make([]UnitStatus, len(c.units)), Tasks: c.board.statuses(),
+	}
+	for i, u := range c.units {
+		s.Units[i] = UnitStatus{Unit: u.Code, Phase: c.unitPhase[u.Code]}
+	}
+	return s, nil
+}
+
+// Reason returns the message a cycle failure carries, without the layers of
+// wrapping the client adds.
+func Reason(err error) string {
+	var appErr *temporal.ApplicationError
+	if asApplicationError(err, &appErr) {
+		return appErr.Message()
+	}
+	return strings.TrimSpace(err.Error())
+}

@@ -1,0 +1,262 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// CompleteTaskRequest is the argument of the complete-task Update.
+type CompleteTaskRequest struct {
+	TaskID  string          `json:"task_id"`
+	Actor   string          `json:"actor"`
+	Outcome json.RawMessage `json:"outcome"`
+}
+
+// CompleteTaskResult is what a successful complete-task Update returns.
+type CompleteTaskResult struct {
+	TaskID      string `json:"task_id"`
+	Status      string `json:"status"`
+	CompletedBy string `json:"completed_by"`
+}
+
+// activityOptions apply to every activity the workflows call. Database work
+// is short; a failing database is retried with backoff until it is back,
+// while permanent failures come back as non-retryable errors.
+var activityOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    time.Minute,
+	},
+}
+
+// taskState is where a task stands inside the workflow. "completing" covers
+// the time between an accepted Update and its recording activity finishing,
+// so that a second Update for the same task is refused meanwhile.
+type taskState int
+
+const (
+	stateOpen taskState = iota
+	stateCompleting
+	stateDone
+	stateSuperseded
+)
+
+// task is a human task the workflow waits for.
+type task struct {
+	spec       TaskSpec
+	candidates []string
+	// check validates an outcome against the rules of the task's kind and what
+	// the workflow knows (sections, items, the current draft's hash).
+	check func(raw json.RawMessage) error
+	// draft computes the plan content a draft outcome produces; drafts only.
+	draft func(raw json.RawMessage) *PlanContent
+	// onDone runs in the workflow when the outcome has been recorded.
+	onDone func(raw json.RawMessage)
+
+	state   taskState
+	actor   string
+	outcome json.RawMessage
+}
+
+func (t *task) status() string {
+	switch t.state {
+	case stateDone:
+		return TaskDone
+	case stateSuperseded:
+		return TaskSuperseded
+	}
+	return TaskOpen
+}
+
+// board holds the human tasks of one workflow execution and serves the
+// complete-task Update for them. Tasks are kept in a map for lookup and in a
+// slice for deterministic iteration.
+type board struct {
+	tasks map[string]*task
+	order []*task
+}
+
+func newBoard(ctx workflow.Context) (*board, error) {
+	b := &board{tasks: map[string]*task{}}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCompleteTask, b.complete,
+		workflow.UpdateHandlerOptions{Validator: b.validate})
+	if err != nil {
+		return nil, fmt.Errorf("registering %s: %w", UpdateCompleteTask, err)
+	}
+	return b, nil
+}
+
+// open records the tasks in one activity, which also moves the cycle to the
+// phase and round, and starts accepting their outcomes.
+func (b *board) open(ctx workflow.Context, phase Phase, round int, tasks []*task) error {
+	in := OpenTasksInput{Phase: phase, Round: round, Tasks: make([]TaskSpec, len(tasks))}
+	for i, t := range tasks {
+		in.Tasks[i] = t.spec
+	}
+	if len(tasks) > 0 {
+		in.CycleID = tasks[0].spec.CycleID
+	}
+	var opened []OpenedTask
+	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
+	if err := workflow.ExecuteActivity(actCtx, ActivityOpenTasks, in).Get(ctx, &opened); err != nil {
+		return fmt.Errorf("opening tasks: %w", err)
+	}
+	if len(opened) != len(tasks) {
+		return fmt.Errorf("opening tasks: %d recorded for %d asked", len(opened), len(tasks))
+	}
+	for i, t := range tasks {
+		t.candidates = opened[i].Candidates
+		b.tasks[t.spec.ID] = t
+		b.order = append(b.order, t)
+	}
+	return nil
+}
+
+// wait blocks until every task is done, or until stop reports true.
+func (b *board) wait(ctx workflow.Context, tasks []*task, stop func() bool) error {
+	return workflow.Await(ctx, func() bool {
+		if stop != nil && stop() {
+			return true
+		}
+		for _, t := range tasks {
+			if t.state != stateDone {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// supersede closes tasks that are still open, with a reason, so that nobody
+// is left with a task that no longer matters.
+func (b *board) supersede(ctx workflow.Context, tasks []*task, reason string) error {
+	var ids []string
+	for _, t := range tasks {
+		if t.state == stateOpen {
+			ids = append(ids, t.spec.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	// A task whose completion is being recorded right now is left to finish;
+	// waiting for it keeps the records consistent with the workflow.
+	if err := workflow.Await(ctx, func() bool { return !b.anyCompleting(tasks) }); err != nil {
+		return err
+	}
+	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
+	in := SupersedeTasksInput{CycleID: tasks[0].spec.CycleID, TaskIDs: ids, Reason: reason}
+	if err := workflow.ExecuteActivity(actCtx, ActivitySupersedeTasks, in).Get(ctx, nil); err != nil {
+		return fmt.Errorf("closing superseded tasks: %w", err)
+	}
+	for _, t := range tasks {
+		if t.state == stateOpen {
+			t.state = stateSuperseded
+		}
+	}
+	return nil
+}
+
+func (b *board) anyCompleting(tasks []*task) bool {
+	return slices.ContainsFunc(tasks, func(t *task) bool { return t.state == stateCompleting })
+}
+
+// validate refuses, before anything is written, an Update for an unknown or
+// closed task, from a person who may not complete it, or with an outcome that
+// breaks the rules. It must not change workflow state.
+func (b *board) validate(_ workflow.Context, req CompleteTaskRequest) error {
+	t, ok := b.tasks[req.TaskID]
+	if !ok {
+		return fmt.Errorf("there is no open task %q in this workflow", req.TaskID)
+	}
+	switch t.state {
+	case stateCompleting:
+		return fmt.Errorf("task %s is already being completed by %s", req.TaskID, t.actor)
+	case stateDone:
+		return fmt.Errorf("task %s is already done (completed by %s)", req.TaskID, t.actor)
+	case stateSuperseded:
+		return fmt.Errorf("task %s is closed: it was superseded and needs no outcome", req.TaskID)
+	}
+	if !slices.Contains(t.candidates, req.Actor) {
+		return fmt.Errorf("%s may not complete task %s: it is assigned to %s", describeActor(req.Actor), req.TaskID, describeAssignee(t.spec))
+	}
+	if err := t.check(req.Outcome); err != nil {
+		return fmt.Errorf("outcome of task %s refused: %w", req.TaskID, err)
+	}
+	return nil
+}
+
+func describeActor(actor string) string {
+	if strings.TrimSpace(actor) == "" {
+		return "a person with no ID"
+	}
+	return fmt.Sprintf("%q", actor)
+}
+
+func describeAssignee(s TaskSpec) string {
+	if s.Unit == "" {
+		return fmt.Sprintf("the provider's %s", s.Role)
+	}
+	return fmt.Sprintf("the %s of unit %s", s.Role, s.Unit)
+}
+
+// complete records a validated outcome through the CompleteTask activity and
+// marks the task done once it is recorded.
+func (b *board) complete(ctx workflow.Context, req CompleteTaskRequest) (CompleteTaskResult, error) {
+	t := b.tasks[req.TaskID]
+	t.state, t.actor, t.outcome = stateCompleting, req.Actor, req.Outcome
+	in := CompleteTaskInput{Task: t.spec, Actor: req.Actor, Outcome: req.Outcome}
+	if t.draft != nil {
+		in.Draft = t.draft(req.Outcome)
+	}
+	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
+	if err := workflow.ExecuteActivity(actCtx, ActivityCompleteTask, in).Get(ctx, nil); err != nil {
+		t.state, t.actor, t.outcome = stateOpen, "", nil
+		return CompleteTaskResult{}, fmt.Errorf("recording the outcome of task %s: %w", req.TaskID, err)
+	}
+	t.state = stateDone
+	if t.onDone != nil {
+		t.onDone(req.Outcome)
+	}
+	return CompleteTaskResult{TaskID: req.TaskID, Status: TaskDone, CompletedBy: req.Actor}, nil
+}
+
+// statuses lists the board's tasks for the status query.
+func (b *board) statuses() []TaskStatus {
+	out := make([]TaskStatus, len(b.order))
+	for i, t := range b.order {
+		out[i] = TaskStatus{
+			ID: t.spec.ID, Kind: t.spec.Kind, Unit: t.spec.Unit,
+			Assignee: Assignee(t.spec.Role, t.spec.Unit), Status: t.status(), DueAt: t.spec.DueAt,
+		}
+	}
+	return out
+}
+
+// newTask prepares a task of the kind; its due time counts from now in
+// workflow time.
+func newTask(ctx workflow.Context, cycleID, provider string, year int, kind TaskKind, round int, unit string, phases PhaseDurations, input any) (*task, error) {
+	raw, err := json.Marshal(input)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the input of a %s task: %w", kind, err)
+	}
+	return &task{spec: TaskSpec{
+		ID:         TaskID(provider, year, kind, round, unit),
+		CycleID:    cycleID,
+		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		Kind:       kind,
+		Unit:       unit,
+		Round:      round,
+		Role:       kind.AssigneeRole(),
+		DueAt:      workflow.Now(ctx).Add(phases.For(kind)).UTC(),
+		Input:      raw,
+	}}, nil
+}

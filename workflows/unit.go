@@ -1,0 +1,142 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// EvaluateInput is what a unit's evaluate task shows its assignee.
+type EvaluateInput struct {
+	Unit            string    `json:"unit"`
+	Sections        []Section `json:"sections"`
+	PreviousChanges []string  `json:"previous_changes"`
+}
+
+// ConsultInput is what a unit's consult task shows its assignee.
+type ConsultInput struct {
+	Unit     string    `json:"unit"`
+	Sections []Section `json:"sections"`
+	Methods  []string  `json:"methods"`
+}
+
+// UnitReview is the child workflow of one unit: its evaluation by welfare
+// staff and its student consultation by the student representatives, in
+// parallel. It returns the findings and feedback items the draft must answer.
+// Keeping per-unit work here keeps the parent's history small for providers
+// with many units.
+func UnitReview(ctx workflow.Context, in UnitInput) (UnitResult, error) {
+	u := &unitReview{in: in}
+	if err := u.setup(ctx); err != nil {
+		return UnitResult{}, err
+	}
+	return u.run(ctx)
+}
+
+type unitReview struct {
+	in       UnitInput
+	board    *board
+	keys     []string
+	evaluate *task
+	consult  *task
+}
+
+func (u *unitReview) setup(ctx workflow.Context) error {
+	b, err := newBoard(ctx)
+	if err != nil {
+		return err
+	}
+	u.board = b
+	u.keys = make([]string, len(u.in.Sections))
+	for i, s := range u.in.Sections {
+		u.keys[i] = s.Key
+	}
+	return workflow.SetQueryHandler(ctx, QueryStatus, u.status)
+}
+
+func (u *unitReview) run(ctx workflow.Context) (UnitResult, error) {
+	in := u.in
+	var err error
+	u.evaluate, err = newTask(ctx, in.CycleID, in.Provider, in.Year, KindEvaluate, 0, in.Unit, in.Phases,
+		EvaluateInput{Unit: in.Unit, Sections: in.Sections, PreviousChanges: in.PreviousChanges})
+	if err != nil {
+		return UnitResult{}, err
+	}
+	u.consult, err = newTask(ctx, in.CycleID, in.Provider, in.Year, KindConsult, 0, in.Unit, in.Phases,
+		ConsultInput{Unit: in.Unit, Sections: in.Sections, Methods: []string{"council", "survey", "workshop", "interview"}})
+	if err != nil {
+		return UnitResult{}, err
+	}
+	u.evaluate.check = u.checkEvaluation
+	u.consult.check = u.checkConsultation
+
+	tasks := []*task{u.evaluate, u.consult}
+	if err := u.board.open(ctx, PhaseEvaluate, 0, tasks); err != nil {
+		return UnitResult{}, err
+	}
+	if err := u.board.wait(ctx, tasks, nil); err != nil {
+		return UnitResult{}, err
+	}
+	return u.result()
+}
+
+func (u *unitReview) checkEvaluation(raw json.RawMessage) error {
+	var e Evaluation
+	if err := DecodeOutcome(raw, &e); err != nil {
+		return err
+	}
+	return e.Check(u.keys, u.in.PreviousChanges, u.takenBy(u.consult, &Consultation{}))
+}
+
+func (u *unitReview) checkConsultation(raw json.RawMessage) error {
+	var c Consultation
+	if err := DecodeOutcome(raw, &c); err != nil {
+		return err
+	}
+	return c.Check(u.keys, u.takenBy(u.evaluate, &Evaluation{}))
+}
+
+// takenBy lists the item IDs the other task of the unit has used or is about
+// to record, so that findings and feedback items never share an ID.
+func (u *unitReview) takenBy(other *task, into interface{ IDs() []string }) []string {
+	if other == nil || other.outcome == nil {
+		return nil
+	}
+	if err := json.Unmarshal(other.outcome, into); err != nil {
+		return nil
+	}
+	return into.IDs()
+}
+
+func (u *unitReview) result() (UnitResult, error) {
+	var e Evaluation
+	var c Consultation
+	if err := json.Unmarshal(u.evaluate.outcome, &e); err != nil {
+		return UnitResult{}, fmt.Errorf("reading the evaluation of unit %s: %w", u.in.Unit, err)
+	}
+	if err := json.Unmarshal(u.consult.outcome, &c); err != nil {
+		return UnitResult{}, fmt.Errorf("reading the consultation of unit %s: %w", u.in.Unit, err)
+	}
+	res := UnitResult{Unit: u.in.Unit}
+	for _, f := range e.Findings {
+		res.Items = append(res.Items, Item{Ref: ItemRef(u.in.Unit, f.ID), Kind: ItemFinding, Severity: f.Severity, Section: f.Section, Text: f.Text})
+	}
+	for _, f := range c.Feedback {
+		res.Items = append(res.Items, Item{Ref: ItemRef(u.in.Unit, f.ID), Kind: ItemFeedback, Section: f.Section, Text: f.Text})
+	}
+	return res, nil
+}
+
+func (u *unitReview) status() (Status, error) {
+	phase := "evaluate"
+	if u.evaluate != nil && u.evaluate.state == stateDone && u.consult.state == stateDone {
+		phase = "done"
+	}
+	return Status{
+		Provider: u.in.Provider, Year: u.in.Year, WorkflowID: u.in.CycleID,
+		Status: CycleRunning, Phase: PhaseEvaluate,
+		Units: []UnitStatus{{Unit: u.in.Unit, Phase: phase}},
+		Tasks: u.board.statuses(),
+	}, nil
+}

@@ -1,0 +1,47 @@
+# OHO development targets. `make` or `make help` lists them.
+#
+# The environment (Temporal dev server, PostgreSQL, pinned Temporal CLI) is managed by
+# scripts/devenv.sh; every target that needs it depends on `up`, which is fast when all is up.
+
+# Where the binaries and the tests find Temporal and PostgreSQL (override on the command line or
+# in the environment). Tests create their own databases from DATABASE_URL and drop them.
+TEMPORAL_ADDRESS ?= 127.0.0.1:7233
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/oho?sslmode=disable
+export TEMPORAL_ADDRESS DATABASE_URL
+
+GO ?= go
+
+.PHONY: help build up test demo stop status fmt vet clean
+
+help: ## list the targets
+	@echo 'Targets:'
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z]+:.*## / { printf "  %-7s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@echo 'Variables: TEMPORAL_ADDRESS=$(TEMPORAL_ADDRESS) DATABASE_URL=$(DATABASE_URL)'
+
+build: ## build bin/worker and bin/starter
+	$(GO) build -o bin/ ./worker ./starter
+
+up: ## start the dev environment: Temporal CLI, PostgreSQL + database, Temporal dev server
+	scripts/devenv.sh up
+
+test: up ## go vet, then all tests (unit and end to end) against the dev environment
+	$(GO) vet ./...
+	$(GO) test -count=1 -p 1 -timeout 15m ./...
+
+demo: up build ## migrate, start a worker and run `starter demo` (scripts/demo.sh)
+	scripts/demo.sh
+
+stop: ## stop the Temporal dev server started by `make up`
+	scripts/devenv.sh stop
+
+status: ## one line per service of the dev environment
+	scripts/devenv.sh status
+
+fmt: ## format the Go code
+	$(GO) fmt ./...
+
+vet: ## go vet
+	$(GO) vet ./...
+
+clean: ## remove the binaries (not .tools/ nor .dev/)
+	rm -rf bin/

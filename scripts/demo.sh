@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# demo.sh: runs the OHO demo end to end against the development environment. `make demo` runs it
+# after `scripts/devenv.sh up` and `make build`.
+#
+#   1. bin/starter migrate      bring the database schema up to date
+#   2. bin/worker               in the background, log in .dev/worker.log
+#   3. bin/starter demo         the demo itself, output on stdout
+#   4. stop the worker (SIGTERM), also when the demo fails or is interrupted
+#
+# Exits with the demo's status (1 if the worker dies first). Uses TEMPORAL_ADDRESS and
+# DATABASE_URL like every OHO binary.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/oho?sslmode=disable}
+
+WORKER_LOG=.dev/worker.log
+# Seconds to wait for the worker to log that it started (it is used anyway if still alive).
+WORKER_START_WAIT=3
+# Seconds the worker gets to stop after SIGTERM before SIGKILL.
+WORKER_STOP_WAIT=30
+
+log() { echo "demo: $*" >&2; }
+die() {
+	log "ERROR: $*"
+	exit 1
+}
+
+# alive PID: whether PID runs (a zombie, i.e. an exited child not yet waited for, does not).
+alive() {
+	local stat
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+	stat=${stat##*) }
+	[[ ${stat:0:1} != Z ]]
+}
+
+worker_log_tail() {
+	log "last lines of $WORKER_LOG:"
+	tail -n 30 "$WORKER_LOG" >&2 || true
+}
+
+[[ -x bin/worker && -x bin/starter ]] || die "bin/worker or bin/starter is missing; run make build"
+mkdir -p .dev
+
+log "migrating the database"
+bin/starter migrate
+
+log "starting the worker (log $WORKER_LOG)"
+demo_pid=
+bin/worker </dev/null >"$WORKER_LOG" 2>&1 &
+worker_pid=$!
+
+# Stops the demo, if still running, and the worker on every exit path (background processes of a
+# script ignore Ctrl-C), keeping the exit status of the script.
+# shellcheck disable=SC2317 # called through the EXIT trap
+cleanup() {
+	local deadline
+	if [[ -n $demo_pid ]] && alive "$demo_pid"; then
+		kill -TERM "$demo_pid" 2>/dev/null || true
+	fi
+	alive "$worker_pid" || return 0
+	log "stopping the worker (pid $worker_pid)"
+	kill -TERM "$worker_pid" 2>/dev/null || true
+	deadline=$((SECONDS + WORKER_STOP_WAIT))
+	while alive "$worker_pid"; do
+		if ((SECONDS >= deadline)); then
+			log "the worker ignored SIGTERM for ${WORKER_STOP_WAIT}s; killing it"
+			kill -KILL "$worker_pid" 2>/dev/null || true
+			deadline=$((SECONDS + WORKER_STOP_WAIT))
+		fi
+		sleep 0.2
+	done
+	wait "$worker_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Wait for the worker to say it started (the Temporal SDK logs "Started Worker"); at least make
+# sure it did not die right away.
+deadline=$((SECONDS + WORKER_START_WAIT))
+until grep -qi 'started' "$WORKER_LOG" 2>/dev/null; do
+	if ! alive "$worker_pid"; then
+		worker_log_tail
+		die "the worker exited at start"
+	fi
+	((SECONDS < deadline)) || break
+	sleep 0.2
+done
+alive "$worker_pid" || {
+	worker_log_tail
+	die "the worker exited at start"
+}
+
+log "running the demo"
+bin/starter demo &
+demo_pid=$!
+# Watch the worker while the demo runs: without it the demo would only wait.
+while alive "$demo_pid"; do
+	if ! alive "$worker_pid"; then
+		worker_log_tail
+		die "the worker died during the demo"
+	fi
+	sleep 0.2
+done
+status=0
+wait "$demo_pid" || status=$?
+if ((status == 0)); then
+	log "demo succeeded"
+else
+	log "demo failed (exit status $status)"
+fi
+exit "$status"

@@ -367,10 +367,6 @@ func (c *cycle) publish(ctx workflow.Context, a Approval, approver string) (Summ
 // is written even when the cycle was cancelled.
 func (c *cycle) fail(ctx workflow.Context, cause error) error {
 	reason := Reason(cause)
-	var appErr *temporal.ApplicationError
-	if errors.As(cause, &appErr) {
-		reason = appErr.Message()
-	}
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	actCtx := workflow.WithActivityOptions(dctx, activityOptions)
 	if err := workflow.ExecuteActivity(actCtx, ActivityFailCycle, FailCycleInput{CycleID: c.id, Reason: reason}).Get(dctx, nil); err != nil {
@@ -395,11 +391,12 @@ func (c *cycle) query() (Status, error) {
 	return s, nil
 }
 
-// Reason returns the message a cycle failure carries, without the layers of
+// Reason returns the message of the outermost application error in err's
+// chain: what the workflow or its validator said, without the layers of
 // wrapping the client adds.
 func Reason(err error) string {
 	var appErr *temporal.ApplicationError
-	if asApplicationError(err, &appErr) {
+	if errors.As(err, &appErr) {
 		return appErr.Message()
 	}
 	return strings.TrimSpace(err.Error())

@@ -26,10 +26,11 @@ type CompleteTaskResult struct {
 }
 
 // activityOptions apply to every activity the workflows call. Database work
-// is short; a failing database is retried with backoff until it is back,
-// while permanent failures come back as non-retryable errors.
+// takes milliseconds, so a short timeout lets an activity lost with its worker
+// be retried soon on another; a failing database is retried with backoff
+// until it is back, while permanent failures come back as non-retryable.
 var activityOptions = workflow.ActivityOptions{
-	StartToCloseTimeout: 30 * time.Second,
+	StartToCloseTimeout: 10 * time.Second,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval:    time.Second,
 		BackoffCoefficient: 2,
@@ -169,27 +170,40 @@ func (b *board) anyCompleting(tasks []*task) bool {
 	return slices.ContainsFunc(tasks, func(t *task) bool { return t.state == stateCompleting })
 }
 
+// Refusal types of the complete-task Update, carried by the application
+// error its validator returns, so that clients can tell them apart.
+const (
+	RefusedUnknownTask    = "UnknownTask"
+	RefusedTaskClosed     = "TaskClosed"
+	RefusedNotAssignee    = "NotAssignee"
+	RefusedInvalidOutcome = "InvalidOutcome"
+)
+
+func refuse(kind, format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), kind, nil)
+}
+
 // validate refuses, before anything is written, an Update for an unknown or
 // closed task, from a person who may not complete it, or with an outcome that
 // breaks the rules. It must not change workflow state.
 func (b *board) validate(_ workflow.Context, req CompleteTaskRequest) error {
 	t, ok := b.tasks[req.TaskID]
 	if !ok {
-		return fmt.Errorf("there is no open task %q in this workflow", req.TaskID)
+		return refuse(RefusedUnknownTask, "there is no open task %q in this workflow", req.TaskID)
 	}
 	switch t.state {
 	case stateCompleting:
-		return fmt.Errorf("task %s is already being completed by %s", req.TaskID, t.actor)
+		return refuse(RefusedTaskClosed, "task %s is already being completed by %s", req.TaskID, t.actor)
 	case stateDone:
-		return fmt.Errorf("task %s is already done (completed by %s)", req.TaskID, t.actor)
+		return refuse(RefusedTaskClosed, "task %s is already done (completed by %s)", req.TaskID, t.actor)
 	case stateSuperseded:
-		return fmt.Errorf("task %s is closed: it was superseded and needs no outcome", req.TaskID)
+		return refuse(RefusedTaskClosed, "task %s is closed: it was superseded and needs no outcome", req.TaskID)
 	}
 	if !slices.Contains(t.candidates, req.Actor) {
-		return fmt.Errorf("%s may not complete task %s: it is assigned to %s", describeActor(req.Actor), req.TaskID, describeAssignee(t.spec))
+		return refuse(RefusedNotAssignee, "%s may not complete task %s: it is assigned to %s", describeActor(req.Actor), req.TaskID, describeAssignee(t.spec))
 	}
 	if err := t.check(req.Outcome); err != nil {
-		return fmt.Errorf("outcome of task %s refused: %w", req.TaskID, err)
+		return refuse(RefusedInvalidOutcome, "outcome of task %s: %v", req.TaskID, err)
 	}
 	return nil
 }

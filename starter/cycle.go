@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/oho-dev/oho/check"
+	"github.com/oho-dev/oho/connect"
+	"github.com/oho-dev/oho/schema"
+	"github.com/oho-dev/oho/workflows"
+)
+
+func (a *app) migrate(ctx context.Context, args []string) error {
+	fs := newFlags("migrate")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := a.store(ctx); err != nil {
+		return err
+	}
+	applied, err := schema.Migrate(ctx, a.db.DB)
+	if err != nil {
+		return fmt.Errorf("migrating the database: %w", err)
+	}
+	if len(applied) == 0 {
+		a.printf("database schema is up to date\n")
+		return nil
+	}
+	for _, m := range applied {
+		a.printf("applied %s\n", m)
+	}
+	return nil
+}
+
+// cycleRef is the --provider/--year pair that names a cycle.
+type cycleRef struct {
+	provider string
+	year     int
+}
+
+func (r *cycleRef) flags(fs interface {
+	StringVar(*string, string, string, string)
+	IntVar(*int, string, int, string)
+}) {
+	fs.StringVar(&r.provider, "provider", "", "provider code")
+	fs.IntVar(&r.year, "year", 0, "year of the cycle")
+}
+
+func (r cycleRef) check() error {
+	if !check.Code(r.provider) {
+		return fmt.Errorf("--provider %q is not a provider code (1-32 letters, digits, '-' or '_')", r.provider)
+	}
+	if r.year < 2000 || r.year > 2999 {
+		return fmt.Errorf("--year %d is not a year between 2000 and 2999", r.year)
+	}
+	return nil
+}
+
+func (a *app) cycleStart(ctx context.Context, args []string) error {
+	fs := newFlags("cycle start")
+	var ref cycleRef
+	ref.flags(fs)
+	configFile := fs.String("config", "", "cycle config file (JSON)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "provider", "year"); err != nil {
+		return err
+	}
+	if err := ref.check(); err != nil {
+		return err
+	}
+	var cfg workflows.Config
+	if *configFile != "" {
+		if _, err := readJSONFile(*configFile, &cfg); err != nil {
+			return err
+		}
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", *configFile, err)
+		}
+	}
+	id, existed, err := a.startCycle(ctx, workflows.CycleInput{Provider: ref.provider, Year: ref.year, Config: cfg})
+	if err != nil {
+		return err
+	}
+	if existed {
+		fmt.Fprintf(a.stderr, "a cycle for %s %d already exists; it was not started again\n", ref.provider, ref.year)
+	}
+	a.printf("%s\n", id)
+	return nil
+}
+
+// startCycle starts the ReviewCycle workflow once the provider is ready for
+// it. Starting a cycle that exists already, running or finished, starts
+// nothing and reports the existing workflow ID.
+func (a *app) startCycle(ctx context.Context, in workflows.CycleInput) (id string, existed bool, err error) {
+	st, err := a.store(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	if err := st.CheckReady(ctx, in.Provider); err != nil {
+		return "", false, fmt.Errorf("cannot start the cycle: %w", err)
+	}
+	c, err := a.client(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	id = workflows.CycleWorkflowID(in.Provider, in.Year)
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                connect.TaskQueue(),
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrProvider.ValueSet(in.Provider),
+			workflows.AttrYear.ValueSet(int64(in.Year)),
+			workflows.AttrPhase.ValueSet(string(workflows.PhaseEvaluate)),
+		),
+	}, workflows.ReviewCycle, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &started):
+		return id, true, nil
+	case err != nil:
+		return "", false, fmt.Errorf("starting workflow %s: %w", id, err)
+	}
+	return id, false, nil
+}
+
+func (a *app) cycleStatus(ctx context.Context, args []string) error {
+	fs := newFlags("cycle status")
+	var ref cycleRef
+	ref.flags(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "provider", "year"); err != nil {
+		return err
+	}
+	if err := ref.check(); err != nil {
+		return err
+	}
+	st, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := st.CycleStatus(ctx, ref.provider, ref.year)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return a.printJSON(s)
+	}
+	a.printf("cycle %s: %s, phase %s, round %d\n\n", s.WorkflowID, s.Status, s.Phase, s.Round)
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "UNIT\tPHASE")
+	for _, u := range s.Units {
+		fmt.Fprintf(tw, "%s\t%s\n", u.Unit, u.Phase)
+	}
+	tw.Flush()
+	a.printf("\n")
+	a.printTasks(tasksFromStatus(s.Tasks))
+	return nil
+}
+
+func (a *app) cycleList(ctx context.Context, args []string) error {
+	fs := newFlags("cycle list")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	cycles, err := st.Cycles(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return a.printJSON(cycles)
+	}
+	if len(cycles) == 0 {
+		a.printf("no cycles yet: start one with 'starter cycle start --provider CODE --year YYYY'\n")
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROVIDER\tYEAR\tSTATUS\tPHASE\tROUND\tSTARTED\tWORKFLOW")
+	for _, c := range cycles {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\n", c.Provider, c.Year, c.Status, c.Phase, c.Round, c.StartedAt.Format(time.DateOnly), c.ID)
+	}
+	return tw.Flush()
+}

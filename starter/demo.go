@@ -1,0 +1,363 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/oho-dev/oho/schema"
+	"github.com/oho-dev/oho/store"
+	"github.com/oho-dev/oho/workflows"
+)
+
+//go:embed demo_org.json
+var demoOrgJSON []byte
+
+// demoConfig gives the demo cycle short deadlines.
+var demoConfig = workflows.Config{
+	Phases: workflows.PhaseDurations{
+		Evaluate: workflows.Duration(20 * time.Minute),
+		Consult:  workflows.Duration(20 * time.Minute),
+		Update:   workflows.Duration(10 * time.Minute),
+		SignOff:  workflows.Duration(10 * time.Minute),
+		Approve:  workflows.Duration(10 * time.Minute),
+	},
+	MaxRounds: 3,
+}
+
+// taskWait bounds how long the demo waits for the worker to open a task.
+const taskWait = time.Minute
+
+// demo runs a whole cycle of the fictional provider DEMO, playing every
+// participant through the same code paths as 'task complete', including a
+// refused completion and a round of requested changes. Each run takes the
+// first year that has no cycle yet, so a second run also rates the changes
+// the first one published.
+func (a *app) demo(ctx context.Context, args []string) error {
+	fs := newFlags("demo")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := schema.Migrate(ctx, a.db.DB); err != nil {
+		return fmt.Errorf("migrating the database: %w", err)
+	}
+	var org store.Org
+	if err := json.Unmarshal(demoOrgJSON, &org); err != nil {
+		return fmt.Errorf("reading the demo organisation: %w", err)
+	}
+	if err := a.importOrg(ctx, "demo organisation", org); err != nil {
+		return err
+	}
+	d := &demoRun{app: a, st: st, org: org, provider: org.Provider.Code}
+
+	d.year = time.Now().Year()
+	for ; ; d.year++ {
+		id, existed, err := a.startCycle(ctx, workflows.CycleInput{Provider: d.provider, Year: d.year, Config: demoConfig})
+		if err != nil {
+			return err
+		}
+		if !existed {
+			d.workflowID = id
+			break
+		}
+		a.printf("a cycle for %s %d exists already; trying %d\n", d.provider, d.year, d.year+1)
+	}
+	a.printf("started %s\n", d.workflowID)
+	if err := d.play(ctx); err != nil {
+		return err
+	}
+	return d.summary(ctx)
+}
+
+type demoRun struct {
+	*app
+	st         *store.Store
+	org        store.Org
+	provider   string
+	year       int
+	workflowID string
+}
+
+// holder returns the first person of the demo organisation holding a role.
+func (d *demoRun) holder(role workflows.Role, unit string) string {
+	for _, p := range d.org.People {
+		for _, r := range p.Roles {
+			if r.Role == role && r.Unit == unit {
+				return p.ID
+			}
+		}
+	}
+	return ""
+}
+
+func (d *demoRun) taskID(kind workflows.TaskKind, round int, unit string) string {
+	return workflows.TaskID(d.provider, d.year, kind, round, unit)
+}
+
+// waitOpen waits until the worker has opened the task and returns it.
+func (d *demoRun) waitOpen(ctx context.Context, id string) (store.Task, error) {
+	deadline := time.Now().Add(taskWait)
+	for {
+		t, err := d.st.Task(ctx, id)
+		if err == nil && t.Status == workflows.TaskOpen {
+			return t, nil
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return t, err
+		}
+		if time.Now().After(deadline) {
+			return t, fmt.Errorf("task %s was not opened within %s: is the worker running?", id, taskWait)
+		}
+		select {
+		case <-ctx.Done():
+			return t, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// complete plays a participant completing a task and reports it.
+func (d *demoRun) complete(ctx context.Context, id, actor string, outcome any) error {
+	if _, err := d.waitOpen(ctx, id); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(outcome)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if _, err := d.completeTask(ctx, id, actor, raw); err != nil {
+		return fmt.Errorf("demo step %s by %s: %w", id, actor, err)
+	}
+	d.printf("  %-34s done by %-22s (%d ms)\n", id, actor, time.Since(start).Milliseconds())
+	return nil
+}
+
+func (d *demoRun) play(ctx context.Context) error {
+	units := d.org.Units
+
+	d.printf("\n1. Evaluate and consult students, every unit in parallel\n")
+	first := d.taskID(workflows.KindEvaluate, 0, units[0].Code)
+	task, err := d.waitOpen(ctx, first)
+	if err != nil {
+		return err
+	}
+	var evalIn workflows.EvaluateInput
+	if err := json.Unmarshal(task.Input, &evalIn); err != nil {
+		return fmt.Errorf("reading the input of %s: %w", first, err)
+	}
+	// Show a refusal: a student representative cannot file the staff's evaluation.
+	rep := d.holder(workflows.RoleStudentRep, units[0].Code)
+	raw, _ := json.Marshal(demoEvaluation(units[0].Code, 0, evalIn.PreviousChanges))
+	if _, err := d.completeTask(ctx, first, rep, raw); err != nil {
+		d.printf("  %s tries to file the staff's evaluation: %s\n", rep, err)
+	} else {
+		return fmt.Errorf("the demo expected %s to be refused for %s", first, rep)
+	}
+	for i, u := range units {
+		if err := d.complete(ctx, d.taskID(workflows.KindEvaluate, 0, u.Code), d.holder(workflows.RoleWelfareStaff, u.Code), demoEvaluation(u.Code, i, evalIn.PreviousChanges)); err != nil {
+			return err
+		}
+		if err := d.complete(ctx, d.taskID(workflows.KindConsult, 0, u.Code), d.holder(workflows.RoleStudentRep, u.Code), demoConsultation(i, d.year)); err != nil {
+			return err
+		}
+	}
+
+	for round := 1; round <= 2; round++ {
+		d.printf("\n%d. Round %d: the plan editor drafts, every unit head signs off\n", round+1, round)
+		draftID := d.taskID(workflows.KindDraft, round, "")
+		task, err := d.waitOpen(ctx, draftID)
+		if err != nil {
+			return err
+		}
+		var in workflows.DraftInput
+		if err := json.Unmarshal(task.Input, &in); err != nil {
+			return fmt.Errorf("reading the input of %s: %w", draftID, err)
+		}
+		if err := d.complete(ctx, draftID, d.holder(workflows.RolePlanEditor, ""), demoDraft(in)); err != nil {
+			return err
+		}
+		for i, u := range units {
+			id := d.taskID(workflows.KindSignOff, round, u.Code)
+			t, err := d.waitOpen(ctx, id)
+			if err != nil {
+				return err
+			}
+			var so workflows.SignOffInput
+			if err := json.Unmarshal(t.Input, &so); err != nil {
+				return fmt.Errorf("reading the input of %s: %w", id, err)
+			}
+			decision := workflows.SignOff{Decision: workflows.DecisionApprove, VersionHash: so.VersionHash,
+				Comment: "Approved for " + u.Name}
+			if round == 1 && i == 0 {
+				decision.Decision = workflows.DecisionRequestChanges
+				decision.Comment = "Name who owns the break supervision rota in each unit."
+			}
+			if err := d.complete(ctx, id, d.holder(workflows.RoleUnitHead, u.Code), decision); err != nil {
+				return err
+			}
+			if decision.Decision == workflows.DecisionRequestChanges {
+				d.printf("  %s requested changes: the other sign-offs of round 1 are superseded\n", u.Code)
+				break
+			}
+		}
+	}
+
+	d.printf("\n4. The approver approves; the plan is published\n")
+	return d.complete(ctx, d.taskID(workflows.KindApprove, 2, ""), d.holder(workflows.RoleApprover, ""),
+		workflows.Approval{Decision: workflows.DecisionApprove, Comment: "Approved by the board",
+			EffectiveFrom: fmt.Sprintf("%d-08-01", d.year)})
+}
+
+// summary waits for the cycle to be recorded as completed and prints what it
+// published and who did what.
+func (d *demoRun) summary(ctx context.Context) error {
+	deadline := time.Now().Add(taskWait)
+	var rep store.Report
+	for {
+		var err error
+		rep, err = d.st.CycleReport(ctx, d.provider, d.year)
+		if err != nil {
+			return err
+		}
+		if rep.Cycle.Status != workflows.CycleRunning {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cycle %s did not complete within %s", d.workflowID, taskWait)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if rep.Cycle.Status != workflows.CycleCompleted || rep.Version == nil {
+		return fmt.Errorf("cycle %s ended %s: %s", d.workflowID, rep.Cycle.Status, rep.Cycle.Reason)
+	}
+	d.printf("\nCycle %s completed in %s\n", d.workflowID, plural(rep.Rounds, "round", "rounds"))
+	d.printf("  published version  %d, effective from %s\n", rep.Version.Number, rep.Version.EffectiveFrom)
+	d.printf("  content SHA-256    %s\n", rep.Version.Hash)
+	d.printf("  recorded           %d indicators, %d findings, %d student feedback items, %d changes, %d sign-offs\n",
+		rep.Indicators, rep.Findings, rep.FeedbackItems, rep.Changes, rep.SignOffs)
+	d.printf("  tasks done per unit:\n")
+	tw := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
+	for _, u := range rep.TasksDone {
+		name := u.Unit
+		if name == "" {
+			name = "(provider-wide)"
+		}
+		fmt.Fprintf(tw, "    %s\t%d\n", name, u.Done)
+	}
+	tw.Flush()
+	runID := ""
+	if c, err := d.client(ctx); err == nil {
+		if desc, err := c.DescribeWorkflowExecution(ctx, d.workflowID, ""); err == nil {
+			runID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+		}
+	}
+	d.printf("  workflow history   %s\n", webUIURL(d.workflowID, runID))
+	return nil
+}
+
+// webUIURL is the address of the workflow's history in the Temporal Web UI
+// (TEMPORAL_UI_URL, by default the dev server's UI).
+func webUIURL(workflowID, runID string) string {
+	ui := os.Getenv("TEMPORAL_UI_URL")
+	if ui == "" {
+		ui = "http://localhost:8233"
+	}
+	ns := os.Getenv("TEMPORAL_NAMESPACE")
+	if ns == "" {
+		ns = "default"
+	}
+	u := fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(ui, "/"), url.PathEscape(ns), url.PathEscape(workflowID))
+	if runID != "" {
+		u += "/" + url.PathEscape(runID) + "/history"
+	}
+	return u
+}
+
+func demoEvaluation(unit string, i int, previousChanges []string) workflows.Evaluation {
+	value, target := 3.4+0.2*float64(i), 4.0
+	absences, absTarget := 7.5-float64(i), 5.0
+	e := workflows.Evaluation{
+		Indicators: []workflows.Indicator{
+			{Name: "School health survey: wellbeing at school", Value: &value, Target: &target, Unit: "score 1-5"},
+			{Name: "Unexplained absences", Value: &absences, Target: &absTarget, Unit: "% of lessons"},
+		},
+		Findings: []workflows.Finding{
+			{ID: "F1", Section: "communal", Severity: workflows.SeverityMajor,
+				Text:           "Break-time supervision does not reach the workshop halls of " + unit + ".",
+				Recommendation: "Add the workshop halls to the supervision rota."},
+			{ID: "F2", Section: "monitoring", Severity: workflows.SeverityMinor,
+				Text: "Absence figures reach the welfare group two months late."},
+		},
+	}
+	for _, id := range previousChanges {
+		e.Effectiveness = append(e.Effectiveness, workflows.Effectiveness{
+			ChangeID: id, Rating: []string{"effective", "partly", "effective"}[i%3], Note: "Seen in this year's figures."})
+	}
+	return e
+}
+
+func demoConsultation(i, year int) workflows.Consultation {
+	methods := []string{"council", "survey", "workshop"}
+	return workflows.Consultation{
+		Method: methods[i%len(methods)], Participants: 12 + 40*i, HeldOn: fmt.Sprintf("%d-03-1%d", year, i),
+		Feedback: []workflows.FeedbackItem{
+			{ID: "S1", Section: "individual", Text: "It is hard to find out when the counsellor is available."},
+		},
+	}
+}
+
+// demoDraft answers every item that needs it: majors and feedback by a change
+// to their section, except that one unit's feedback is deferred with a reason.
+func demoDraft(in workflows.DraftInput) workflows.Draft {
+	var d workflows.Draft
+	changeFor := map[string]string{}
+	for _, it := range in.Items {
+		if !it.NeedsDisposition() {
+			continue
+		}
+		if strings.HasPrefix(it.Ref, "FOREST/") && it.Kind == workflows.ItemFeedback {
+			d.Dispositions = append(d.Dispositions, workflows.Disposition{Item: it.Ref, Decision: workflows.DecisionDeferred,
+				Reason: "Forest Campus moves to new premises next year; its counselling hours are planned with the move."})
+			continue
+		}
+		id, ok := changeFor[it.Section]
+		if !ok {
+			id = fmt.Sprintf("C%d", len(d.Changes)+1)
+			changeFor[it.Section] = id
+			d.Changes = append(d.Changes, workflows.Change{ID: id, Section: it.Section,
+				Text: demoText[it.Section], Rationale: "Answers this year's evaluation and student feedback."})
+		}
+		for i := range d.Changes {
+			if d.Changes[i].ID == id {
+				d.Changes[i].Addresses = append(d.Changes[i].Addresses, it.Ref)
+			}
+		}
+		d.Dispositions = append(d.Dispositions, workflows.Disposition{Item: it.Ref, Decision: workflows.DecisionAddressed, Change: id})
+	}
+	if len(in.Comments) > 0 {
+		for i := range d.Changes {
+			if d.Changes[i].Section == "communal" {
+				d.Changes[i].Text += " Each unit head names the owner of the rota at the start of the term."
+				d.Changes[i].Rationale += " Round " + fmt.Sprint(in.Round) + " answers: " + in.Comments[0].Text
+			}
+		}
+	}
+	return d
+}
+
+var demoText = map[string]string{
+	"communal":   "Every break is supervised by two staff members, and the rota covers the workshop halls.",
+	"individual": "Counsellor, nurse and psychologist hours are posted on each unit's notice board and intranet page every week.",
+}

@@ -1,0 +1,133 @@
+// Command starter is OHO's command line for managers, staff and auditors:
+// it imports the organisation, starts and inspects review cycles, lists and
+// completes tasks, and runs a full demonstration cycle.
+//
+// Exit status: 0 on success, 1 when the request is refused (validation,
+// permission, state) or cannot be carried out, with one line on stderr naming
+// the problem, and 2 for a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `usage: starter COMMAND [ARGS]
+
+  migrate                                  apply database migrations
+  org import FILE.json                     import or update a provider's units, people and roles
+  cycle start  --provider CODE --year YYYY [--config FILE.json]
+                                           start the provider's review cycle for the year
+  cycle status --provider CODE --year YYYY [--json]
+  cycle list [--json]
+  task list [--provider CODE] [--year YYYY] [--assignee PERSON] [--status open|done|all] [--json]
+  task show TASK_ID [--json]
+  task complete TASK_ID --as PERSON --outcome FILE.json
+  demo                                     run a full demonstration cycle
+
+Environment: DATABASE_URL (PostgreSQL), TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE
+and the other standard TEMPORAL_* variables.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr,
+		logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	defer a.close()
+	err := a.dispatch(ctx, args)
+	var u usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &u):
+		fmt.Fprintf(stderr, "starter: %s\n\n%s", oneLine(u.Error()), usage)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "starter: %s\n", oneLine(err.Error()))
+		return 1
+	}
+}
+
+// usageError is a command line that does not say a valid request.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func (a *app) dispatch(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usagef("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	sub := func() (string, []string, error) {
+		if len(rest) == 0 {
+			return "", nil, usagef("%s needs a subcommand", cmd)
+		}
+		return rest[0], rest[1:], nil
+	}
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(a.stdout, usage)
+		return nil
+	case "migrate":
+		return a.migrate(ctx, rest)
+	case "demo":
+		return a.demo(ctx, rest)
+	case "org":
+		s, r, err := sub()
+		if err != nil {
+			return err
+		}
+		if s == "import" {
+			return a.orgImport(ctx, r)
+		}
+	case "cycle":
+		s, r, err := sub()
+		if err != nil {
+			return err
+		}
+		switch s {
+		case "start":
+			return a.cycleStart(ctx, r)
+		case "status":
+			return a.cycleStatus(ctx, r)
+		case "list":
+			return a.cycleList(ctx, r)
+		}
+	case "task":
+		s, r, err := sub()
+		if err != nil {
+			return err
+		}
+		switch s {
+		case "list":
+			return a.taskList(ctx, r)
+		case "show":
+			return a.taskShow(ctx, r)
+		case "complete":
+			return a.taskComplete(ctx, r)
+		}
+	default:
+		return usagef("unknown command %q", cmd)
+	}
+	return usagef("unknown subcommand %q of %s", rest[0], cmd)
+}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +10,6 @@ import (
 	"time"
 
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/oho-dev/oho/check"
 	"github.com/oho-dev/oho/store"
@@ -178,10 +174,8 @@ func (a *app) taskComplete(ctx context.Context, args []string) error {
 	return nil
 }
 
-// completeTask sends the complete-task Update to the workflow that waits for
-// the task and waits until the outcome is recorded. The Update ID is derived
-// from the request, so sending the same completion again (after a lost
-// answer, say) is answered once and recorded once.
+// completeTask checks the task and the person against the database, then
+// completes the task through its workflow.
 func (a *app) completeTask(ctx context.Context, taskID, actor string, outcome json.RawMessage) (workflows.CompleteTaskResult, error) {
 	var res workflows.CompleteTaskResult
 	st, err := a.store(ctx)
@@ -209,34 +203,10 @@ func (a *app) completeTask(ctx context.Context, taskID, actor string, outcome js
 	if err != nil {
 		return res, err
 	}
-	sum := sha256.Sum256([]byte(taskID + "\x00" + actor + "\x00" + string(outcome)))
 	uctx, cancel := context.WithTimeout(ctx, updateTimeout)
 	defer cancel()
-	for {
-		var handle client.WorkflowUpdateHandle
-		handle, err = c.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
-			WorkflowID:   t.WorkflowID,
-			UpdateName:   workflows.UpdateCompleteTask,
-			UpdateID:     "complete/" + hex.EncodeToString(sum[:16]),
-			Args:         []any{workflows.CompleteTaskRequest{TaskID: taskID, Actor: actor, Outcome: outcome}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		})
-		if err == nil {
-			err = handle.Get(uctx, &res)
-		}
-		// The task is recorded as open before the workflow hears that it is:
-		// when a worker died in between, the workflow learns it only after
-		// the recording activity is retried. Until then, wait and ask again.
-		var appErr *temporal.ApplicationError
-		if !errors.As(err, &appErr) || appErr.Type() != workflows.RefusedUnknownTask {
-			break
-		}
-		select {
-		case <-uctx.Done():
-			return res, updateError(taskID, t.WorkflowID, uctx.Err())
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	req := workflows.CompleteTaskRequest{TaskID: taskID, Actor: actor, Outcome: outcome}
+	res, err = workflows.CompleteTask(uctx, c, t.WorkflowID, req)
 	if err != nil {
 		return res, updateError(taskID, t.WorkflowID, err)
 	}

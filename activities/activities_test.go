@@ -1,0 +1,166 @@
+package activities_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/oho-dev/oho/activities"
+	"github.com/oho-dev/oho/dbtest"
+	"github.com/oho-dev/oho/store"
+	"github.com/oho-dev/oho/workflows"
+)
+
+func TestEveryActivityNameIsAMethod(t *testing.T) {
+	typ := reflect.TypeOf(&activities.Activities{})
+	ctxType := reflect.TypeOf((*context.Context)(nil)).Elem()
+	errType := reflect.TypeOf((*error)(nil)).Elem()
+	for _, name := range workflows.ActivityNames {
+		m, ok := typ.MethodByName(name)
+		if !ok {
+			t.Errorf("activity %s has no method on *Activities", name)
+			continue
+		}
+		// Receiver, context, one input struct; last result an error.
+		ft := m.Type
+		if ft.NumIn() != 3 || ft.In(1) != ctxType || ft.In(2).Kind() != reflect.Struct || ft.Out(ft.NumOut()-1) != errType {
+			t.Errorf("activity %s has signature %s, want func(context.Context, Input) (..., error)", name, ft)
+		}
+	}
+	// Registering *Activities registers every exported method, so each must
+	// be an activity the workflows know.
+	for i := range typ.NumMethod() {
+		if name := typ.Method(i).Name; !slices.Contains(workflows.ActivityNames, name) {
+			t.Errorf("method %s of *Activities is not in workflows.ActivityNames", name)
+		}
+	}
+}
+
+// failing is a store whose every call fails with err.
+type failing struct{ err error }
+
+func (f failing) SetupCycle(context.Context, workflows.SetupCycleInput) (workflows.CycleSetup, error) {
+	return workflows.CycleSetup{}, f.err
+}
+func (f failing) OpenTasks(context.Context, workflows.OpenTasksInput) ([]workflows.OpenedTask, error) {
+	return nil, f.err
+}
+func (f failing) CompleteTask(context.Context, workflows.CompleteTaskInput) error     { return f.err }
+func (f failing) SupersedeTasks(context.Context, workflows.SupersedeTasksInput) error { return f.err }
+func (f failing) FailCycle(context.Context, workflows.FailCycleInput) error           { return f.err }
+func (f failing) Publish(context.Context, workflows.PublishInput) (workflows.Published, error) {
+	return workflows.Published{}, f.err
+}
+
+// inputs holds an input for each activity.
+var inputs = map[string]any{
+	workflows.ActivitySetupCycle:     workflows.SetupCycleInput{CycleID: "c"},
+	workflows.ActivityOpenTasks:      workflows.OpenTasksInput{CycleID: "c"},
+	workflows.ActivityCompleteTask:   workflows.CompleteTaskInput{Actor: "a"},
+	workflows.ActivitySupersedeTasks: workflows.SupersedeTasksInput{CycleID: "c"},
+	workflows.ActivityPublish:        workflows.PublishInput{CycleID: "c"},
+	workflows.ActivityFailCycle:      workflows.FailCycleInput{CycleID: "c"},
+}
+
+func execute(t *testing.T, rec activities.Recorder, name string, in any) error {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(&activities.Activities{Store: rec})
+	_, err := env.ExecuteActivity(name, in)
+	return err
+}
+
+func wantFailure(t *testing.T, err error, typ string, nonRetryable bool, says string) {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		t.Fatalf("got error %v (%T), want an application error", err, err)
+	}
+	if appErr.NonRetryable() != nonRetryable {
+		t.Errorf("got NonRetryable() %v for %v, want %v", appErr.NonRetryable(), err, nonRetryable)
+	}
+	if typ != "" && appErr.Type() != typ {
+		t.Errorf("got type %q, want %q", appErr.Type(), typ)
+	}
+	if !strings.Contains(appErr.Error(), says) {
+		t.Errorf("got message %q, want it to contain %q", appErr.Error(), says)
+	}
+}
+
+func TestPermanentFailuresAreNonRetryable(t *testing.T) {
+	tests := []struct {
+		sentinel error
+		typ      string
+	}{
+		{store.ErrNotFound, activities.TypeNotFound},
+		{store.ErrDuplicate, activities.TypeDuplicate},
+		{store.ErrInvalid, activities.TypeInvalid},
+		{store.ErrNotReady, activities.TypeNotReady},
+		{store.ErrNoCandidates, activities.TypeNoCandidates},
+		{store.ErrTaskClosed, activities.TypeTaskClosed},
+		{store.ErrCycleClosed, activities.TypeCycleClosed},
+	}
+	for _, tt := range tests {
+		for _, name := range workflows.ActivityNames {
+			t.Run(tt.typ+"/"+name, func(t *testing.T) {
+				rec := failing{fmt.Errorf("doing %s: %w", name, tt.sentinel)}
+				err := execute(t, rec, name, inputs[name])
+				wantFailure(t, err, tt.typ, true, "doing "+name)
+			})
+		}
+	}
+}
+
+func TestOtherFailuresAreRetried(t *testing.T) {
+	for _, name := range workflows.ActivityNames {
+		t.Run(name, func(t *testing.T) {
+			err := execute(t, failing{errors.New("read tcp 127.0.0.1:5432: connection reset by peer")}, name, inputs[name])
+			wantFailure(t, err, "", false, "connection reset")
+		})
+	}
+}
+
+func TestActivitiesOverTheStore(t *testing.T) {
+	db, _ := dbtest.New(t)
+	s := store.New(db)
+	ctx := context.Background()
+	if _, err := s.ImportOrg(ctx, dbtest.Org("ACME")); err != nil {
+		t.Fatal(err)
+	}
+
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(&activities.Activities{Store: s})
+
+	id := workflows.CycleWorkflowID("ACME", 2025)
+	val, err := env.ExecuteActivity(workflows.ActivitySetupCycle, workflows.SetupCycleInput{CycleID: id, Provider: "ACME", Year: 2025})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var setup workflows.CycleSetup
+	if err := val.Get(&setup); err != nil {
+		t.Fatal(err)
+	}
+	if len(setup.Units) != 2 || len(setup.Baseline.Sections) != len(workflows.DefaultSections) {
+		t.Errorf("got setup %+v, want 2 units and the default sections", setup)
+	}
+
+	_, err = env.ExecuteActivity(workflows.ActivitySetupCycle, workflows.SetupCycleInput{CycleID: "x", Provider: "NOPE", Year: 2025})
+	wantFailure(t, err, activities.TypeNotFound, true, `provider "NOPE" has not been imported`)
+
+	_, err = env.ExecuteActivity(workflows.ActivityCompleteTask, workflows.CompleteTaskInput{
+		Task:    workflows.TaskSpec{ID: "ACME/2025/evaluate/NORTH", Kind: workflows.KindEvaluate},
+		Actor:   "acme.nurse.north",
+		Outcome: json.RawMessage(`{"indicators": [], "findings": [], "effectiveness": [], "student": "Liisa"}`),
+	})
+	wantFailure(t, err, activities.TypeInvalid, true, "unknown field")
+}

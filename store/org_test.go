@@ -1,0 +1,185 @@
+package store_test
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/oho-dev/oho/dbtest"
+	"github.com/oho-dev/oho/store"
+	"github.com/oho-dev/oho/workflows"
+)
+
+func TestOrgValidate(t *testing.T) {
+	person := func(o *store.Org, id string) *store.OrgPerson {
+		for i := range o.People {
+			if o.People[i].ID == id {
+				return &o.People[i]
+			}
+		}
+		t.Fatalf("fixture has no person %s", id)
+		return nil
+	}
+	tests := []struct {
+		name   string
+		change func(o *store.Org)
+		says   []string
+	}{
+		{"provider code", func(o *store.Org) { o.Provider.Code = "ac me" }, []string{"provider.code must be 1-32 letters"}},
+		{"provider name", func(o *store.Org) { o.Provider.Name = "" }, []string{"provider.name is required"}},
+		{"no units", func(o *store.Org) { o.Units = nil }, []string{"units is required"}},
+		{"unit code", func(o *store.Org) { o.Units[0].Code = "NORTH/1" }, []string{"units[0].code must be 1-32 letters"}},
+		{"unit twice", func(o *store.Org) { o.Units[1].Code = "NORTH" }, []string{`units[1]: unit code "NORTH" is listed twice`}},
+		{"person twice", func(o *store.Org) { o.People[1].ID = o.People[0].ID }, []string{`people[1]: person ID "acme.manager" is listed twice`}},
+		{"person ID", func(o *store.Org) { o.People[0].ID = "Anna Virtanen" }, []string{"people[0].id must be a person ID"}},
+		{"unknown role", func(o *store.Org) { o.People[0].Roles[0].Role = "principal" }, []string{"people[0].roles[0].role must be one of manager, unit_head", `(got "principal")`}},
+		{"unit not in file", func(o *store.Org) { person(o, "acme.head.north").Roles[0].Unit = "WEST" },
+			[]string{`person "acme.head.north"`, `unit "WEST" is not one of the file's units (NORTH, SOUTH)`}},
+		{"unit role without unit", func(o *store.Org) { person(o, "acme.rep.south").Roles[0].Unit = "" },
+			[]string{`person "acme.rep.south"`, "student_rep needs a unit"}},
+		{"provider role with unit", func(o *store.Org) { person(o, "acme.approver").Roles[0].Unit = "NORTH" },
+			[]string{`person "acme.approver"`, `approver is provider-wide, so its unit must be empty (got "NORTH")`}},
+		{"role twice", func(o *store.Org) {
+			p := person(o, "acme.nurse.north")
+			p.Roles = append(p.Roles, p.Roles[0])
+		}, []string{`person "acme.nurse.north" (people[5].roles[1]): welfare_staff@NORTH is listed twice`}},
+		{"every problem at once", func(o *store.Org) {
+			o.Provider.Name = ""
+			person(o, "acme.editor").Roles[0].Unit = "SOUTH"
+			person(o, "acme.head.south").Roles[0].Unit = ""
+		}, []string{"provider.name is required", "plan_editor is provider-wide", "unit_head needs a unit"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			org := dbtest.Org("ACME")
+			tt.change(&org)
+			err := org.Validate()
+			wantKind(t, err, store.ErrInvalid, tt.says...)
+		})
+	}
+	if err := dbtest.Org("ACME").Validate(); err != nil {
+		t.Errorf("the fixture org: got %v, want it valid", err)
+	}
+	// Managers and auditors may work for a unit or the whole provider.
+	org := dbtest.Org("ACME")
+	person(&org, "acme.auditor").Roles = append(person(&org, "acme.auditor").Roles, store.PersonRole{Role: workflows.RoleManager, Unit: "NORTH"})
+	if err := org.Validate(); err != nil {
+		t.Errorf("a unit manager: got %v, want it valid", err)
+	}
+}
+
+func TestImportOrgTwiceChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	s, db := newStore(t)
+	org := dbtest.Org("ACME")
+
+	res, err := s.ImportOrg(ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1 provider, 2 units, 10 people, 10 roles.
+	if res.Added != 23 || res.Changed != 0 || res.Removed != 0 {
+		t.Errorf("first import: got %+v, want 23 added", res)
+	}
+	if got := actions(t, s, ""); !maps.Equal(got, map[string]int{store.ActionOrgImported: 1}) {
+		t.Errorf("first import: got audit actions %v, want one org.imported", got)
+	}
+
+	before := rowCounts(t, db)
+	res, err = s.ImportOrg(ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added+res.Changed+res.Removed != 0 || len(res.Changes) != 0 {
+		t.Errorf("second import: got %+v, want no changes", res)
+	}
+	if d := diff(before, rowCounts(t, db)); d != "" {
+		t.Errorf("second import wrote rows: %s", d)
+	}
+
+	// A changed file: a unit renamed, a role moved from one person to another.
+	org.Units[0].Name = "North campus (Oulu)"
+	for i, p := range org.People {
+		switch p.ID {
+		case "acme.auditor":
+			org.People[i].Roles = nil
+		case "acme.manager":
+			org.People[i].Roles = append(org.People[i].Roles, store.PersonRole{Role: workflows.RoleAuditor})
+		}
+	}
+	res, err = s.ImportOrg(ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.ImportResult{Added: 1, Changed: 1, Removed: 1, Changes: []string{
+		"unit NORTH renamed", "role auditor of acme.manager added", "role auditor of acme.auditor removed",
+	}}
+	if res.Added != want.Added || res.Changed != want.Changed || res.Removed != want.Removed || !slices.Equal(res.Changes, want.Changes) {
+		t.Errorf("third import: got %+v, want %+v", res, want)
+	}
+	if n := actions(t, s, "")[store.ActionOrgImported]; n != 2 {
+		t.Errorf("got %d org.imported events, want 2", n)
+	}
+	p, err := s.Person(ctx, "acme.manager")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []store.PersonRole{{Role: workflows.RoleAuditor}, {Role: workflows.RoleManager}}; !slices.Equal(p.Roles, want) || p.Provider != "ACME" || p.Name != "Quality Manager" {
+		t.Errorf("got person %+v, want ACME's Quality Manager with roles %v", p, want)
+	}
+}
+
+func TestImportOrgRefusals(t *testing.T) {
+	ctx := context.Background()
+	s, db := imported(t, "ACME")
+
+	beta := dbtest.Org("BETA")
+	beta.People[0].ID = "acme.manager"
+	before := rowCounts(t, db)
+	_, err := s.ImportOrg(ctx, beta)
+	wantKind(t, err, store.ErrDuplicate, "acme.manager (of ACME)")
+	if d := diff(before, rowCounts(t, db)); d != "" {
+		t.Errorf("the refused import wrote rows: %s", d)
+	}
+
+	bad := dbtest.Org("BETA")
+	bad.Units = nil
+	_, err = s.ImportOrg(ctx, bad)
+	wantKind(t, err, store.ErrInvalid, "units is required")
+	if d := diff(before, rowCounts(t, db)); d != "" {
+		t.Errorf("the invalid import wrote rows: %s", d)
+	}
+}
+
+func TestCheckReady(t *testing.T) {
+	ctx := context.Background()
+	s, _ := imported(t, "ACME")
+	if err := s.CheckReady(ctx, "ACME"); err != nil {
+		t.Errorf("ACME: got %v, want ready", err)
+	}
+	err := s.CheckReady(ctx, "NOPE")
+	wantKind(t, err, store.ErrNotFound, `provider "NOPE" has not been imported`)
+
+	// BETA lacks SOUTH's student rep and unit head, and its approver.
+	org := dbtest.Org("BETA")
+	var people []store.OrgPerson
+	for _, p := range org.People {
+		if p.ID != "beta.rep.south" && p.ID != "beta.head.south" && p.ID != "beta.approver" {
+			people = append(people, p)
+		}
+	}
+	org.People = people
+	if _, err := s.ImportOrg(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	err = s.CheckReady(ctx, "BETA")
+	wantKind(t, err, store.ErrNotReady, `provider "BETA" cannot start a cycle: unit SOUTH has no student_rep; unit SOUTH has no unit_head; the provider has no approver`)
+	if strings.Contains(err.Error(), "NORTH") {
+		t.Errorf("got %q, which names NORTH, whose roles are filled", err)
+	}
+
+	_, err = s.Person(ctx, "nobody")
+	wantKind(t, err, store.ErrNotFound, `person "nobody"`)
+}

@@ -1,0 +1,370 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/oho-dev/oho/workflows"
+)
+
+// The reads in this file serve the command line, which prints their results
+// as text or, with --json, as JSON.
+
+// Cycle is a provider's review cycle for a year.
+type Cycle struct {
+	ID          string          `db:"id" json:"id"`
+	Provider    string          `db:"provider_code" json:"provider"`
+	Year        int             `db:"year" json:"year"`
+	Status      string          `db:"status" json:"status"`
+	Phase       workflows.Phase `db:"phase" json:"phase"`
+	Round       int             `db:"round" json:"round"`
+	Config      json.RawMessage `db:"config" json:"config"`
+	Reason      string          `db:"reason" json:"reason,omitempty"`
+	StartedAt   time.Time       `db:"started_at" json:"started_at"`
+	CompletedAt *time.Time      `db:"completed_at" json:"completed_at,omitempty"`
+}
+
+const cycleColumns = `id, provider_code, year, status, phase, round, config, reason, started_at, completed_at`
+
+// Cycle returns the provider's cycle for the year, or ErrNotFound.
+func (s *Store) Cycle(ctx context.Context, provider string, year int) (Cycle, error) {
+	return cycleOf(ctx, s.db, provider, year)
+}
+
+func cycleOf(ctx context.Context, q sqlx.QueryerContext, provider string, year int) (Cycle, error) {
+	var c Cycle
+	const qCycle = `SELECT ` + cycleColumns + ` FROM cycles WHERE provider_code = $1 AND year = $2`
+	err := sqlx.GetContext(ctx, q, &c, qCycle, provider, year)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Cycle{}, errorf(ErrNotFound, "provider %s has no cycle for %d", provider, year)
+	}
+	if err != nil {
+		return Cycle{}, fmt.Errorf("reading the cycle of %s for %d: %w", provider, year, dbError(err))
+	}
+	return c, nil
+}
+
+// Cycles returns every cycle, ordered by provider and year.
+func (s *Store) Cycles(ctx context.Context) ([]Cycle, error) {
+	cycles := []Cycle{}
+	const q = `SELECT ` + cycleColumns + ` FROM cycles ORDER BY provider_code, year`
+	if err := sqlx.SelectContext(ctx, s.db, &cycles, q); err != nil {
+		return nil, fmt.Errorf("reading cycles: %w", dbError(err))
+	}
+	return cycles, nil
+}
+
+// CycleStatus returns where the provider's cycle for the year stands, built
+// from the records; it answers the same question as the workflow's status
+// query, and still does once the workflow has closed.
+func (s *Store) CycleStatus(ctx context.Context, provider string, year int) (workflows.Status, error) {
+	c, err := s.Cycle(ctx, provider, year)
+	if err != nil {
+		return workflows.Status{}, err
+	}
+	st := workflows.Status{
+		Provider: c.Provider, Year: c.Year, WorkflowID: c.ID, Status: c.Status,
+		Phase: c.Phase, Round: c.Round, Units: []workflows.UnitStatus{}, Tasks: []workflows.TaskStatus{},
+	}
+	// A unit is still evaluating while it has an open evaluate or consult
+	// task, or, during the evaluate phase, until it has done both.
+	const qUnits = `
+SELECT u.code,
+    EXISTS (SELECT 1 FROM tasks t WHERE t.cycle_id = $2 AND t.unit_code = u.code
+            AND t.kind IN ('evaluate', 'consult') AND t.status = 'open') AS evaluating,
+    (SELECT count(DISTINCT t.kind) FROM tasks t WHERE t.cycle_id = $2 AND t.unit_code = u.code
+            AND t.kind IN ('evaluate', 'consult') AND t.status = 'done') = 2 AS evaluated,
+    EXISTS (SELECT 1 FROM tasks t WHERE t.cycle_id = $2 AND t.unit_code = u.code
+            AND t.kind = 'signoff' AND t.status = 'open') AS signing
+FROM units u
+WHERE u.provider_code = $1
+ORDER BY u.code`
+	var units []struct {
+		Code       string `db:"code"`
+		Evaluating bool   `db:"evaluating"`
+		Evaluated  bool   `db:"evaluated"`
+		Signing    bool   `db:"signing"`
+	}
+	if err := sqlx.SelectContext(ctx, s.db, &units, qUnits, c.Provider, c.ID); err != nil {
+		return workflows.Status{}, fmt.Errorf("reading unit status of cycle %s: %w", c.ID, dbError(err))
+	}
+	for _, u := range units {
+		phase := "waiting"
+		switch {
+		case c.Status == workflows.CycleCompleted:
+			phase = "done"
+		case c.Status == workflows.CycleFailed:
+			phase = "failed"
+		case u.Evaluating, c.Phase == workflows.PhaseEvaluate && !u.Evaluated:
+			phase = string(workflows.PhaseEvaluate)
+		case u.Signing:
+			phase = string(workflows.PhaseSignOff)
+		}
+		st.Units = append(st.Units, workflows.UnitStatus{Unit: u.Code, Phase: phase})
+	}
+	const qTasks = `
+SELECT id, kind, unit_code, role, status, due_at
+FROM tasks WHERE cycle_id = $1
+ORDER BY created_at, id`
+	var tasks []struct {
+		ID     string             `db:"id"`
+		Kind   workflows.TaskKind `db:"kind"`
+		Unit   string             `db:"unit_code"`
+		Role   workflows.Role     `db:"role"`
+		Status string             `db:"status"`
+		DueAt  time.Time          `db:"due_at"`
+	}
+	if err := sqlx.SelectContext(ctx, s.db, &tasks, qTasks, c.ID); err != nil {
+		return workflows.Status{}, fmt.Errorf("reading tasks of cycle %s: %w", c.ID, dbError(err))
+	}
+	for _, t := range tasks {
+		st.Tasks = append(st.Tasks, workflows.TaskStatus{
+			ID: t.ID, Kind: t.Kind, Unit: t.Unit, Assignee: workflows.Assignee(t.Role, t.Unit),
+			Status: t.Status, DueAt: t.DueAt,
+		})
+	}
+	return st, nil
+}
+
+// Task is a human task with everything recorded about it.
+type Task struct {
+	ID         string             `db:"id" json:"id"`
+	CycleID    string             `db:"cycle_id" json:"cycle_id"`
+	WorkflowID string             `db:"workflow_id" json:"workflow_id"`
+	Provider   string             `db:"provider_code" json:"provider"`
+	Year       int                `db:"year" json:"year"`
+	Kind       workflows.TaskKind `db:"kind" json:"kind"`
+	Unit       string             `db:"unit_code" json:"unit"`
+	Round      int                `db:"round" json:"round"`
+	Role       workflows.Role     `db:"role" json:"role"`
+	Assignee   string             `db:"-" json:"assignee"`
+	Status     string             `db:"status" json:"status"`
+	DueAt      time.Time          `db:"due_at" json:"due_at"`
+	CreatedAt  time.Time          `db:"created_at" json:"created_at"`
+	// Input and Outcome are what the assignee was given and what they
+	// answered, as JSON. Tasks leaves them out; Task fills them.
+	Input       json.RawMessage `db:"input" json:"input,omitempty"`
+	Outcome     json.RawMessage `db:"outcome" json:"outcome,omitempty"`
+	CompletedBy string          `db:"completed_by" json:"completed_by,omitempty"`
+	CompletedAt *time.Time      `db:"completed_at" json:"completed_at,omitempty"`
+	// Candidates are the people who hold the task's role in its unit now;
+	// filled by Task.
+	Candidates []string `db:"-" json:"candidates,omitempty"`
+}
+
+// Spec returns the task as the workflows describe it, as CompleteTaskInput
+// carries it.
+func (t Task) Spec() workflows.TaskSpec {
+	return workflows.TaskSpec{
+		ID: t.ID, CycleID: t.CycleID, WorkflowID: t.WorkflowID, Kind: t.Kind, Unit: t.Unit,
+		Round: t.Round, Role: t.Role, DueAt: t.DueAt, Input: t.Input,
+	}
+}
+
+const taskColumns = `t.id, t.cycle_id, t.workflow_id, c.provider_code, c.year, t.kind, t.unit_code, t.round,
+    t.role, t.status, t.due_at, t.created_at, COALESCE(t.completed_by, '') AS completed_by, t.completed_at`
+
+// TaskFilter selects tasks. Empty fields select everything, except Status,
+// which selects open tasks when empty.
+type TaskFilter struct {
+	Provider string `json:"provider"`
+	Year     int    `json:"year"`
+	// Assignee is a person ID: the tasks whose role that person holds in the
+	// task's unit.
+	Assignee string `json:"assignee"`
+	// Status is "open", "done" (done or superseded), or "all".
+	Status string `json:"status"`
+}
+
+// Tasks returns the tasks the filter selects, ordered by due date and ID,
+// without their input and outcome.
+func (s *Store) Tasks(ctx context.Context, f TaskFilter) ([]Task, error) {
+	var statuses []string
+	switch f.Status {
+	case "", workflows.TaskOpen:
+		statuses = []string{workflows.TaskOpen}
+	case workflows.TaskDone:
+		statuses = []string{workflows.TaskDone, workflows.TaskSuperseded}
+	case "all":
+		statuses = []string{workflows.TaskOpen, workflows.TaskDone, workflows.TaskSuperseded}
+	default:
+		return nil, errorf(ErrInvalid, "task status %q is not one of open, done, all", f.Status)
+	}
+	const q = `
+SELECT ` + taskColumns + `
+FROM tasks t JOIN cycles c ON c.id = t.cycle_id
+WHERE ($1 = '' OR c.provider_code = $1)
+  AND ($2 = 0 OR c.year = $2)
+  AND t.status = ANY($3)
+  AND ($4 = '' OR EXISTS (
+      SELECT 1 FROM people p JOIN person_roles pr ON pr.person_id = p.id
+      WHERE p.id = $4 AND p.provider_code = c.provider_code
+        AND pr.role = t.role AND pr.unit_code = t.unit_code))
+ORDER BY t.due_at, t.id`
+	tasks := []Task{}
+	if err := sqlx.SelectContext(ctx, s.db, &tasks, q, f.Provider, f.Year, pq.Array(statuses), f.Assignee); err != nil {
+		return nil, fmt.Errorf("reading tasks: %w", dbError(err))
+	}
+	for i := range tasks {
+		tasks[i].Assignee = workflows.Assignee(tasks[i].Role, tasks[i].Unit)
+	}
+	return tasks, nil
+}
+
+// Task returns one task with its input, outcome and current candidates, or
+// ErrNotFound.
+func (s *Store) Task(ctx context.Context, id string) (Task, error) {
+	var t Task
+	const q = `
+SELECT ` + taskColumns + `, t.input, COALESCE(t.outcome, 'null'::jsonb) AS outcome
+FROM tasks t JOIN cycles c ON c.id = t.cycle_id
+WHERE t.id = $1`
+	err := sqlx.GetContext(ctx, s.db, &t, q, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Task{}, errorf(ErrNotFound, "task %q is not recorded", id)
+	}
+	if err != nil {
+		return Task{}, fmt.Errorf("reading task %s: %w", id, dbError(err))
+	}
+	if string(t.Outcome) == "null" {
+		t.Outcome = nil
+	}
+	t.Assignee = workflows.Assignee(t.Role, t.Unit)
+	if t.Candidates, err = candidates(ctx, s.db, t.Provider, t.Role, t.Unit); err != nil {
+		return Task{}, err
+	}
+	return t, nil
+}
+
+// PlanVersion is a published version of a provider's plan.
+type PlanVersion struct {
+	Provider      string                `db:"provider_code" json:"provider"`
+	Version       int                   `db:"version" json:"version"`
+	Hash          string                `db:"content_hash" json:"hash"`
+	EffectiveFrom string                `db:"effective_from" json:"effective_from"`
+	PublishedAt   time.Time             `db:"published_at" json:"published_at"`
+	CycleID       string                `db:"cycle_id" json:"cycle_id"`
+	Round         int                   `db:"round" json:"round"`
+	ApprovedBy    string                `db:"approved_by" json:"approved_by"`
+	Content       workflows.PlanContent `db:"-" json:"content"`
+}
+
+// PlanVersion returns a published version of the provider's plan, the latest
+// when version is 0, or ErrNotFound.
+func (s *Store) PlanVersion(ctx context.Context, provider string, version int) (PlanVersion, error) {
+	var row struct {
+		PlanVersion
+		Content []byte `db:"content"`
+	}
+	const q = `
+SELECT p.provider_code, pv.version, pv.content_hash, to_char(pv.effective_from, 'YYYY-MM-DD') AS effective_from,
+    pv.published_at, pv.cycle_id, pv.round, pv.approved_by, pv.content
+FROM plan_versions pv JOIN plans p ON p.id = pv.plan_id
+WHERE p.provider_code = $1 AND ($2 = 0 OR pv.version = $2)
+ORDER BY pv.version DESC
+LIMIT 1`
+	err := sqlx.GetContext(ctx, s.db, &row, q, provider, version)
+	if errors.Is(err, sql.ErrNoRows) {
+		if version == 0 {
+			return PlanVersion{}, errorf(ErrNotFound, "provider %s has no published plan", provider)
+		}
+		return PlanVersion{}, errorf(ErrNotFound, "provider %s has no plan version %d", provider, version)
+	}
+	if err != nil {
+		return PlanVersion{}, fmt.Errorf("reading the plan of %s: %w", provider, dbError(err))
+	}
+	pv := row.PlanVersion
+	if err := json.Unmarshal(row.Content, &pv.Content); err != nil {
+		return PlanVersion{}, fmt.Errorf("decoding version %d of the plan of %s: %w", pv.Version, provider, err)
+	}
+	return pv, nil
+}
+
+// Report summarises a cycle for people: what was done, by unit, and what it
+// produced. It holds counts, not contents.
+type Report struct {
+	Cycle Cycle `json:"cycle"`
+	// Version is the plan version the cycle published, if it did.
+	Version   *ReportVersion `json:"version,omitempty"`
+	TasksDone []UnitTasks    `json:"tasks_done"`
+	Counts
+}
+
+// Counts are the numbers of records a cycle produced.
+type Counts struct {
+	// Rounds is how many drafts were made.
+	Rounds        int `db:"rounds" json:"rounds"`
+	Indicators    int `db:"indicators" json:"indicators"`
+	Findings      int `db:"findings" json:"findings"`
+	MajorFindings int `db:"major_findings" json:"major_findings"`
+	Consultations int `db:"consultations" json:"consultations"`
+	Participants  int `db:"participants" json:"participants"`
+	FeedbackItems int `db:"feedback_items" json:"feedback_items"`
+	Changes       int `db:"changes" json:"changes"`
+	SignOffs      int `db:"signoffs" json:"signoffs"`
+	Approvals     int `db:"approvals" json:"approvals"`
+}
+
+// ReportVersion is the plan version a cycle published.
+type ReportVersion struct {
+	Number        int    `db:"version" json:"number"`
+	Hash          string `db:"content_hash" json:"hash"`
+	EffectiveFrom string `db:"effective_from" json:"effective_from"`
+}
+
+// UnitTasks counts a unit's done tasks; Unit is empty for provider-wide
+// tasks (drafts and approvals).
+type UnitTasks struct {
+	Unit string `db:"unit_code" json:"unit"`
+	Done int    `db:"done" json:"done"`
+}
+
+// CycleReport returns the report of the provider's cycle for the year.
+func (s *Store) CycleReport(ctx context.Context, provider string, year int) (Report, error) {
+	c, err := s.Cycle(ctx, provider, year)
+	if err != nil {
+		return Report{}, err
+	}
+	r := Report{Cycle: c, TasksDone: []UnitTasks{}}
+	var v ReportVersion
+	const qVersion = `
+SELECT version, content_hash, to_char(effective_from, 'YYYY-MM-DD') AS effective_from
+FROM plan_versions WHERE cycle_id = $1`
+	err = sqlx.GetContext(ctx, s.db, &v, qVersion, c.ID)
+	switch {
+	case err == nil:
+		r.Version = &v
+	case !errors.Is(err, sql.ErrNoRows):
+		return Report{}, fmt.Errorf("reading the version of cycle %s: %w", c.ID, dbError(err))
+	}
+	const qDone = `
+SELECT unit_code, count(*) AS done FROM tasks
+WHERE cycle_id = $1 AND status = 'done'
+GROUP BY unit_code ORDER BY unit_code`
+	if err := sqlx.SelectContext(ctx, s.db, &r.TasksDone, qDone, c.ID); err != nil {
+		return Report{}, fmt.Errorf("counting tasks of cycle %s: %w", c.ID, dbError(err))
+	}
+	const qCounts = `
+SELECT
+    (SELECT count(*) FROM plan_drafts WHERE cycle_id = $1) AS rounds,
+    (SELECT count(*) FROM indicators WHERE cycle_id = $1) AS indicators,
+    (SELECT count(*) FROM findings WHERE cycle_id = $1) AS findings,
+    (SELECT count(*) FROM findings WHERE cycle_id = $1 AND severity = 'major') AS major_findings,
+    (SELECT count(*) FROM consultations WHERE cycle_id = $1) AS consultations,
+    (SELECT COALESCE(sum(participants), 0) FROM consultations WHERE cycle_id = $1) AS participants,
+    (SELECT count(*) FROM feedback_items WHERE cycle_id = $1) AS feedback_items,
+    (SELECT count(*) FROM plan_changes WHERE cycle_id = $1) AS changes,
+    (SELECT count(*) FROM signoffs WHERE cycle_id = $1) AS signoffs,
+    (SELECT count(*) FROM approvals WHERE cycle_id = $1) AS approvals`
+	if err := sqlx.GetContext(ctx, s.db, &r.Counts, qCounts, c.ID); err != nil {
+		return Report{}, fmt.Errorf("counting records of cycle %s: %w", c.ID, dbError(err))
+	}
+	return r, nil
+}

@@ -1,0 +1,244 @@
+// Package store is OHO's data access: the organisation, the review cycles
+// with their tasks and records, the published plan versions and the audit
+// trail, all in PostgreSQL.
+//
+// Every method that changes something runs in one transaction and appends its
+// audit event in that same transaction, and only when it really changed a
+// row: the activities that call these methods are retried by Temporal, and a
+// retry must neither write a record twice nor claim a change twice in the
+// trail. Driver errors become the sentinel errors below at this boundary, so
+// callers never look at SQLSTATE codes.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Sentinel errors. Errors returned by the store wrap one of them where it
+// applies; test with errors.Is. Their messages are for people and name what is
+// missing, closed or duplicated.
+var (
+	// ErrNotFound means a row the call needs does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrDuplicate means the call would create something that already exists.
+	ErrDuplicate = errors.New("already exists")
+	// ErrInvalid means the input breaks a rule; retrying it cannot help.
+	ErrInvalid = errors.New("invalid input")
+	// ErrNotReady means a provider lacks people in roles a cycle needs.
+	ErrNotReady = errors.New("not ready")
+	// ErrNoCandidates means nobody holds the role a task needs.
+	ErrNoCandidates = errors.New("no one can complete the task")
+	// ErrTaskClosed means a task is done or superseded and takes no outcome.
+	ErrTaskClosed = errors.New("task is closed")
+	// ErrCycleClosed means a cycle has completed or failed and takes no work.
+	ErrCycleClosed = errors.New("cycle is closed")
+)
+
+// kindError is an error of one of the sentinel kinds with a message that says
+// what exactly is wrong. It unwraps to the kind and to the driver error.
+type kindError struct {
+	kind error
+	msg  string
+	err  error
+}
+
+func (e *kindError) Error() string { return e.msg }
+
+func (e *kindError) Unwrap() []error {
+	if e.err == nil {
+		return []error{e.kind}
+	}
+	return []error{e.kind, e.err}
+}
+
+func errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
+// dbError turns driver errors into the sentinels: no rows, unique violations
+// (23505), other integrity violations (class 23) and bad data (class 22).
+// Anything else, such as a lost connection, is returned as it is.
+func dbError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &kindError{kind: ErrNotFound, msg: "no such row", err: err}
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		msg := pqErr.Message
+		if pqErr.Detail != "" {
+			msg += " (" + pqErr.Detail + ")"
+		}
+		switch {
+		case pqErr.Code == "23505":
+			return &kindError{kind: ErrDuplicate, msg: msg, err: err}
+		case pqErr.Code.Class() == "23", pqErr.Code.Class() == "22":
+			return &kindError{kind: ErrInvalid, msg: msg, err: err}
+		}
+	}
+	return err
+}
+
+// Store reads and writes OHO's records. It is safe for concurrent use.
+type Store struct {
+	db *sqlx.DB
+}
+
+// New returns a Store over an open database.
+func New(db *sqlx.DB) *Store {
+	return &Store{db: db}
+}
+
+// Open connects to PostgreSQL at databaseURL and checks that it answers. The
+// error names the server and database, never the password.
+func Open(ctx context.Context, databaseURL string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("cannot use DATABASE_URL (%s): %w", Target(databaseURL), err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", Target(databaseURL), err)
+	}
+	return db, nil
+}
+
+// Target describes where a connection string points, as "host:port (database
+// name)", leaving out the user and password. It reads both URLs
+// ("postgres://…") and key=value strings ("host=… dbname=…").
+func Target(databaseURL string) string {
+	host, port, dbname := "localhost", "5432", ""
+	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+		u, err := url.Parse(databaseURL)
+		if err != nil {
+			return "an unreadable URL"
+		}
+		if h := u.Hostname(); h != "" {
+			host = h
+		}
+		if p := u.Port(); p != "" {
+			port = p
+		}
+		dbname = strings.TrimPrefix(u.Path, "/")
+		if dbname == "" && u.User != nil {
+			dbname = u.User.Username()
+		}
+	} else {
+		for _, field := range strings.Fields(databaseURL) {
+			k, v, _ := strings.Cut(field, "=")
+			v = strings.Trim(v, "'")
+			switch k {
+			case "host":
+				host = v
+			case "port":
+				port = v
+			case "dbname":
+				dbname = v
+			}
+		}
+	}
+	if dbname == "" {
+		return net.JoinHostPort(host, port)
+	}
+	return fmt.Sprintf("%s (database %s)", net.JoinHostPort(host, port), dbname)
+}
+
+// inTx runs fn in a transaction and commits it if fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing transaction: %w", dbError(err))
+	}
+	return nil
+}
+
+// Audit actions.
+const (
+	ActionOrgImported    = "org.imported"
+	ActionCycleStarted   = "cycle.started"
+	ActionPhaseChanged   = "cycle.phase_changed"
+	ActionTaskOpened     = "task.opened"
+	ActionTaskCompleted  = "task.completed"
+	ActionTaskSuperseded = "task.superseded"
+	ActionPlanPublished  = "plan.published"
+	ActionCycleFailed    = "cycle.failed"
+)
+
+// ActorSystem is the actor of audit events that no person caused directly,
+// such as a workflow opening a task.
+const ActorSystem = "system"
+
+// Event is one entry of the audit trail.
+type Event struct {
+	ID      int64           `db:"id" json:"id"`
+	At      time.Time       `db:"at" json:"at"`
+	Actor   string          `db:"actor" json:"actor"`
+	Action  string          `db:"action" json:"action"`
+	Subject string          `db:"subject" json:"subject"`
+	CycleID string          `db:"cycle_id" json:"cycle_id,omitempty"`
+	Payload json.RawMessage `db:"payload" json:"payload"`
+}
+
+// record appends an event to the audit trail. Callers run it in the
+// transaction of the change it describes, so the change and its event are
+// committed together or not at all. Every event goes through here, which is
+// where a hash chain over the trail would be computed.
+func record(ctx context.Context, ext sqlx.ExtContext, actor, action, subject, cycleID string, payload any) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("encoding audit payload for %s: %w", action, err)
+	}
+	const q = `
+INSERT INTO audit_events (actor, action, subject, cycle_id, payload)
+VALUES ($1, $2, $3, NULLIF($4, ''), $5)`
+	if _, err := ext.ExecContext(ctx, q, actor, action, subject, cycleID, string(b)); err != nil {
+		return fmt.Errorf("recording audit event %s: %w", action, dbError(err))
+	}
+	return nil
+}
+
+// Events returns the audit trail in order, all of it or, when cycleID is not
+// empty, the events of one cycle.
+func (s *Store) Events(ctx context.Context, cycleID string) ([]Event, error) {
+	const q = `
+SELECT id, at, actor, action, subject, COALESCE(cycle_id, '') AS cycle_id, payload
+FROM audit_events
+WHERE $1 = '' OR cycle_id = $1
+ORDER BY id`
+	events := []Event{}
+	if err := sqlx.SelectContext(ctx, s.db, &events, q, cycleID); err != nil {
+		return nil, fmt.Errorf("reading audit events: %w", dbError(err))
+	}
+	return events, nil
+}
+
+// rowsAffected reports how many rows an Exec changed.
+func rowsAffected(res sql.Result) (int64, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("counting changed rows: %w", err)
+	}
+	return n, nil
+}

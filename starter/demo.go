@@ -185,7 +185,7 @@ func (d *demoRun) play(ctx context.Context) error {
 		if err := json.Unmarshal(task.Input, &in); err != nil {
 			return fmt.Errorf("reading the input of %s: %w", draftID, err)
 		}
-		if err := d.complete(ctx, draftID, d.holder(workflows.RolePlanEditor, ""), demoDraft(in)); err != nil {
+		if err := d.complete(ctx, draftID, d.holder(workflows.RolePlanEditor, ""), demoDraft(in, d.year)); err != nil {
 			return err
 		}
 		for i, u := range units {
@@ -320,7 +320,7 @@ func demoConsultation(i, year int) workflows.Consultation {
 
 // demoDraft answers every item that needs it: majors and feedback by a change
 // to their section, except that one unit's feedback is deferred with a reason.
-func demoDraft(in workflows.DraftInput) workflows.Draft {
+func demoDraft(in workflows.DraftInput, year int) workflows.Draft {
 	var d workflows.Draft
 	changeFor := map[string]string{}
 	for _, it := range in.Items {
@@ -337,7 +337,8 @@ func demoDraft(in workflows.DraftInput) workflows.Draft {
 			id = fmt.Sprintf("C%d", len(d.Changes)+1)
 			changeFor[it.Section] = id
 			d.Changes = append(d.Changes, workflows.Change{ID: id, Section: it.Section,
-				Text: demoText[it.Section], Rationale: "Answers this year's evaluation and student feedback."})
+				Text:      fmt.Sprintf("%s (Reviewed in %d.)", demoText[it.Section], year),
+				Rationale: "Answers this year's evaluation and student feedback."})
 		}
 		for i := range d.Changes {
 			if d.Changes[i].ID == id {

@@ -51,6 +51,10 @@ type shownTask struct {
 	Status     string          `json:"status"`
 	WorkflowID string          `json:"workflow_id"`
 	Input      json.RawMessage `json:"input"`
+	Draft      *struct {
+		VersionHash string                `json:"version_hash"`
+		Content     workflows.PlanContent `json:"content"`
+	} `json:"draft"`
 }
 
 // waitTask polls 'task show' until the worker has opened the task.
@@ -211,6 +215,13 @@ func TestCycleThroughCommandLine(t *testing.T) {
 		"task", "complete", draftID, "--as", "p.editor", "--outcome", e.file("incomplete.json", incomplete))
 	e.complete(draftID, "p.editor", draft(1))
 	signNorth := e.waitTask(e.taskID(workflows.KindSignOff, 1, "NORTH"))
+	if d := signNorth.Draft; d == nil || d.VersionHash != hashOf(signNorth) || d.Content.Hash() != d.VersionHash ||
+		!strings.Contains(fmt.Sprint(d.Content), "Two supervisors at every break (round 1).") {
+		t.Errorf("sign-off task shows draft %+v, want the round 1 draft bound to %s", signNorth.Draft, hashOf(signNorth))
+	}
+	if out := e.ok("task", "show", signNorth.ID); !strings.Contains(out, "change C1 to communal: Two supervisors") {
+		t.Errorf("task show of a sign-off does not show the draft's changes:\n%s", out)
+	}
 	e.refused(1, "is not the current draft's", "task", "complete", signNorth.ID, "--as", "north.head",
 		"--outcome", e.file("stale.json", map[string]any{"decision": "approve", "version_hash": strings.Repeat("ab", 32)}))
 	e.refused(1, "request_changes needs a comment", "task", "complete", signNorth.ID, "--as", "north.head",

@@ -122,6 +122,15 @@ func (a *app) taskShow(ctx context.Context, args []string) error {
 		a.printf("done by   %s at %s\n", t.CompletedBy, t.CompletedAt.Local().Format(time.RFC3339))
 	}
 	a.printf("\ninput:\n%s\n", indent(t.Input))
+	if d := t.Draft; d != nil {
+		a.printf("\ndraft of round %d by %s, version_hash %s\n", d.Round, d.DraftedBy, d.VersionHash)
+		for _, c := range d.Changes {
+			a.printf("  change %s to %s: %s\n    why: %s\n", c.ID, c.Section, c.Text, c.Rationale)
+		}
+		for _, sec := range d.Content.Sections {
+			a.printf("  [%s] %s\n    %s\n", sec.Key, sec.Title, orDash(sec.Text))
+		}
+	}
 	if len(t.Outcome) > 0 {
 		a.printf("\noutcome:\n%s\n", indent(t.Outcome))
 	}

@@ -157,6 +157,19 @@ type Task struct {
 	// Candidates are the people who hold the task's role in its unit now;
 	// filled by Task.
 	Candidates []string `db:"-" json:"candidates,omitempty"`
+	// Draft is what a sign-off or approval signs: the round's draft with its
+	// changes and the hash the signature is bound to. Filled by Task.
+	Draft *Draft `db:"-" json:"draft,omitempty"`
+}
+
+// Draft is a round's draft of the plan: the text to be signed and the
+// changes that made it.
+type Draft struct {
+	Round       int                   `json:"round"`
+	VersionHash string                `json:"version_hash"`
+	DraftedBy   string                `json:"drafted_by"`
+	Content     workflows.PlanContent `json:"content"`
+	Changes     []workflows.Change    `json:"changes"`
 }
 
 // Spec returns the task as the workflows describe it, as CompleteTaskInput
@@ -240,7 +253,51 @@ WHERE t.id = $1`
 	if t.Candidates, err = candidates(ctx, s.db, t.Provider, t.Role, t.Unit); err != nil {
 		return Task{}, err
 	}
+	if t.Kind == workflows.KindSignOff || t.Kind == workflows.KindApprove {
+		d, err := s.draft(ctx, t.CycleID, t.Round)
+		if err != nil {
+			return Task{}, err
+		}
+		t.Draft = &d
+	}
 	return t, nil
+}
+
+// draft reads a round's draft and its changes.
+func (s *Store) draft(ctx context.Context, cycleID string, round int) (Draft, error) {
+	var row struct {
+		Hash      string `db:"content_hash"`
+		DraftedBy string `db:"drafted_by"`
+		Content   []byte `db:"content"`
+	}
+	const qDraft = `SELECT content_hash, drafted_by, content FROM plan_drafts WHERE cycle_id = $1 AND round = $2`
+	if err := sqlx.GetContext(ctx, s.db, &row, qDraft, cycleID, round); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Draft{}, errorf(ErrNotFound, "cycle %s has no draft for round %d", cycleID, round)
+		}
+		return Draft{}, fmt.Errorf("reading the round %d draft of %s: %w", round, cycleID, dbError(err))
+	}
+	d := Draft{Round: round, VersionHash: row.Hash, DraftedBy: row.DraftedBy, Changes: []workflows.Change{}}
+	if err := json.Unmarshal(row.Content, &d.Content); err != nil {
+		return Draft{}, fmt.Errorf("decoding the round %d draft of %s: %w", round, cycleID, err)
+	}
+	var changes []struct {
+		ID        string         `db:"change_id"`
+		Section   string         `db:"section"`
+		Text      string         `db:"text"`
+		Rationale string         `db:"rationale"`
+		Addresses pq.StringArray `db:"addresses"`
+	}
+	const qChanges = `
+SELECT change_id, section, text, rationale, addresses FROM plan_changes
+WHERE cycle_id = $1 AND round = $2 ORDER BY change_id`
+	if err := sqlx.SelectContext(ctx, s.db, &changes, qChanges, cycleID, round); err != nil {
+		return Draft{}, fmt.Errorf("reading the round %d changes of %s: %w", round, cycleID, dbError(err))
+	}
+	for _, c := range changes {
+		d.Changes = append(d.Changes, workflows.Change{ID: c.ID, Section: c.Section, Text: c.Text, Rationale: c.Rationale, Addresses: c.Addresses})
+	}
+	return d, nil
 }
 
 // PlanVersion is a published version of a provider's plan.

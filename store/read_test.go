@@ -161,6 +161,9 @@ func TestReadsOfAPublishedCycle(t *testing.T) {
 		if err := json.Unmarshal(task.Input, &input); err != nil || input.Hash != c.drafts[1].Hash() {
 			t.Errorf("got input %s, want the round 1 hash", task.Input)
 		}
+		if d := task.Draft; d == nil || d.Round != 1 || d.VersionHash != c.drafts[1].Hash() || d.Content.Hash() != d.VersionHash || len(d.Changes) == 0 {
+			t.Errorf("got draft %+v, want the round 1 draft with its changes and hash", task.Draft)
+		}
 		var outcome workflows.SignOff
 		if err := workflows.DecodeOutcome(task.Outcome, &outcome); err != nil || outcome.Decision != workflows.DecisionRequestChanges {
 			t.Errorf("got outcome %s (%v), want the request for changes", task.Outcome, err)

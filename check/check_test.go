@@ -1,0 +1,72 @@
+package check_test
+
+import (
+	"testing"
+
+	"github.com/oho-dev/oho/check"
+)
+
+type inner struct {
+	Code string `json:"code" validate:"required,code"`
+}
+
+type sample struct {
+	Name     string  `json:"name" validate:"required,max=5"`
+	Kind     string  `json:"kind" validate:"omitempty,oneof=a b"`
+	Person   string  `json:"person" validate:"omitempty,person"`
+	Items    []inner `json:"items" validate:"max=2,dive"`
+	Day      string  `json:"day" validate:"omitempty,datetime=2006-01-02"`
+	Decision string  `json:"decision"`
+	Since    string  `json:"since" validate:"required_if=Decision approve"`
+}
+
+func TestStructMessages(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   sample
+		want string
+	}{
+		{"valid", sample{Name: "ok", Items: []inner{{Code: "A-1"}}}, ""},
+		{"required", sample{}, "name is required"},
+		{"too long", sample{Name: "toolong"}, "name must be at most 5 characters"},
+		{"oneof", sample{Name: "x", Kind: "c"}, `kind must be one of a, b (got "c")`},
+		{"person", sample{Name: "x", Person: "Anna V"}, `person must be a person ID of lower-case letters, digits, '.', '-' or '_' (got "Anna V")`},
+		{"nested code", sample{Name: "x", Items: []inner{{Code: "a/b"}}}, `items[0].code must be 1-32 letters, digits, '-' or '_', starting with a letter or digit (got "a/b")`},
+		{"list too long", sample{Name: "x", Items: []inner{{"a"}, {"b"}, {"c"}}}, "items may have at most 2 entries"},
+		{"date", sample{Name: "x", Day: "1.2.2026"}, `day must be a date written as YYYY-MM-DD (got "1.2.2026")`},
+		{"required_if", sample{Name: "x", Decision: "approve"}, "since is required when decision is approve"},
+		{"several", sample{Kind: "z"}, `name is required; kind must be one of a, b (got "z")`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := check.Struct(c.in)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestCodeAndPerson(t *testing.T) {
+	for _, c := range []struct {
+		s            string
+		code, person bool
+	}{
+		{"NORTH", true, false},
+		{"north.head", false, true},
+		{"unit_1", true, true},
+		{"", false, false},
+		{"a/b", false, false},
+		{"-x", false, false},
+	} {
+		if got := check.Code(c.s); got != c.code {
+			t.Errorf("Code(%q): got %v, want %v", c.s, got, c.code)
+		}
+		if got := check.Person(c.s); got != c.person {
+			t.Errorf("Person(%q): got %v, want %v", c.s, got, c.person)
+		}
+	}
+}

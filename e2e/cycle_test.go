@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/oho-dev/oho/workflows"
 )
@@ -310,15 +308,7 @@ func (e *env) mustShow(id string) shownTask {
 
 func queryStatus(t *testing.T, workflowID string) workflows.Status {
 	t.Helper()
-	opts, err := envconfig.LoadDefaultClientOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.Dial(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialTemporal(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	v, err := c.QueryWorkflow(ctx, workflowID, "", workflows.QueryStatus)

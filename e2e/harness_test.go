@@ -95,6 +95,21 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// dialTemporal connects to the server the tests run against.
+func dialTemporal(t *testing.T) client.Client {
+	t.Helper()
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(opts)
+	if err != nil {
+		t.Fatalf("dialling Temporal: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
 // count runs a COUNT query on the test's database.
 func (e *env) count(query string, args ...any) int {
 	e.t.Helper()

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/oho-dev/oho/workflows"
 )
@@ -45,15 +44,7 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 	wfID := strings.TrimSpace(e.ok("cycle", "start", "--provider", e.provider, "--year", year,
 		"--config", e.file("cfg.json", `{"max_rounds": 3}`)))
 
-	opts, err := envconfig.LoadDefaultClientOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.Dial(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialTemporal(t)
 
 	// complete sends completions ten at a time, Temporal's limit of Updates
 	// in flight per workflow, waiting for each task to be open first.

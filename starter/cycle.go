@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -46,15 +47,17 @@ type cycleRef struct {
 	year     int
 }
 
-func (r *cycleRef) flags(fs interface {
-	StringVar(*string, string, string, string)
-	IntVar(*int, string, int, string)
-}) {
+// parse adds --provider and --year to the command's flags, parses the
+// arguments and checks that both name a cycle.
+func (r *cycleRef) parse(fs *flag.FlagSet, args []string) error {
 	fs.StringVar(&r.provider, "provider", "", "provider code")
 	fs.IntVar(&r.year, "year", 0, "year of the cycle")
-}
-
-func (r cycleRef) check() error {
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "provider", "year"); err != nil {
+		return err
+	}
 	if !check.Code(r.provider) {
 		return fmt.Errorf("--provider %q is not a provider code (1-32 letters, digits, '-' or '_')", r.provider)
 	}
@@ -67,15 +70,8 @@ func (r cycleRef) check() error {
 func (a *app) cycleStart(ctx context.Context, args []string) error {
 	fs := newFlags("cycle start")
 	var ref cycleRef
-	ref.flags(fs)
 	configFile := fs.String("config", "", "cycle config file (JSON)")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "provider", "year"); err != nil {
-		return err
-	}
-	if err := ref.check(); err != nil {
+	if err := ref.parse(fs, args); err != nil {
 		return err
 	}
 	var cfg workflows.Config
@@ -139,15 +135,8 @@ func (a *app) startCycle(ctx context.Context, in workflows.CycleInput) (id strin
 func (a *app) cycleStatus(ctx context.Context, args []string) error {
 	fs := newFlags("cycle status")
 	var ref cycleRef
-	ref.flags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "provider", "year"); err != nil {
-		return err
-	}
-	if err := ref.check(); err != nil {
+	if err := ref.parse(fs, args); err != nil {
 		return err
 	}
 	st, err := a.store(ctx)

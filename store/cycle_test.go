@@ -193,7 +193,7 @@ func TestCompleteTaskRefusals(t *testing.T) {
 	}{
 		{"unknown field", eval, `{"indicators": [], "findings": [], "effectiveness": [], "student_name": "x"}`, nil, store.ErrInvalid, []string{"unknown field", "student_name"}},
 		{"rule broken", eval, `{"indicators": [], "findings": [{"id": "F1", "section": "communal", "severity": "huge", "text": "x"}], "effectiveness": []}`, nil, store.ErrInvalid, []string{"severity"}},
-		{"not JSON", eval, `{"indicators": [`, nil, store.ErrInvalid, []string{"cannot be read"}},
+		{"not JSON", eval, `{"indicators": [`, nil, store.ErrInvalid, []string{"is not valid JSON"}},
 		{"wrong kind", wrongKind, consultationNorth, nil, store.ErrInvalid, []string{"is a evaluate task"}},
 		{"unknown task", c.task(workflows.KindEvaluate, 0, "WEST"), evaluationNorth, nil, store.ErrNotFound, []string{"ACME/2025/evaluate/WEST"}},
 		{"draft without content", draftTask, draftOutcome(round1Changes, "C1"), nil, store.ErrInvalid, []string{"plan content"}},

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -121,50 +120,10 @@ type Approval struct {
 // field such as a student's name cannot slip into the records. The struct is
 // then checked against its validation tags.
 func DecodeOutcome(raw json.RawMessage, v any) error {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return errors.New("the outcome is empty")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return describeJSONError(err)
-	}
-	if dec.More() {
-		return errors.New("the outcome has more than one JSON value")
+	if err := check.Decode(raw, "the outcome", v); err != nil {
+		return err
 	}
 	return check.Struct(v)
-}
-
-func describeJSONError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &typeErr):
-		if typeErr.Field == "" {
-			return fmt.Errorf("the outcome must be a JSON object, not %s", typeErr.Value)
-		}
-		return fmt.Errorf("%s must be %s, not %s", typeErr.Field, kindName(typeErr.Type.Kind().String()), typeErr.Value)
-	case errors.As(err, &syntaxErr):
-		return fmt.Errorf("the outcome is not valid JSON (at byte %d): %v", syntaxErr.Offset, err)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
-		return fmt.Errorf("the outcome has an unknown field %s (outcomes hold only the documented fields, never personal data)", field)
-	}
-	return fmt.Errorf("the outcome cannot be read: %v", err)
-}
-
-func kindName(kind string) string {
-	switch kind {
-	case "float64", "int", "int64":
-		return "a number"
-	case "string":
-		return "a string"
-	case "slice":
-		return "a list"
-	case "struct", "ptr":
-		return "an object"
-	}
-	return kind
 }
 
 // problems collects rule violations so that one refusal names all of them.

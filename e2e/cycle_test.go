@@ -339,19 +339,23 @@ func TestWorkerKilledMidCycle(t *testing.T) {
 	// All three unit heads sign at once; the worker dies under them.
 	var wg sync.WaitGroup
 	results := make([]result, len(units))
+	took := make([]time.Duration, len(units))
 	for i, u := range units {
 		id := e.taskID(workflows.KindSignOff, 1, u)
 		file := e.file(u+"-sign.json", map[string]any{"decision": "approve", "version_hash": hashOf(e.waitTask(id))})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			start := time.Now()
 			results[i] = e.starter("task", "complete", id, "--as", strings.ToLower(u)+".head", "--outcome", file)
+			took[i] = time.Since(start).Round(time.Millisecond)
 		}()
 	}
-	time.Sleep(150 * time.Millisecond)
+	time.Sleep(60 * time.Millisecond)
 	first.stop(syscall.SIGKILL)
 	e.startWorker()
 	wg.Wait()
+	t.Logf("sign-offs sent as the worker was killed took %v", took)
 	for i, r := range results {
 		if r.code != 0 {
 			t.Errorf("sign-off of %s while the worker died: %s", units[i], r)

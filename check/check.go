@@ -130,16 +130,19 @@ func isCounted(k reflect.Kind) bool {
 }
 
 // jsonName turns a Go field name used in a tag parameter into the snake_case
-// name people see in files ("VersionHash" → "version_hash").
+// name people see in files ("VersionHash" → "version_hash", "ID" → "id").
 func jsonName(goName string) string {
 	var b strings.Builder
-	for i, r := range goName {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
+	prevLower := false
+	for _, r := range goName {
+		upper := r >= 'A' && r <= 'Z'
+		if upper {
+			if prevLower {
 				b.WriteByte('_')
 			}
 			r += 'a' - 'A'
 		}
+		prevLower = !upper
 		b.WriteRune(r)
 	}
 	return b.String()

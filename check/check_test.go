@@ -12,6 +12,7 @@ type inner struct {
 
 type sample struct {
 	Name     string  `json:"name" validate:"required,max=5"`
+	Tags     []inner `json:"tags" validate:"unique=Code"`
 	Kind     string  `json:"kind" validate:"omitempty,oneof=a b"`
 	Person   string  `json:"person" validate:"omitempty,person"`
 	Items    []inner `json:"items" validate:"max=2,dive"`
@@ -35,6 +36,7 @@ func TestStructMessages(t *testing.T) {
 		{"list too long", sample{Name: "x", Items: []inner{{"a"}, {"b"}, {"c"}}}, "items may have at most 2 entries"},
 		{"date", sample{Name: "x", Day: "1.2.2026"}, `day must be a date written as YYYY-MM-DD (got "1.2.2026")`},
 		{"required_if", sample{Name: "x", Decision: "approve"}, "since is required when decision is approve"},
+		{"unique", sample{Name: "x", Tags: []inner{{"a"}, {"a"}}}, "tags has the same code twice"},
 		{"several", sample{Kind: "z"}, `name is required; kind must be one of a, b (got "z")`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

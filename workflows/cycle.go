@@ -370,7 +370,10 @@ func (c *cycle) fail(ctx workflow.Context, cause error) error {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	actCtx := workflow.WithActivityOptions(dctx, activityOptions)
 	if err := workflow.ExecuteActivity(actCtx, ActivityFailCycle, FailCycleInput{CycleID: c.id, Reason: reason}).Get(dctx, nil); err != nil {
-		return fmt.Errorf("recording that the cycle failed (%s): %w", reason, err)
+		// Only a permanent refusal gets here (the cycle was never recorded,
+		// say, because setting it up failed): the workflow's own failure
+		// still carries the reason.
+		workflow.GetLogger(ctx).Warn("the failed cycle could not be recorded", "reason", reason, "error", err)
 	}
 	c.status = CycleFailed
 	if err := c.setPhase(dctx, PhaseFailed); err != nil {

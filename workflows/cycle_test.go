@@ -63,6 +63,9 @@ type harness struct {
 
 	clock   time.Duration
 	results []*sent
+
+	// setupErr and failErr, when set, are what SetupCycle and FailCycle return.
+	setupErr, failErr error
 }
 
 // sent is one complete-task Update and what came of it.
@@ -85,6 +88,9 @@ func newHarness(t *testing.T, previousChanges []string) *harness {
 		h.env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
 	reg(workflows.ActivitySetupCycle, func(_ context.Context, in workflows.SetupCycleInput) (workflows.CycleSetup, error) {
+		if h.setupErr != nil {
+			return workflows.CycleSetup{}, h.setupErr
+		}
 		return workflows.CycleSetup{
 			Units:           units,
 			Baseline:        workflows.PlanContent{}.Reshape(workflows.DefaultSections),
@@ -120,7 +126,7 @@ func newHarness(t *testing.T, previousChanges []string) *harness {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.failed = append(h.failed, in)
-		return nil
+		return h.failErr
 	})
 	return h
 }
@@ -416,5 +422,23 @@ func TestReviewCycleTooManyRounds(t *testing.T) {
 	}
 	if len(h.published) != 0 {
 		t.Errorf("published %+v, want nothing", h.published)
+	}
+}
+
+// TestReviewCycleSetupRefused shows a cycle whose provider is not ready
+// failing with the store's reason, even though there is no cycle row in
+// which to record the failure.
+func TestReviewCycleSetupRefused(t *testing.T) {
+	h := newHarness(t, nil)
+	h.setupErr = temporal.NewNonRetryableApplicationError(`unit NORTH has no student_rep`, "NotReady", nil)
+	h.failErr = temporal.NewNonRetryableApplicationError(`cycle "review-cycle/TST/2026" is not recorded`, "NotFound", nil)
+	h.run(workflows.Config{})
+
+	err := h.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "unit NORTH has no student_rep") {
+		t.Fatalf("workflow error: got %v, want the setup refusal", err)
+	}
+	if len(h.failed) != 1 || h.failed[0].Reason != "unit NORTH has no student_rep" {
+		t.Errorf("FailCycle: got %+v, want one call with the setup reason", h.failed)
 	}
 }

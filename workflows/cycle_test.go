@@ -442,3 +442,41 @@ func TestReviewCycleSetupRefused(t *testing.T) {
 		t.Errorf("FailCycle: got %+v, want one call with the setup reason", h.failed)
 	}
 }
+
+// TestUnitReviewStatus queries a unit's child between its two tasks.
+func TestUnitReviewStatus(t *testing.T) {
+	h := newHarness(t, nil)
+	h.send(workflows.KindEvaluate, 0, "A", "staff-a", evaluation("A"), "")
+	var got workflows.Status
+	h.clock += time.Minute
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflowByID(workflows.UnitWorkflowID(cycleID, "A"), workflows.QueryStatus)
+		if err != nil {
+			t.Errorf("status query: %v", err)
+			return
+		}
+		if err := v.Get(&got); err != nil {
+			t.Errorf("decoding status: %v", err)
+		}
+	}, h.clock)
+	h.send(workflows.KindConsult, 0, "A", "rep-a", consultation(), "")
+	for _, u := range []string{"B", "C"} {
+		h.send(workflows.KindEvaluate, 0, u, holder(workflows.KindEvaluate, u), evaluation(u), "")
+		h.send(workflows.KindConsult, 0, u, holder(workflows.KindConsult, u), consultation(), "")
+	}
+	h.draftRound(1)
+	h.signAll(1)
+	h.send(workflows.KindApprove, 1, "", "approver", approval(workflows.DecisionApprove, ""), "")
+	h.run(workflows.Config{})
+
+	if got.WorkflowID != workflows.UnitWorkflowID(cycleID, "A") || fmt.Sprint(got.Units) != "[{A evaluate}]" {
+		t.Errorf("unit status: got %+v, want unit A's child evaluating", got)
+	}
+	var states []string
+	for _, ts := range got.Tasks {
+		states = append(states, string(ts.Kind)+" "+ts.Status)
+	}
+	if fmt.Sprint(states) != "[evaluate done consult open]" {
+		t.Errorf("unit tasks: got %v, want evaluate done and consult open", states)
+	}
+}

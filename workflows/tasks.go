@@ -137,31 +137,27 @@ func (b *board) wait(ctx workflow.Context, tasks []*task, stop func() bool) erro
 }
 
 // supersede closes tasks that are still open, with a reason, so that nobody
-// is left with a task that no longer matters.
+// is left with a task that no longer matters. A completion being recorded
+// right now is let finish first; the rest are closed in the workflow before
+// the activity runs, so that no completion slips in meanwhile.
 func (b *board) supersede(ctx workflow.Context, tasks []*task, reason string) error {
+	if err := workflow.Await(ctx, func() bool { return !b.anyCompleting(tasks) }); err != nil {
+		return err
+	}
 	var ids []string
 	for _, t := range tasks {
 		if t.state == stateOpen {
+			t.state = stateSuperseded
 			ids = append(ids, t.spec.ID)
 		}
 	}
 	if len(ids) == 0 {
 		return nil
 	}
-	// A task whose completion is being recorded right now is left to finish;
-	// waiting for it keeps the records consistent with the workflow.
-	if err := workflow.Await(ctx, func() bool { return !b.anyCompleting(tasks) }); err != nil {
-		return err
-	}
 	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
 	in := SupersedeTasksInput{CycleID: tasks[0].spec.CycleID, TaskIDs: ids, Reason: reason}
 	if err := workflow.ExecuteActivity(actCtx, ActivitySupersedeTasks, in).Get(ctx, nil); err != nil {
 		return fmt.Errorf("closing superseded tasks: %w", err)
-	}
-	for _, t := range tasks {
-		if t.state == stateOpen {
-			t.state = stateSuperseded
-		}
 	}
 	return nil
 }

@@ -36,6 +36,7 @@ func UnitReview(ctx workflow.Context, in UnitInput) (UnitResult, error) {
 
 type unitReview struct {
 	in       UnitInput
+	id       string
 	board    *board
 	keys     []string
 	evaluate *task
@@ -48,6 +49,7 @@ func (u *unitReview) setup(ctx workflow.Context) error {
 		return err
 	}
 	u.board = b
+	u.id = workflow.GetInfo(ctx).WorkflowExecution.ID
 	u.keys = make([]string, len(u.in.Sections))
 	for i, s := range u.in.Sections {
 		u.keys[i] = s.Key
@@ -134,7 +136,7 @@ func (u *unitReview) status() (Status, error) {
 		phase = "done"
 	}
 	return Status{
-		Provider: u.in.Provider, Year: u.in.Year, WorkflowID: u.in.CycleID,
+		Provider: u.in.Provider, Year: u.in.Year, WorkflowID: u.id,
 		Status: CycleRunning, Phase: PhaseEvaluate,
 		Units: []UnitStatus{{Unit: u.in.Unit, Phase: phase}},
 		Tasks: u.board.statuses(),

@@ -76,6 +76,7 @@ const (
 	PhaseApprove   Phase = "approve"
 	PhasePublished Phase = "published"
 	PhaseFailed    Phase = "failed"
+	PhaseCancelled Phase = "cancelled"
 )
 
 // Cycle statuses.
@@ -83,6 +84,7 @@ const (
 	CycleRunning   = "running"
 	CycleCompleted = "completed"
 	CycleFailed    = "failed"
+	CycleCancelled = "cancelled"
 )
 
 // Task statuses.
@@ -90,6 +92,7 @@ const (
 	TaskOpen       = "open"
 	TaskDone       = "done"
 	TaskSuperseded = "superseded"
+	TaskCancelled  = "cancelled"
 )
 
 // Section is one section of the welfare plan.
@@ -160,9 +163,18 @@ func (p PhaseDurations) For(k TaskKind) time.Duration {
 	return 0
 }
 
+// Reminders say when the workflow reminds people of a task: Before its due
+// time, and Every so often once it is overdue (when it is also escalated to
+// the provider's managers).
+type Reminders struct {
+	Before Duration `json:"before,omitempty"`
+	Every  Duration `json:"every,omitempty"`
+}
+
 // Config is a cycle's configuration; every field is optional.
 type Config struct {
 	Phases    PhaseDurations `json:"phases"`
+	Reminders Reminders      `json:"reminders"`
 	MaxRounds int            `json:"max_rounds,omitempty" validate:"omitempty,min=1,max=10"`
 	Sections  []Section      `json:"sections,omitempty" validate:"omitempty,min=1,max=30,unique=Key,dive"`
 }
@@ -195,11 +207,17 @@ func (c Config) WithDefaults() Config {
 	fill(&c.Phases.Update, DefaultPhases.Update)
 	fill(&c.Phases.SignOff, DefaultPhases.SignOff)
 	fill(&c.Phases.Approve, DefaultPhases.Approve)
+	fill(&c.Reminders.Before, DefaultReminders.Before)
+	fill(&c.Reminders.Every, DefaultReminders.Every)
 	if c.MaxRounds == 0 {
 		c.MaxRounds = DefaultMaxRounds
 	}
 	return c
 }
+
+// DefaultReminders remind three days before a task is due and every two days
+// while it is overdue.
+var DefaultReminders = Reminders{Before: Duration(3 * day), Every: Duration(2 * day)}
 
 // Validate checks the config.
 func (c Config) Validate() error {
@@ -232,7 +250,10 @@ type SetupCycleInput struct {
 // sections, the current published version (the baseline every draft changes)
 // and the changes of the previous cycle, which units rate for effectiveness.
 type CycleSetup struct {
-	Units           []Unit      `json:"units"`
+	Units []Unit `json:"units"`
+	// Managers are the provider's managers: they may steer the cycle and
+	// receive escalations.
+	Managers        []string    `json:"managers"`
 	Baseline        PlanContent `json:"baseline"`
 	BaselineVersion int         `json:"baseline_version"`
 	PreviousChanges []string    `json:"previous_changes"`
@@ -399,4 +420,64 @@ func Assignee(role Role, unit string) string {
 		return string(role)
 	}
 	return string(role) + "@" + unit
+}
+
+// TaskOp is an operation on the assignment or deadline of an open task.
+type TaskOp string
+
+// Task operations.
+const (
+	// OpClaim takes a role task: the claimer becomes its assignee.
+	OpClaim TaskOp = "claim"
+	// OpUnclaim gives a claimed task back to everyone holding the role.
+	OpUnclaim TaskOp = "unclaim"
+	// OpDelegate passes the task to a colleague holding the same role in the unit.
+	OpDelegate TaskOp = "delegate"
+	// OpReassign is a manager giving the task to another person.
+	OpReassign TaskOp = "reassign"
+	// OpExtend is a manager moving the due time.
+	OpExtend TaskOp = "extend"
+)
+
+// TaskOpInput records a task operation the workflow has accepted. Seq counts
+// the task's operations, so that a retried recording writes nothing twice.
+type TaskOpInput struct {
+	Task     TaskSpec  `json:"task"`
+	Op       TaskOp    `json:"op"`
+	Seq      int       `json:"seq"`
+	Actor    string    `json:"actor"`
+	Reason   string    `json:"reason"`
+	Assignee string    `json:"assignee"` // the assignee after the operation; "" is the role's pool
+	DueAt    time.Time `json:"due_at"`   // the due time after the operation
+}
+
+// DeadlineEvent is what a task's timers found.
+type DeadlineEvent string
+
+// Deadline events.
+const (
+	// EventReminder: the task is due soon.
+	EventReminder DeadlineEvent = "reminder"
+	// EventOverdue: the task is past due; it is escalated to the managers.
+	EventOverdue DeadlineEvent = "overdue"
+	// EventOverdueReminder: the task is still overdue; reminded and escalated again.
+	EventOverdueReminder DeadlineEvent = "overdue_reminder"
+)
+
+// DeadlineInput records a deadline event of a task and queues its notices:
+// to the assignee (or, for a role task, everyone holding the role) and, once
+// overdue, to the provider's managers. Seq counts the task's deadline events.
+type DeadlineInput struct {
+	Task     TaskSpec      `json:"task"`
+	Event    DeadlineEvent `json:"event"`
+	Seq      int           `json:"seq"`
+	Assignee string        `json:"assignee"`
+}
+
+// CancelCycleInput records that a manager cancelled a cycle: open tasks close
+// as cancelled; nothing else is lost.
+type CancelCycleInput struct {
+	CycleID string `json:"cycle_id"`
+	Actor   string `json:"actor"`
+	Reason  string `json:"reason"`
 }

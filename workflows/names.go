@@ -37,12 +37,16 @@ const (
 	ActivitySupersedeTasks = "SupersedeTasks"
 	ActivityPublish        = "Publish"
 	ActivityFailCycle      = "FailCycle"
+	ActivityRecordTaskOp   = "RecordTaskOp"
+	ActivityRecordDeadline = "RecordDeadline"
+	ActivityCancelCycle    = "CancelCycle"
 )
 
 // ActivityNames lists every activity the workflows call.
 var ActivityNames = []string{
 	ActivitySetupCycle, ActivityOpenTasks, ActivityCompleteTask,
 	ActivitySupersedeTasks, ActivityPublish, ActivityFailCycle,
+	ActivityRecordTaskOp, ActivityRecordDeadline, ActivityCancelCycle,
 }
 
 // Search attributes set on every OHO workflow. They carry no personal data.

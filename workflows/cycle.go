@@ -80,6 +80,10 @@ type cycle struct {
 	draft     PlanContent
 	draftHash string
 	comments  []Comment
+
+	// stop cancels the stages; reason is why a manager cancelled the cycle.
+	stop   workflow.CancelFunc
+	reason string
 }
 
 func newCycle(ctx workflow.Context, in CycleInput) (*cycle, error) {
@@ -94,11 +98,16 @@ func newCycle(ctx workflow.Context, in CycleInput) (*cycle, error) {
 	if err := c.cfg.Validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("invalid cycle config: "+err.Error(), ErrTypeInvalidInput, nil)
 	}
-	b, err := newBoard(ctx)
+	b, err := newBoard(ctx, c.cfg.Reminders)
 	if err != nil {
 		return nil, err
 	}
 	c.board = b
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancelCycle, c.cancel,
+		workflow.UpdateHandlerOptions{Validator: c.validateCancel})
+	if err != nil {
+		return nil, fmt.Errorf("registering %s: %w", UpdateCancelCycle, err)
+	}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, c.query); err != nil {
 		return nil, fmt.Errorf("registering %s: %w", QueryStatus, err)
 	}
@@ -106,7 +115,14 @@ func newCycle(ctx workflow.Context, in CycleInput) (*cycle, error) {
 }
 
 func (c *cycle) run(ctx workflow.Context) (Summary, error) {
-	summary, err := c.stages(ctx)
+	// The stages run on a context the cancel-cycle Update can cancel, which
+	// stops the timers, the waits and the units' children.
+	stagesCtx, stop := workflow.WithCancel(ctx)
+	c.stop = stop
+	summary, err := c.stages(stagesCtx)
+	if c.status == CycleCancelled {
+		return Summary{Provider: c.in.Provider, Year: c.in.Year, Status: CycleCancelled, Reason: c.reason, Rounds: c.round}, nil
+	}
 	if err != nil {
 		return Summary{}, c.fail(ctx, err)
 	}
@@ -124,6 +140,7 @@ func (c *cycle) stages(ctx workflow.Context) (Summary, error) {
 	}
 	c.units, c.baseline = setup.Units, setup.Baseline
 	c.keys = c.baseline.Keys()
+	c.board.managers = setup.Managers
 
 	if err := c.evaluate(ctx, setup.PreviousChanges); err != nil {
 		return Summary{}, err
@@ -185,6 +202,7 @@ func (c *cycle) evaluate(ctx workflow.Context, previousChanges []string) error {
 		futures[i] = workflow.ExecuteChildWorkflow(cctx, UnitReview, UnitInput{
 			CycleID: c.id, Provider: c.in.Provider, Year: c.in.Year, Unit: u.Code,
 			Sections: c.baseline.Outline(), PreviousChanges: previousChanges, Phases: c.cfg.Phases,
+			Reminders: c.cfg.Reminders, Managers: c.board.managers,
 		})
 	}
 	results := make([]UnitResult, len(c.units))
@@ -357,7 +375,7 @@ func (c *cycle) publish(ctx workflow.Context, a Approval, approver string) (Summ
 	c.status = CycleCompleted
 	c.setUnits("done")
 	return Summary{
-		Provider: c.in.Provider, Year: c.in.Year, Version: pub.Version, Hash: pub.Hash,
+		Provider: c.in.Provider, Year: c.in.Year, Status: CycleCompleted, Version: pub.Version, Hash: pub.Hash,
 		EffectiveFrom: a.EffectiveFrom, Rounds: c.round,
 	}, nil
 }

@@ -60,6 +60,11 @@ type harness struct {
 	superseded []string
 	published  []workflows.PublishInput
 	failed     []workflows.FailCycleInput
+	ops        []workflows.TaskOpInput
+	deadlines  []workflows.DeadlineInput
+	deadlineAt []time.Time
+	start      time.Time
+	cancelled  []workflows.CancelCycleInput
 
 	clock   time.Duration
 	results []*sent
@@ -82,6 +87,7 @@ func newHarness(t *testing.T, previousChanges []string) *harness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	h := &harness{t: t, env: s.NewTestWorkflowEnvironment()}
+	h.start = h.env.Now()
 	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: cycleID})
 	h.env.RegisterWorkflow(workflows.UnitReview)
 	reg := func(name string, fn any) {
@@ -93,6 +99,7 @@ func newHarness(t *testing.T, previousChanges []string) *harness {
 		}
 		return workflows.CycleSetup{
 			Units:           units,
+			Managers:        []string{"boss"},
 			Baseline:        workflows.PlanContent{}.Reshape(workflows.DefaultSections),
 			PreviousChanges: previousChanges,
 		}, nil
@@ -100,7 +107,8 @@ func newHarness(t *testing.T, previousChanges []string) *harness {
 	reg(workflows.ActivityOpenTasks, func(_ context.Context, in workflows.OpenTasksInput) ([]workflows.OpenedTask, error) {
 		out := make([]workflows.OpenedTask, len(in.Tasks))
 		for i, spec := range in.Tasks {
-			out[i] = workflows.OpenedTask{ID: spec.ID, Candidates: []string{holder(spec.Kind, spec.Unit)}}
+			// Two people hold each role: the usual holder and a colleague.
+			out[i] = workflows.OpenedTask{ID: spec.ID, Candidates: []string{holder(spec.Kind, spec.Unit), holder(spec.Kind, spec.Unit) + "2"}}
 		}
 		return out, nil
 	})
@@ -121,6 +129,25 @@ func newHarness(t *testing.T, previousChanges []string) *harness {
 		defer h.mu.Unlock()
 		h.published = append(h.published, in)
 		return workflows.Published{Version: 1, Hash: in.Content.Hash()}, nil
+	})
+	reg(workflows.ActivityRecordTaskOp, func(_ context.Context, in workflows.TaskOpInput) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.ops = append(h.ops, in)
+		return nil
+	})
+	reg(workflows.ActivityRecordDeadline, func(_ context.Context, in workflows.DeadlineInput) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.deadlines = append(h.deadlines, in)
+		h.deadlineAt = append(h.deadlineAt, h.env.Now())
+		return nil
+	})
+	reg(workflows.ActivityCancelCycle, func(_ context.Context, in workflows.CancelCycleInput) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.cancelled = append(h.cancelled, in)
+		return nil
 	})
 	reg(workflows.ActivityFailCycle, func(_ context.Context, in workflows.FailCycleInput) error {
 		h.mu.Lock()
@@ -154,21 +181,34 @@ func (h *harness) sendTo(taskID, workflowID, actor string, outcome any, wantErr 
 			h.t.Fatalf("encoding outcome: %v", err)
 		}
 	}
-	s := &sent{desc: fmt.Sprintf("%s by %s", taskID, actor), wantErr: wantErr, updateID: fmt.Sprintf("update-%d", len(h.results))}
+	h.update(fmt.Sprintf("%s by %s", taskID, actor), workflowID, workflows.UpdateCompleteTask,
+		workflows.CompleteTaskRequest{TaskID: taskID, Actor: actor, Outcome: raw}, wantErr)
+}
+
+// update schedules any Update a minute after the previous one.
+func (h *harness) update(desc, workflowID, name string, arg any, wantErr string) {
+	s := &sent{desc: desc, wantErr: wantErr, updateID: fmt.Sprintf("update-%d", len(h.results))}
 	h.results = append(h.results, s)
 	h.clock += time.Minute
 	h.env.RegisterDelayedCallback(func() {
-		req := workflows.CompleteTaskRequest{TaskID: taskID, Actor: actor, Outcome: raw}
-		err := h.env.UpdateWorkflowByID(workflowID, workflows.UpdateCompleteTask, s.updateID, &testsuite.TestUpdateCallback{
+		err := h.env.UpdateWorkflowByID(workflowID, name, s.updateID, &testsuite.TestUpdateCallback{
 			OnAccept:   func() {},
 			OnReject:   func(err error) { s.err, s.done = err, true },
 			OnComplete: func(_ any, err error) { s.err, s.done = err, true },
-		}, req)
+		}, arg)
 		if err != nil {
 			s.err, s.done = err, true
 		}
 	}, h.clock)
 }
+
+// change schedules a change-task Update.
+func (h *harness) change(req workflows.ChangeTaskRequest, workflowID, wantErr string) {
+	h.update(fmt.Sprintf("%s %s by %s", req.Op, req.TaskID, req.Actor), workflowID, workflows.UpdateChangeTask, req, wantErr)
+}
+
+// wait moves the harness clock, so the next Update is sent d later.
+func (h *harness) wait(d time.Duration) { h.clock += d }
 
 // run executes the cycle and checks every Update came out as scheduled.
 func (h *harness) run(cfg workflows.Config) {
@@ -320,7 +360,7 @@ func TestReviewCycleHappyPath(t *testing.T) {
 	}
 
 	got := h.summary()
-	want := workflows.Summary{Provider: provider, Year: year, Version: 1, Hash: draftHash(), EffectiveFrom: "2026-08-01", Rounds: 1}
+	want := workflows.Summary{Provider: provider, Year: year, Status: workflows.CycleCompleted, Version: 1, Hash: draftHash(), EffectiveFrom: "2026-08-01", Rounds: 1}
 	if got != want {
 		t.Errorf("summary: got %+v, want %+v", got, want)
 	}

@@ -340,6 +340,8 @@ type UnitInput struct {
 	Sections        []Section      `json:"sections"`
 	PreviousChanges []string       `json:"previous_changes"`
 	Phases          PhaseDurations `json:"phases"`
+	Reminders       Reminders      `json:"reminders"`
+	Managers        []string       `json:"managers"`
 }
 
 // ItemKind tells findings from student feedback.
@@ -375,10 +377,13 @@ type UnitResult struct {
 	Items []Item `json:"items"`
 }
 
-// Summary is the result of a completed cycle.
+// Summary is the result of a cycle that ended without failing: published,
+// or cancelled by a manager (Status says which).
 type Summary struct {
 	Provider      string `json:"provider"`
 	Year          int    `json:"year"`
+	Status        string `json:"status"`
+	Reason        string `json:"reason,omitempty"`
 	Version       int    `json:"version"`
 	Hash          string `json:"hash"`
 	EffectiveFrom string `json:"effective_from"`
@@ -411,6 +416,7 @@ type TaskStatus struct {
 	Assignee string    `json:"assignee"`
 	Status   string    `json:"status"`
 	DueAt    time.Time `json:"due_at"`
+	Overdue  bool      `json:"overdue,omitempty"`
 }
 
 // Assignee renders who a task is assigned to: "role@UNIT", or the role alone

@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/oho-dev/oho/authz"
 )
 
 // CompleteTaskRequest is the argument of the complete-task Update.
@@ -48,6 +49,7 @@ const (
 	stateCompleting
 	stateDone
 	stateSuperseded
+	stateCancelled
 )
 
 // task is a human task the workflow waits for.
@@ -65,6 +67,27 @@ type task struct {
 	state   taskState
 	actor   string
 	outcome json.RawMessage
+
+	// assignee is the person the task is assigned to; "" while it is offered
+	// to everyone holding its role in its unit (the candidates).
+	assignee string
+	// changing is set while an accepted change-task Update is being recorded.
+	changing bool
+	// opSeq and deadlineSeq count recorded operations and deadline events,
+	// which makes their records idempotent.
+	opSeq, deadlineSeq int
+	opened             time.Time
+	reminded, overdue  bool
+	lastNotice         time.Time
+}
+
+// closed reports whether the task needs nothing more.
+func (t *task) closed() bool {
+	return t.state == stateDone || t.state == stateSuperseded || t.state == stateCancelled
+}
+
+func (t *task) subject() authz.Subject {
+	return authz.Subject{TaskID: t.spec.ID, Role: string(t.spec.Role), Unit: t.spec.Unit, Assignee: t.assignee}
 }
 
 func (t *task) status() string {
@@ -73,6 +96,8 @@ func (t *task) status() string {
 		return TaskDone
 	case stateSuperseded:
 		return TaskSuperseded
+	case stateCancelled:
+		return TaskCancelled
 	}
 	return TaskOpen
 }
@@ -83,16 +108,38 @@ func (t *task) status() string {
 type board struct {
 	tasks map[string]*task
 	order []*task
+	// managers may reassign and extend tasks and receive escalations.
+	managers  []string
+	reminders Reminders
 }
 
-func newBoard(ctx workflow.Context) (*board, error) {
-	b := &board{tasks: map[string]*task{}}
+func newBoard(ctx workflow.Context, reminders Reminders) (*board, error) {
+	b := &board{tasks: map[string]*task{}, reminders: reminders}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCompleteTask, b.complete,
 		workflow.UpdateHandlerOptions{Validator: b.validate})
 	if err != nil {
 		return nil, fmt.Errorf("registering %s: %w", UpdateCompleteTask, err)
 	}
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateChangeTask, b.change,
+		workflow.UpdateHandlerOptions{Validator: b.validateChange})
+	if err != nil {
+		return nil, fmt.Errorf("registering %s: %w", UpdateChangeTask, err)
+	}
 	return b, nil
+}
+
+// grants are the actor's roles that matter for the task, as far as the
+// workflow knows them: provider-wide manager, and the task's role in its
+// unit when the actor holds it.
+func (b *board) grants(actor string, t *task) []authz.Grant {
+	var g []authz.Grant
+	if slices.Contains(b.managers, actor) {
+		g = append(g, authz.Grant{Role: authz.RoleManager})
+	}
+	if slices.Contains(t.candidates, actor) {
+		g = append(g, authz.Grant{Role: string(t.spec.Role), Unit: t.spec.Unit})
+	}
+	return g
 }
 
 // open records the tasks in one activity, which also moves the cycle to the
@@ -113,10 +160,13 @@ func (b *board) open(ctx workflow.Context, phase Phase, round int, tasks []*task
 	if len(opened) != len(tasks) {
 		return fmt.Errorf("opening tasks: %d recorded for %d asked", len(opened), len(tasks))
 	}
+	now := workflow.Now(ctx)
 	for i, t := range tasks {
 		t.candidates = opened[i].Candidates
+		t.opened = now
 		b.tasks[t.spec.ID] = t
 		b.order = append(b.order, t)
+		workflow.Go(ctx, func(ctx workflow.Context) { b.watch(ctx, t) })
 	}
 	return nil
 }
@@ -172,7 +222,9 @@ const (
 	RefusedUnknownTask    = "UnknownTask"
 	RefusedTaskClosed     = "TaskClosed"
 	RefusedNotAssignee    = "NotAssignee"
+	RefusedNotAllowed     = "NotAllowed"
 	RefusedInvalidOutcome = "InvalidOutcome"
+	RefusedInvalidRequest = "InvalidRequest"
 )
 
 func refuse(kind, format string, args ...any) error {
@@ -187,16 +239,11 @@ func (b *board) validate(_ workflow.Context, req CompleteTaskRequest) error {
 	if !ok {
 		return refuse(RefusedUnknownTask, "there is no open task %q in this workflow", req.TaskID)
 	}
-	switch t.state {
-	case stateCompleting:
-		return refuse(RefusedTaskClosed, "task %s is already being completed by %s", req.TaskID, t.actor)
-	case stateDone:
-		return refuse(RefusedTaskClosed, "task %s is already done (completed by %s)", req.TaskID, t.actor)
-	case stateSuperseded:
-		return refuse(RefusedTaskClosed, "task %s is closed: it was superseded and needs no outcome", req.TaskID)
+	if err := stateRefusal(t); err != nil {
+		return err
 	}
-	if !slices.Contains(t.candidates, req.Actor) {
-		return refuse(RefusedNotAssignee, "%s may not complete task %s: it is assigned to %s", describeActor(req.Actor), req.TaskID, describeAssignee(t.spec))
+	if err := authz.Check(req.Actor, b.grants(req.Actor, t), authz.OpComplete, t.subject()); err != nil {
+		return refuse(RefusedNotAssignee, "%v", err)
 	}
 	if err := t.check(req.Outcome); err != nil {
 		return refuse(RefusedInvalidOutcome, "outcome of task %s: %v", req.TaskID, err)
@@ -204,18 +251,22 @@ func (b *board) validate(_ workflow.Context, req CompleteTaskRequest) error {
 	return nil
 }
 
-func describeActor(actor string) string {
-	if strings.TrimSpace(actor) == "" {
-		return "a person with no ID"
+// stateRefusal refuses any Update for a task that is not open, or is busy
+// with another Update.
+func stateRefusal(t *task) error {
+	switch {
+	case t.state == stateCompleting:
+		return refuse(RefusedTaskClosed, "task %s is already being completed by %s", t.spec.ID, t.actor)
+	case t.state == stateDone:
+		return refuse(RefusedTaskClosed, "task %s is already done (completed by %s)", t.spec.ID, t.actor)
+	case t.state == stateSuperseded:
+		return refuse(RefusedTaskClosed, "task %s is closed: it was superseded and needs no outcome", t.spec.ID)
+	case t.state == stateCancelled:
+		return refuse(RefusedTaskClosed, "task %s is closed: its cycle was cancelled", t.spec.ID)
+	case t.changing:
+		return refuse(RefusedTaskClosed, "task %s is being changed right now; try again in a moment", t.spec.ID)
 	}
-	return fmt.Sprintf("%q", actor)
-}
-
-func describeAssignee(s TaskSpec) string {
-	if s.Unit == "" {
-		return fmt.Sprintf("the provider's %s", s.Role)
-	}
-	return fmt.Sprintf("the %s of unit %s", s.Role, s.Unit)
+	return nil
 }
 
 // complete records a validated outcome through the CompleteTask activity and
@@ -243,12 +294,26 @@ func (b *board) complete(ctx workflow.Context, req CompleteTaskRequest) (Complet
 func (b *board) statuses() []TaskStatus {
 	out := make([]TaskStatus, len(b.order))
 	for i, t := range b.order {
+		assignee := t.assignee
+		if assignee == "" {
+			assignee = Assignee(t.spec.Role, t.spec.Unit)
+		}
 		out[i] = TaskStatus{
 			ID: t.spec.ID, Kind: t.spec.Kind, Unit: t.spec.Unit,
-			Assignee: Assignee(t.spec.Role, t.spec.Unit), Status: t.status(), DueAt: t.spec.DueAt,
+			Assignee: assignee, Status: t.status(), DueAt: t.spec.DueAt, Overdue: t.overdue && !t.closed(),
 		}
 	}
 	return out
+}
+
+// cancel marks every task that is not finished as cancelled; the records are
+// closed by the CancelCycle activity.
+func (b *board) cancel() {
+	for _, t := range b.order {
+		if !t.closed() {
+			t.state = stateCancelled
+		}
+	}
 }
 
 // newTask prepares a task of the kind; its due time counts from now in

@@ -44,10 +44,11 @@ type unitReview struct {
 }
 
 func (u *unitReview) setup(ctx workflow.Context) error {
-	b, err := newBoard(ctx)
+	b, err := newBoard(ctx, u.in.Reminders)
 	if err != nil {
 		return err
 	}
+	b.managers = u.in.Managers
 	u.board = b
 	u.id = workflow.GetInfo(ctx).WorkflowExecution.ID
 	u.keys = make([]string, len(u.in.Sections))

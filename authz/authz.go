@@ -1,0 +1,140 @@
+// Package authz holds OHO's authorization matrix: who may do what to a cycle
+// and its tasks. Every front end and the workflows' own Update validators ask
+// Check, so the rules live in this one place; the README's table is this
+// file in words.
+//
+// People belong to one provider. Callers pass the actor's grants in the
+// provider the subject belongs to — none for a person of another provider —
+// so a manager of one provider has no power over another's cycles.
+package authz
+
+import (
+	"fmt"
+	"slices"
+)
+
+// RoleManager is the role that steers cycles. Roles are plain strings here
+// (workflows.Role values) so that the workflows can use this package.
+const RoleManager = "manager"
+
+// Op is an operation on a cycle or one of its tasks.
+type Op string
+
+// Operations.
+const (
+	OpStart    Op = "start"    // start a cycle or set its yearly schedule
+	OpCancel   Op = "cancel"   // cancel a running cycle
+	OpReassign Op = "reassign" // give a task to another person
+	OpExtend   Op = "extend"   // move a task's due time
+	OpClaim    Op = "claim"    // take a task offered to a role
+	OpUnclaim  Op = "unclaim"  // give a claimed task back to the role
+	OpDelegate Op = "delegate" // pass a task to a colleague in the same role
+	OpComplete Op = "complete" // complete a task with its outcome
+	OpRead     Op = "read"     // read cycles, tasks, records
+)
+
+// Ops lists every operation, in the order of the README's table.
+var Ops = []Op{OpStart, OpCancel, OpReassign, OpExtend, OpClaim, OpUnclaim, OpDelegate, OpComplete, OpRead}
+
+// Grant is a role a person holds, in a unit or provider-wide (Unit "").
+type Grant struct {
+	Role string `json:"role"`
+	Unit string `json:"unit"`
+}
+
+// Subject is what an operation acts on: the cycle (zero Subject), or a task
+// with the role it is offered to in its unit and its current assignee (""
+// while it is offered to everyone holding the role).
+type Subject struct {
+	TaskID   string
+	Role     string
+	Unit     string
+	Assignee string
+}
+
+func (s Subject) task() bool { return s.TaskID != "" }
+
+func (s Subject) describe() string {
+	if s.task() {
+		return "task " + s.TaskID
+	}
+	return "the cycle"
+}
+
+// Error is a refusal: who was refused what, and why.
+type Error struct {
+	Actor string
+	Op    Op
+	On    string
+	Why   string
+}
+
+func (e *Error) Error() string {
+	who := fmt.Sprintf("%q", e.Actor)
+	if e.Actor == "" {
+		who = "a person with no ID"
+	}
+	return fmt.Sprintf("%s may not %s %s: %s", who, e.Op, e.On, e.Why)
+}
+
+// Check returns nil when the actor, holding grants in the subject's
+// provider, may perform op on subject, and an *Error saying why not
+// otherwise.
+func Check(actor string, grants []Grant, op Op, subject Subject) error {
+	refuse := func(why string) error { return &Error{Actor: actor, Op: op, On: subject.describe(), Why: why} }
+	holds := func(role, unit string) bool {
+		return slices.Contains(grants, Grant{Role: role, Unit: unit})
+	}
+	manager := holds(RoleManager, "")
+	role := subject.Role
+	roleHolder := subject.task() && holds(role, subject.Unit)
+	assignee := subject.task() && subject.Assignee != "" && subject.Assignee == actor
+	offered := subject.task() && subject.Assignee == ""
+
+	switch op {
+	case OpStart, OpCancel, OpReassign, OpExtend:
+		if manager {
+			return nil
+		}
+		return refuse("only the provider's managers may")
+	case OpClaim:
+		switch {
+		case !roleHolder:
+			return refuse(fmt.Sprintf("it is offered to %s, a role they do not hold", where(role, subject.Unit)))
+		case !offered:
+			return refuse(fmt.Sprintf("it is already assigned to %s", subject.Assignee))
+		}
+		return nil
+	case OpUnclaim:
+		if assignee || (manager && !offered) {
+			return nil
+		}
+		if offered {
+			return refuse("it is not claimed")
+		}
+		return refuse(fmt.Sprintf("it is assigned to %s; only they or a manager may give it back", subject.Assignee))
+	case OpDelegate, OpComplete:
+		switch {
+		case assignee:
+			return nil
+		case offered && roleHolder:
+			return nil
+		case offered:
+			return refuse(fmt.Sprintf("it is assigned to %s", where(role, subject.Unit)))
+		}
+		return refuse(fmt.Sprintf("it is assigned to %s", subject.Assignee))
+	case OpRead:
+		if len(grants) > 0 {
+			return nil
+		}
+		return refuse("only people of the provider may")
+	}
+	return refuse("there is no such operation")
+}
+
+func where(role, unit string) string {
+	if unit == "" {
+		return "the provider's " + role
+	}
+	return "the " + role + " of unit " + unit
+}

@@ -1,0 +1,168 @@
+package workflows_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oho-dev/oho/workflows"
+)
+
+const day = 24 * time.Hour
+
+// deadlineCfg keeps the draft open ten days, reminds three days before and
+// every two days once overdue.
+var deadlineCfg = workflows.Config{
+	Phases:    workflows.PhaseDurations{Update: workflows.Duration(10 * day)},
+	Reminders: workflows.Reminders{Before: workflows.Duration(3 * day), Every: workflows.Duration(2 * day)},
+}
+
+// events lists the deadline events recorded for a task as seq:event@day,
+// the day counted from the start of the cycle.
+func (h *harness) events(taskID string) []string {
+	var out []string
+	for i, d := range h.deadlines {
+		if d.Task.ID == taskID {
+			out = append(out, fmt.Sprintf("%d:%s@%d", d.Seq, d.Event, int(h.deadlineAt[i].Sub(h.start)/day)))
+		}
+	}
+	return out
+}
+
+func TestDeadlineReminderOverdueAndRepeatedEscalation(t *testing.T) {
+	h := newHarness(t, nil)
+	h.evaluateAll() // the draft opens a few minutes in
+	h.wait(15 * day)
+	h.draftRound(1)
+	h.signAll(1)
+	h.send(workflows.KindApprove, 1, "", "approver", approval(workflows.DecisionApprove, ""), "")
+	h.run(deadlineCfg)
+	h.summary()
+
+	// Due at day 10: reminder at 7, overdue at 10, again at 12 and 14; done at 15.
+	draftID := workflows.TaskID(provider, year, workflows.KindDraft, 1, "")
+	want := "[1:reminder@7 2:overdue@10 3:overdue_reminder@12 4:overdue_reminder@14]"
+	if got := fmt.Sprint(h.events(draftID)); got != want {
+		t.Errorf("deadline events of the draft: got %s, want %s", got, want)
+	}
+	for _, d := range h.deadlines {
+		if d.Task.ID != draftID {
+			t.Errorf("deadline event for %s (%s), want none: it was done in minutes", d.Task.ID, d.Event)
+		}
+	}
+}
+
+func TestExtendMovesTheTimers(t *testing.T) {
+	h := newHarness(t, nil)
+	h.evaluateAll()
+	draftID := workflows.TaskID(provider, year, workflows.KindDraft, 1, "")
+	start := h.start
+	h.wait(5 * day)
+	newDue := start.Add(20 * day)
+	h.change(workflows.ChangeTaskRequest{TaskID: draftID, Op: workflows.OpExtend, Actor: "editor", DueAt: newDue, Reason: "x"}, cycleID, "only the provider's managers may")
+	h.change(workflows.ChangeTaskRequest{TaskID: draftID, Op: workflows.OpExtend, Actor: "boss", DueAt: newDue}, cycleID, "extend needs a reason")
+	h.change(workflows.ChangeTaskRequest{TaskID: draftID, Op: workflows.OpExtend, Actor: "boss", DueAt: start.Add(day), Reason: "x"}, cycleID, "is not later than the current one")
+	h.change(workflows.ChangeTaskRequest{TaskID: draftID, Op: workflows.OpExtend, Actor: "boss", DueAt: newDue, Reason: "Editor on sick leave"}, cycleID, "")
+	h.wait(13 * day) // day 18: after the new reminder (day 17), before the new due time
+	h.draftRound(1)
+	h.signAll(1)
+	h.send(workflows.KindApprove, 1, "", "approver", approval(workflows.DecisionApprove, ""), "")
+	h.run(deadlineCfg)
+	h.summary()
+
+	if got := fmt.Sprint(h.events(draftID)); got != "[1:reminder@17]" {
+		t.Errorf("deadline events after the extension: got %s, want one reminder (the day-7 reminder and day-10 overdue moved)", got)
+	}
+	for _, d := range h.deadlines {
+		if d.Task.ID == draftID && !d.Task.DueAt.Equal(newDue.UTC()) {
+			t.Errorf("reminder names due time %s, want the extended %s", d.Task.DueAt, newDue)
+		}
+	}
+	if len(h.ops) != 1 || h.ops[0].Op != workflows.OpExtend || h.ops[0].Actor != "boss" || h.ops[0].Reason != "Editor on sick leave" || h.ops[0].Seq != 1 {
+		t.Errorf("recorded operations: got %+v, want one extension by boss with its reason", h.ops)
+	}
+}
+
+func TestClaimDelegateReassignChangeWhoMayComplete(t *testing.T) {
+	h := newHarness(t, nil)
+	evalA := workflows.TaskID(provider, year, workflows.KindEvaluate, 0, "A")
+	consA := workflows.TaskID(provider, year, workflows.KindConsult, 0, "A")
+	unitA := workflows.UnitWorkflowID(cycleID, "A")
+	op := func(taskID string, o workflows.TaskOp, actor, to, reason, wantErr string) {
+		h.change(workflows.ChangeTaskRequest{TaskID: taskID, Op: o, Actor: actor, To: to, Reason: reason}, unitA, wantErr)
+	}
+
+	// Claim: only holders of the role, only while it is offered.
+	op(evalA, workflows.OpClaim, "rep-a", "", "", "it is offered to the welfare_staff of unit A, a role they do not hold")
+	op(evalA, workflows.OpClaim, "staff-a", "", "", "")
+	op(evalA, workflows.OpClaim, "staff-a2", "", "", "it is already assigned to staff-a")
+	h.send(workflows.KindEvaluate, 0, "A", "staff-a2", evaluation("A"), `"staff-a2" may not complete task TST/2026/evaluate/A: it is assigned to staff-a`)
+	op(evalA, workflows.OpUnclaim, "staff-a2", "", "", "only they or a manager may give it back")
+	// Delegate: to a colleague in the same role only.
+	op(evalA, workflows.OpDelegate, "staff-a", "rep-a", "", `"rep-a" cannot take task TST/2026/evaluate/A: only people holding the welfare_staff role in unit A can`)
+	op(evalA, workflows.OpDelegate, "staff-a", "staff-a2", "On leave next week", "")
+	h.send(workflows.KindEvaluate, 0, "A", "staff-a", evaluation("A"), "it is assigned to staff-a2")
+	h.send(workflows.KindEvaluate, 0, "A", "staff-a2", evaluation("A"), "")
+	op(evalA, workflows.OpClaim, "staff-a", "", "", "is already done")
+
+	// Reassign: managers only, with a reason, to anyone.
+	op(consA, workflows.OpReassign, "rep-a", "sub-a", "x", "only the provider's managers may")
+	op(consA, workflows.OpReassign, "boss", "sub-a", " ", "reassign needs a reason")
+	op(consA, workflows.OpReassign, "boss", "sub-a", "Student council re-elected", "")
+	op("TST/2026/consult/Z", workflows.OpClaim, "rep-a", "", "", "there is no open task")
+	op(consA, "steal", "boss", "", "", `"steal" is not a task operation`)
+	h.send(workflows.KindConsult, 0, "A", "rep-a", consultation(), "it is assigned to sub-a")
+	h.send(workflows.KindConsult, 0, "A", "sub-a", consultation(), "")
+
+	for _, u := range []string{"B", "C"} {
+		h.send(workflows.KindEvaluate, 0, u, holder(workflows.KindEvaluate, u), evaluation(u), "")
+		h.send(workflows.KindConsult, 0, u, holder(workflows.KindConsult, u), consultation(), "")
+	}
+	h.draftRound(1)
+	h.signAll(1)
+	h.send(workflows.KindApprove, 1, "", "approver", approval(workflows.DecisionApprove, ""), "")
+	h.run(workflows.Config{})
+	h.summary()
+
+	var got []string
+	for _, o := range h.ops {
+		got = append(got, fmt.Sprintf("%s %s by %s -> %q", o.Op, o.Task.ID, o.Actor, o.Assignee))
+	}
+	want := []string{
+		`claim TST/2026/evaluate/A by staff-a -> "staff-a"`,
+		`delegate TST/2026/evaluate/A by staff-a -> "staff-a2"`,
+		`reassign TST/2026/consult/A by boss -> "sub-a"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("recorded operations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestCancelCycle(t *testing.T) {
+	h := newHarness(t, nil)
+	h.send(workflows.KindEvaluate, 0, "A", "staff-a", evaluation("A"), "")
+	cancel := func(actor, reason, wantErr string) {
+		h.update("cancel by "+actor, cycleID, workflows.UpdateCancelCycle, workflows.CancelCycleRequest{Actor: actor, Reason: reason}, wantErr)
+	}
+	cancel("staff-a", "x", `"staff-a" may not cancel the cycle: only the provider's managers may`)
+	cancel("boss", "", "cancel needs a reason")
+	cancel("boss", "Merged with the 2026 quality audit", "")
+	h.run(workflows.Config{})
+
+	got := h.summary()
+	if got.Status != workflows.CycleCancelled || got.Reason != "Merged with the 2026 quality audit" {
+		t.Errorf("summary: got %+v, want cancelled with the reason", got)
+	}
+	if len(h.cancelled) != 1 || h.cancelled[0].Actor != "boss" || h.cancelled[0].CycleID != cycleID {
+		t.Errorf("CancelCycle: got %+v, want one call by boss", h.cancelled)
+	}
+	if len(h.failed) != 0 || len(h.published) != 0 {
+		t.Errorf("a cancelled cycle failed (%+v) or published (%+v)", h.failed, h.published)
+	}
+	for _, u := range []string{"A", "B", "C"} {
+		if err := h.env.GetWorkflowErrorByID(workflows.UnitWorkflowID(cycleID, u)); err == nil || !strings.Contains(err.Error(), "canceled") {
+			t.Errorf("unit %s's child: got %v, want it cancelled", u, err)
+		}
+	}
+}

@@ -152,18 +152,20 @@ func TestCycleThroughCommandLine(t *testing.T) {
 	}
 
 	// Starting the cycle.
-	e.refused(2, "cycle start needs --year", "cycle", "start", "--provider", e.provider)
-	e.refused(2, "unknown flag --yaer", "cycle", "start", "--provider", e.provider, "--yaer", year)
-	e.refused(1, "--year 26 is not a year", "cycle", "start", "--provider", e.provider, "--year", "26")
-	e.refused(1, `provider "NOSUCH" has not been imported`, "cycle", "start", "--provider", "NOSUCH", "--year", year)
-	e.refused(1, "max_rounds must be at most 10", "cycle", "start", "--provider", e.provider, "--year", year, "--config", e.file("cfg.json", `{"max_rounds": 99}`))
-	e.refused(1, "not a duration", "cycle", "start", "--provider", e.provider, "--year", year, "--config", e.file("cfg2.json", `{"phases": {"evaluate": "six weeks"}}`))
+	e.refused(2, "cycle start needs --year", "cycle", "start", "--as", "m.manager", "--provider", e.provider)
+	e.refused(2, "unknown flag --yaer", "cycle", "start", "--as", "m.manager", "--provider", e.provider, "--yaer", year)
+	e.refused(1, `"north.staff" may not start the cycle: only the provider's managers may`, "cycle", "start", "--as", "north.staff", "--provider", e.provider, "--year", year)
+	e.refused(2, "cycle start needs --as", "cycle", "start", "--provider", e.provider, "--year", year)
+	e.refused(1, "--year 26 is not a year", "cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", "26")
+	e.refused(1, `provider "NOSUCH" has not been imported`, "cycle", "start", "--as", "m.manager", "--provider", "NOSUCH", "--year", year)
+	e.refused(1, "max_rounds must be at most 10", "cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year, "--config", e.file("cfg.json", `{"max_rounds": 99}`))
+	e.refused(1, "not a duration", "cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year, "--config", e.file("cfg2.json", `{"phases": {"evaluate": "six weeks"}}`))
 	cfg := e.file("config.json", `{"phases": {"evaluate": "2h", "consult": "2h", "update": "1h", "signoff": "1h", "approve": "1h"}, "max_rounds": 3}`)
-	wfID := strings.TrimSpace(e.ok("cycle", "start", "--provider", e.provider, "--year", year, "--config", cfg))
+	wfID := strings.TrimSpace(e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year, "--config", cfg))
 	if want := workflows.CycleWorkflowID(e.provider, 2026); wfID != want {
 		t.Fatalf("cycle start printed %q, want %q", wfID, want)
 	}
-	again := e.starter("cycle", "start", "--provider", e.provider, "--year", year)
+	again := e.starter("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year)
 	if again.code != 0 || strings.TrimSpace(again.stdout) != wfID || !strings.Contains(again.stderr, "already exists") {
 		t.Errorf("starting the cycle again: want exit 0, the same ID and a note, got %s", again)
 	}
@@ -328,7 +330,7 @@ func TestWorkerKilledMidCycle(t *testing.T) {
 	e := newEnv(t)
 	first := e.startWorker()
 	e.ok("org", "import", e.file("org.json", e.org()))
-	e.ok("cycle", "start", "--provider", e.provider, "--year", year)
+	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year)
 	for _, u := range units {
 		e.complete(e.taskID(workflows.KindEvaluate, 0, u), strings.ToLower(u)+".staff", evaluation(u))
 		e.complete(e.taskID(workflows.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())

@@ -26,6 +26,7 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 	var codes []string
 	org := map[string]any{"provider": map[string]string{"code": e.provider, "name": "Large College"}}
 	people := []map[string]any{
+		{"id": "m.manager", "name": "Manager", "roles": []map[string]string{{"role": "manager", "unit": ""}}},
 		{"id": "p.editor", "name": "Editor", "roles": []map[string]string{{"role": "plan_editor", "unit": ""}}},
 		{"id": "r.approver", "name": "Approver", "roles": []map[string]string{{"role": "approver", "unit": ""}}},
 	}
@@ -41,7 +42,7 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 	}
 	org["units"], org["people"] = unitList, people
 	e.ok("org", "import", e.file("org.json", org))
-	wfID := strings.TrimSpace(e.ok("cycle", "start", "--provider", e.provider, "--year", year,
+	wfID := strings.TrimSpace(e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year,
 		"--config", e.file("cfg.json", `{"max_rounds": 3}`)))
 
 	c := dialTemporal(t)

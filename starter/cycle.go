@@ -13,9 +13,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/oho-dev/oho/authz"
 	"github.com/oho-dev/oho/check"
 	"github.com/oho-dev/oho/connect"
 	"github.com/oho-dev/oho/schema"
+	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
 )
 
@@ -71,7 +73,15 @@ func (a *app) cycleStart(ctx context.Context, args []string) error {
 	fs := newFlags("cycle start")
 	var ref cycleRef
 	configFile := fs.String("config", "", "cycle config file (JSON)")
+	as := fs.String("as", "", "manager starting the cycle")
 	if err := ref.parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "as"); err != nil {
+		return err
+	}
+	p, err := a.actor(ctx, *as)
+	if err != nil {
 		return err
 	}
 	var cfg workflows.Config
@@ -83,7 +93,7 @@ func (a *app) cycleStart(ctx context.Context, args []string) error {
 			return fmt.Errorf("%s: %w", *configFile, err)
 		}
 	}
-	id, existed, err := a.startCycle(ctx, workflows.CycleInput{Provider: ref.provider, Year: ref.year, Config: cfg})
+	id, existed, err := a.startCycle(ctx, p, workflows.CycleInput{Provider: ref.provider, Year: ref.year, Config: cfg})
 	if err != nil {
 		return err
 	}
@@ -94,16 +104,19 @@ func (a *app) cycleStart(ctx context.Context, args []string) error {
 	return nil
 }
 
-// startCycle starts the ReviewCycle workflow once the provider is ready for
-// it. Starting a cycle that exists already, running or finished, starts
-// nothing and reports the existing workflow ID.
-func (a *app) startCycle(ctx context.Context, in workflows.CycleInput) (id string, existed bool, err error) {
+// startCycle starts the ReviewCycle workflow once the person may and the
+// provider is ready for it. Starting a cycle that exists already, running or
+// finished, starts nothing and reports the existing workflow ID.
+func (a *app) startCycle(ctx context.Context, by store.Person, in workflows.CycleInput) (id string, existed bool, err error) {
 	st, err := a.store(ctx)
 	if err != nil {
 		return "", false, err
 	}
 	if err := st.CheckReady(ctx, in.Provider); err != nil {
 		return "", false, fmt.Errorf("cannot start the cycle: %w", err)
+	}
+	if err := authorize(by, in.Provider, authz.OpStart); err != nil {
+		return "", false, err
 	}
 	c, err := a.client(ctx)
 	if err != nil {

@@ -60,10 +60,14 @@ func (a *app) demo(ctx context.Context, args []string) error {
 		return err
 	}
 	d := &demoRun{app: a, st: st, org: org, provider: org.Provider.Code}
+	manager, err := a.actor(ctx, d.holder(workflows.RoleManager, ""))
+	if err != nil {
+		return err
+	}
 
 	d.year = time.Now().Year()
 	for ; ; d.year++ {
-		id, existed, err := a.startCycle(ctx, workflows.CycleInput{Provider: d.provider, Year: d.year, Config: demoConfig})
+		id, existed, err := a.startCycle(ctx, manager, workflows.CycleInput{Provider: d.provider, Year: d.year, Config: demoConfig})
 		if err != nil {
 			return err
 		}

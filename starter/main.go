@@ -23,13 +23,19 @@ const usage = `usage: starter COMMAND [ARGS]
 
   migrate                                  apply database migrations
   org import FILE.json                     import or update a provider's units, people and roles
-  cycle start  --provider CODE --year YYYY [--config FILE.json]
+  cycle start  --provider CODE --year YYYY --as PERSON [--config FILE.json]
                                            start the provider's review cycle for the year
   cycle status --provider CODE --year YYYY [--json]
   cycle list [--json]
+  cycle cancel --provider CODE --year YYYY --as PERSON --reason TEXT
   task list [--provider CODE] [--year YYYY] [--assignee PERSON] [--status open|done|all] [--json]
+  task list --mine --as PERSON [--json]    what PERSON can act on now, soonest due first
   task show TASK_ID [--json]
   task complete TASK_ID --as PERSON --outcome FILE.json
+  task claim|unclaim TASK_ID --as PERSON
+  task delegate TASK_ID --to PERSON --as PERSON [--reason TEXT]
+  task reassign TASK_ID --to PERSON --as PERSON --reason TEXT
+  task extend TASK_ID (--due YYYY-MM-DD[THH:MM] | --by DURATION) --as PERSON --reason TEXT
   demo                                     run a full demonstration cycle
 
 Environment: DATABASE_URL (PostgreSQL), TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE
@@ -112,6 +118,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.cycleStatus(ctx, r)
 		case "list":
 			return a.cycleList(ctx, r)
+		case "cancel":
+			return a.cycleCancel(ctx, r)
 		}
 	case "task":
 		s, r, err := sub()
@@ -125,6 +133,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.taskShow(ctx, r)
 		case "complete":
 			return a.taskComplete(ctx, r)
+		case "claim", "unclaim", "delegate", "reassign", "extend":
+			return a.taskSteer(ctx, s, r)
 		}
 	default:
 		return usagef("unknown command %q", cmd)

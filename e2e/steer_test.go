@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oho-dev/oho/workflows"
+)
+
+// TestSteeringThroughCommandLine claims, delegates, reassigns and extends
+// tasks and cancels the cycle, as staff and managers would, with the
+// refusals the authorization matrix gives on the way.
+func TestSteeringThroughCommandLine(t *testing.T) {
+	e := newEnv(t)
+	e.startWorker()
+	org := e.org()
+	org["people"] = append(org["people"].([]map[string]any),
+		map[string]any{"id": "north.staff2", "name": "Second counsellor of NORTH", "roles": []map[string]string{{"role": "welfare_staff", "unit": "NORTH"}}})
+	e.ok("org", "import", e.file("org.json", org))
+	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year)
+	evalN := e.waitTask(e.taskID(workflows.KindEvaluate, 0, "NORTH")).ID
+	consN := e.waitTask(e.taskID(workflows.KindConsult, 0, "NORTH")).ID
+
+	// Claim and unclaim.
+	e.refused(1, `"north.rep" may not claim task `+evalN+`: it is offered to the welfare_staff of unit NORTH, a role they do not hold`, "task", "claim", evalN, "--as", "north.rep")
+	if out := e.ok("task", "claim", evalN, "--as", "north.staff2"); !strings.Contains(out, "claimed by north.staff2") {
+		t.Errorf("claim: got %q", out)
+	}
+	e.refused(1, "it is already assigned to north.staff2", "task", "claim", evalN, "--as", "north.staff")
+	e.refused(1, "it is assigned to north.staff2", "task", "complete", evalN, "--as", "north.staff", "--outcome", e.file("e.json", evaluation("NORTH")))
+	e.refused(1, "only they or a manager may give it back", "task", "unclaim", evalN, "--as", "north.staff")
+	e.ok("task", "unclaim", evalN, "--as", "north.staff2")
+	e.refused(2, "task unclaim takes no --reason", "task", "unclaim", evalN, "--as", "north.staff2", "--reason", "x")
+
+	// Delegate to a colleague in the same role only.
+	e.refused(1, `"north.rep" cannot take task `+evalN, "task", "delegate", evalN, "--to", "north.rep", "--as", "north.staff")
+	e.refused(1, `there is no person "nobody"`, "task", "delegate", evalN, "--to", "nobody", "--as", "north.staff")
+	e.ok("task", "delegate", evalN, "--to", "north.staff2", "--as", "north.staff", "--reason", "Away next week")
+	var shown struct {
+		Assignee string    `json:"assignee"`
+		DueAt    time.Time `json:"due_at"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("task", "show", evalN, "--json")), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if shown.Assignee != "north.staff2" {
+		t.Errorf("after delegation the task shows assignee %q, want north.staff2", shown.Assignee)
+	}
+
+	// Extend: managers only, with a reason, later only.
+	e.refused(1, "only the provider's managers may", "task", "extend", evalN, "--by", "48h", "--as", "north.staff2", "--reason", "x")
+	e.refused(2, "task extend needs --reason", "task", "extend", evalN, "--by", "48h", "--as", "m.manager")
+	e.refused(2, "needs either --due DATE or --by DURATION", "task", "extend", evalN, "--as", "m.manager", "--reason", "x")
+	e.refused(1, "is not later than the current one", "task", "extend", evalN, "--due", "2020-01-01", "--as", "m.manager", "--reason", "x")
+	if out := e.ok("task", "extend", evalN, "--by", "48h", "--as", "m.manager", "--reason", "Survey results arrive late"); !strings.Contains(out, "now due "+shown.DueAt.Add(48*time.Hour).UTC().Format("2006-01-02 15:04")) {
+		t.Errorf("extend: got %q, want the due time two days later than %s", out, shown.DueAt)
+	}
+
+	// Reassign: managers only, with a reason, to anyone of the provider.
+	e.refused(1, "only the provider's managers may", "task", "reassign", consN, "--to", "harbour.rep", "--as", "north.rep", "--reason", "x")
+	e.refused(2, "task reassign needs --reason", "task", "reassign", consN, "--to", "harbour.rep", "--as", "m.manager")
+	e.ok("task", "reassign", consN, "--to", "harbour.rep", "--as", "m.manager", "--reason", "North's student council is being re-elected")
+	e.refused(1, "it is assigned to harbour.rep", "task", "complete", consN, "--as", "north.rep", "--outcome", e.file("c.json", consultation()))
+	e.complete(consN, "harbour.rep", consultation())
+	e.complete(evalN, "north.staff2", evaluation("NORTH"))
+
+	for _, c := range []struct {
+		action string
+		want   int
+	}{
+		{"task.claimed", 1}, {"task.unclaimed", 1}, {"task.delegated", 1}, {"task.extended", 1}, {"task.reassigned", 1},
+	} {
+		if got := e.count(`SELECT count(*) FROM audit_events WHERE action = $1`, c.action); got != c.want {
+			t.Errorf("audit events %s: got %d, want %d", c.action, got, c.want)
+		}
+	}
+
+	// Cancel: managers only, with a reason; open tasks close, records stay.
+	e.refused(1, `"north.head" may not cancel the cycle: only the provider's managers may`, "cycle", "cancel", "--provider", e.provider, "--year", year, "--as", "north.head", "--reason", "x")
+	e.refused(2, "cycle cancel needs --reason", "cycle", "cancel", "--provider", e.provider, "--year", year, "--as", "m.manager")
+	e.ok("cycle", "cancel", "--provider", e.provider, "--year", year, "--as", "m.manager", "--reason", "The provider merges with another")
+	var status workflows.Status
+	if err := json.Unmarshal([]byte(e.ok("cycle", "status", "--provider", e.provider, "--year", year, "--json")), &status); err != nil {
+		t.Fatal(err)
+	}
+	if status.Status != workflows.CycleCancelled {
+		t.Errorf("cycle status after cancel: got %s, want cancelled", status.Status)
+	}
+	counts := map[string]int{}
+	for _, ts := range status.Tasks {
+		counts[ts.Status]++
+	}
+	if counts[workflows.TaskOpen] != 0 || counts[workflows.TaskCancelled] != 4 || counts[workflows.TaskDone] != 2 {
+		t.Errorf("tasks after cancel: got %v, want 2 done and the other 4 cancelled", counts)
+	}
+	if n := e.count(`SELECT count(*) FROM findings`); n != 2 {
+		t.Errorf("findings after cancel: got %d, want NORTH's 2 kept", n)
+	}
+	if n := e.count(`SELECT count(*) FROM audit_events WHERE action = 'cycle.cancelled' AND actor = 'm.manager' AND payload->>'reason' = 'The provider merges with another'`); n != 1 {
+		t.Errorf("cycle.cancelled audit events with actor and reason: got %d, want 1", n)
+	}
+	e.refused(1, "is cancelled and cannot be cancelled", "cycle", "cancel", "--provider", e.provider, "--year", year, "--as", "m.manager", "--reason", "again")
+	e.refused(1, "is cancelled", "task", "claim", e.taskID(workflows.KindEvaluate, 0, "HARBOUR"), "--as", "harbour.staff")
+}

@@ -52,6 +52,9 @@ type Recorder interface {
 	SupersedeTasks(context.Context, workflows.SupersedeTasksInput) error
 	Publish(context.Context, workflows.PublishInput) (workflows.Published, error)
 	FailCycle(context.Context, workflows.FailCycleInput) error
+	RecordTaskOp(context.Context, workflows.TaskOpInput) error
+	RecordDeadline(context.Context, workflows.DeadlineInput) error
+	CancelCycle(context.Context, workflows.CancelCycleInput) error
 }
 
 // Activities holds what the activities need. Register a *Activities with the
@@ -115,6 +118,36 @@ func (a *Activities) FailCycle(ctx context.Context, in workflows.FailCycleInput)
 		return failure(ctx, err)
 	}
 	activity.GetLogger(ctx).Info("cycle failed", "cycle", in.CycleID, "reason", in.Reason)
+	return nil
+}
+
+// RecordTaskOp records a claim, unclaim, delegation, reassignment or
+// extension of an open task and queues its notices.
+func (a *Activities) RecordTaskOp(ctx context.Context, in workflows.TaskOpInput) error {
+	if err := a.Store.RecordTaskOp(ctx, in); err != nil {
+		return failure(ctx, err)
+	}
+	activity.GetLogger(ctx).Info("task operation recorded", "task", in.Task.ID, "op", in.Op, "seq", in.Seq, "actor", in.Actor, "assignee", in.Assignee)
+	return nil
+}
+
+// RecordDeadline records a reminder or an overdue event of a task and queues
+// its notices and escalations.
+func (a *Activities) RecordDeadline(ctx context.Context, in workflows.DeadlineInput) error {
+	if err := a.Store.RecordDeadline(ctx, in); err != nil {
+		return failure(ctx, err)
+	}
+	activity.GetLogger(ctx).Info("deadline event recorded", "task", in.Task.ID, "event", in.Event, "seq", in.Seq)
+	return nil
+}
+
+// CancelCycle records that a manager cancelled a cycle and closes its open
+// tasks as cancelled.
+func (a *Activities) CancelCycle(ctx context.Context, in workflows.CancelCycleInput) error {
+	if err := a.Store.CancelCycle(ctx, in); err != nil {
+		return failure(ctx, err)
+	}
+	activity.GetLogger(ctx).Info("cycle cancelled", "cycle", in.CycleID, "actor", in.Actor)
 	return nil
 }
 

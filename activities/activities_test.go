@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -56,6 +57,9 @@ func (f failing) OpenTasks(context.Context, workflows.OpenTasksInput) ([]workflo
 func (f failing) CompleteTask(context.Context, workflows.CompleteTaskInput) error     { return f.err }
 func (f failing) SupersedeTasks(context.Context, workflows.SupersedeTasksInput) error { return f.err }
 func (f failing) FailCycle(context.Context, workflows.FailCycleInput) error           { return f.err }
+func (f failing) RecordTaskOp(context.Context, workflows.TaskOpInput) error           { return f.err }
+func (f failing) RecordDeadline(context.Context, workflows.DeadlineInput) error       { return f.err }
+func (f failing) CancelCycle(context.Context, workflows.CancelCycleInput) error       { return f.err }
 func (f failing) Publish(context.Context, workflows.PublishInput) (workflows.Published, error) {
 	return workflows.Published{}, f.err
 }
@@ -68,6 +72,9 @@ var inputs = map[string]any{
 	workflows.ActivitySupersedeTasks: workflows.SupersedeTasksInput{CycleID: "c"},
 	workflows.ActivityPublish:        workflows.PublishInput{CycleID: "c"},
 	workflows.ActivityFailCycle:      workflows.FailCycleInput{CycleID: "c"},
+	workflows.ActivityRecordTaskOp:   workflows.TaskOpInput{Op: workflows.OpClaim},
+	workflows.ActivityRecordDeadline: workflows.DeadlineInput{Event: workflows.EventReminder},
+	workflows.ActivityCancelCycle:    workflows.CancelCycleInput{CycleID: "c"},
 }
 
 func execute(t *testing.T, rec activities.Recorder, name string, in any) error {
@@ -163,4 +170,63 @@ func TestActivitiesOverTheStore(t *testing.T) {
 		Outcome: json.RawMessage(`{"indicators": [], "findings": [], "effectiveness": [], "student": "Liisa"}`),
 	})
 	wantFailure(t, err, activities.TypeInvalid, true, "unknown field")
+}
+
+func TestTaskActivitiesOverTheStore(t *testing.T) {
+	db, _ := dbtest.New(t)
+	s := store.New(db)
+	ctx := context.Background()
+	if _, err := s.ImportOrg(ctx, dbtest.Org("ACME")); err != nil {
+		t.Fatal(err)
+	}
+	id := workflows.CycleWorkflowID("ACME", 2025)
+	if _, err := s.SetupCycle(ctx, workflows.SetupCycleInput{CycleID: id, Provider: "ACME", Year: 2025}); err != nil {
+		t.Fatal(err)
+	}
+	due := time.Date(2025, 4, 30, 12, 0, 0, 0, time.UTC)
+	task := workflows.TaskSpec{
+		ID: workflows.TaskID("ACME", 2025, workflows.KindEvaluate, 0, "NORTH"), CycleID: id,
+		WorkflowID: workflows.UnitWorkflowID(id, "NORTH"), Kind: workflows.KindEvaluate, Unit: "NORTH",
+		Role: workflows.RoleWelfareStaff, DueAt: due,
+	}
+	if _, err := s.OpenTasks(ctx, workflows.OpenTasksInput{CycleID: id, Phase: workflows.PhaseEvaluate, Tasks: []workflows.TaskSpec{task}}); err != nil {
+		t.Fatal(err)
+	}
+
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(&activities.Activities{Store: s})
+
+	claim := workflows.TaskOpInput{Task: task, Op: workflows.OpClaim, Seq: 1, Actor: "acme.nurse.north", Assignee: "acme.nurse.north", DueAt: due}
+	for range 2 { // a retry is fine
+		if _, err := env.ExecuteActivity(workflows.ActivityRecordTaskOp, claim); err != nil {
+			t.Fatalf("RecordTaskOp: %v", err)
+		}
+	}
+	overdue := workflows.DeadlineInput{Task: task, Event: workflows.EventOverdue, Seq: 1, Assignee: "acme.nurse.north"}
+	if _, err := env.ExecuteActivity(workflows.ActivityRecordDeadline, overdue); err != nil {
+		t.Fatalf("RecordDeadline: %v", err)
+	}
+	_, err := env.ExecuteActivity(workflows.ActivityRecordTaskOp, workflows.TaskOpInput{
+		Task: task, Op: workflows.OpReassign, Seq: 2, Actor: "acme.manager", Reason: "x", Assignee: "beta.nurse.north", DueAt: due})
+	wantFailure(t, err, activities.TypeInvalid, true, `"beta.nurse.north" is not a person of provider ACME`)
+
+	cancel := workflows.CancelCycleInput{CycleID: id, Actor: "acme.manager", Reason: "Merger."}
+	for range 2 {
+		if _, err := env.ExecuteActivity(workflows.ActivityCancelCycle, cancel); err != nil {
+			t.Fatalf("CancelCycle: %v", err)
+		}
+	}
+	_, err = env.ExecuteActivity(workflows.ActivityRecordDeadline, workflows.DeadlineInput{Task: task, Event: workflows.EventOverdueReminder, Seq: 2})
+	wantFailure(t, err, activities.TypeTaskClosed, true, "cancelled")
+	_, err = env.ExecuteActivity(workflows.ActivityFailCycle, workflows.FailCycleInput{CycleID: id, Reason: "x"})
+	wantFailure(t, err, activities.TypeCycleClosed, true, "been cancelled")
+
+	var kinds []string
+	if err := db.SelectContext(ctx, &kinds, `SELECT kind FROM notifications ORDER BY created_at, id`); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"assigned", "escalation", "overdue", "cancelled"}; !slices.Equal(kinds, want) {
+		t.Errorf("got notices %v, want %v", kinds, want)
+	}
 }

@@ -112,6 +112,8 @@ func describe(fe validator.FieldError) string {
 		return fmt.Sprintf("%s must be 1-32 letters, digits, '-' or '_', starting with a letter or digit (got %q)", field, fmt.Sprint(fe.Value()))
 	case "person":
 		return fmt.Sprintf("%s must be a person ID of lower-case letters, digits, '.', '-' or '_' (got %q)", field, fmt.Sprint(fe.Value()))
+	case "email":
+		return fmt.Sprintf("%s must be an e-mail address such as name@example.fi (got %q)", field, fmt.Sprint(fe.Value()))
 	case "unique":
 		return fmt.Sprintf("%s has the same %s twice", field, jsonName(param))
 	case "len":

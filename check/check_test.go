@@ -19,6 +19,7 @@ type sample struct {
 	Day      string  `json:"day" validate:"omitempty,datetime=2006-01-02"`
 	Decision string  `json:"decision"`
 	Since    string  `json:"since" validate:"required_if=Decision approve"`
+	Email    string  `json:"email" validate:"omitempty,email"`
 }
 
 func TestStructMessages(t *testing.T) {
@@ -36,6 +37,7 @@ func TestStructMessages(t *testing.T) {
 		{"list too long", sample{Name: "x", Items: []inner{{"a"}, {"b"}, {"c"}}}, "items may have at most 2 entries"},
 		{"date", sample{Name: "x", Day: "1.2.2026"}, `day must be a date written as YYYY-MM-DD (got "1.2.2026")`},
 		{"required_if", sample{Name: "x", Decision: "approve"}, "since is required when decision is approve"},
+		{"email", sample{Name: "x", Email: "anna at school"}, `email must be an e-mail address such as name@example.fi (got "anna at school")`},
 		{"unique", sample{Name: "x", Tags: []inner{{"a"}, {"a"}}}, "tags has the same code twice"},
 		{"several", sample{Kind: "z"}, `name is required; kind must be one of a, b (got "z")`},
 	} {

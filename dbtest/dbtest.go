@@ -93,6 +93,8 @@ func randomHex(n int) string {
 // each with a unit head, welfare staff and a student representative, and a
 // provider-wide manager, plan editor, approver and auditor. Person IDs start
 // with the lower-cased provider code, so two providers' files do not clash.
+// Everyone has the e-mail address ID@provider.example (lower case) except the
+// student representatives, role accounts whose notices are only logged.
 func Org(provider string) store.Org {
 	p := strings.ToLower(provider)
 	unitPeople := func(unit string) []store.OrgPerson {
@@ -111,9 +113,21 @@ func Org(provider string) store.Org {
 	}
 	people = append(people, unitPeople("NORTH")...)
 	people = append(people, unitPeople("SOUTH")...)
+	for i, person := range people {
+		if person.Roles[0].Role != workflows.RoleStudentRep {
+			people[i].Email = Email(person.ID)
+		}
+	}
 	return store.Org{
 		Provider: store.OrgProvider{Code: provider, Name: "Provider " + provider},
 		Units:    []store.OrgUnit{{Code: "NORTH", Name: "North campus"}, {Code: "SOUTH", Name: "South campus"}},
 		People:   people,
 	}
+}
+
+// Email is the address Org gives a person: "acme.nurse.north" has
+// "acme.nurse.north@acme.example".
+func Email(person string) string {
+	provider, _, _ := strings.Cut(person, ".")
+	return person + "@" + provider + ".example"
 }

@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,8 +16,76 @@ func TestMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) == 0 || ms[0].Version != 1 || ms[0].Name != "init" {
-		t.Fatalf("got migrations %+v, want 001_init first", ms)
+	if len(ms) < 2 || ms[0].Version != 1 || ms[0].Name != "init" || ms[1].Version != 2 || ms[1].Name != "tasks" {
+		t.Fatalf("got migrations %+v, want 001_init, then 002_tasks", ms)
+	}
+}
+
+// TestTasksMigrationKeepsData applies 002_tasks to a database that has run
+// cycles under 001_init, as a deployed one has.
+func TestTasksMigrationKeepsData(t *testing.T) {
+	ctx := context.Background()
+	db, _ := dbtest.New(t)
+	if _, err := db.ExecContext(ctx, `DROP SCHEMA public CASCADE; CREATE SCHEMA public`); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := schema.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const data = `
+CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO schema_migrations (version, name) VALUES (1, 'init');
+INSERT INTO providers VALUES ('ACME', 'Acme College');
+INSERT INTO people (id, provider_code, name) VALUES ('acme.nurse', 'ACME', 'Nurse');
+INSERT INTO cycles (id, provider_code, year, status, phase) VALUES ('c1', 'ACME', 2024, 'failed', 'failed'), ('c2', 'ACME', 2025, 'running', 'evaluate');
+INSERT INTO tasks (id, cycle_id, workflow_id, kind, unit_code, role, status, due_at, outcome, completed_by)
+VALUES ('t1', 'c1', 'c1', 'evaluate', 'N', 'welfare_staff', 'done', now(), '{}', 'acme.nurse'),
+       ('t2', 'c1', 'c1', 'consult', 'N', 'student_rep', 'superseded', now(), NULL, NULL),
+       ('t3', 'c2', 'c2', 'evaluate', 'N', 'welfare_staff', 'open', now(), NULL, NULL)`
+	if _, err := db.ExecContext(ctx, ms[0].SQL+";"+data); err != nil {
+		t.Fatalf("setting up a 001_init database: %v", err)
+	}
+	applied, err := schema.Migrate(ctx, db.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) != len(ms)-1 || applied[0] != "002_tasks" {
+		t.Errorf("got applied %v, want 002_tasks onwards", applied)
+	}
+	var got []string
+	if err := db.SelectContext(ctx, &got, `SELECT id || ' ' || status || ' ' || assignee || op_seq || deadline_seq || (overdue_at IS NULL) FROM tasks ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"t1 done 00true", "t2 superseded 00true", "t3 open 00true"}; !slices.Equal(got, want) {
+		t.Errorf("got tasks %q, want %q", got, want)
+	}
+	var email string
+	if err := db.GetContext(ctx, &email, `SELECT email FROM people WHERE id = 'acme.nurse'`); err != nil || email != "" {
+		t.Errorf("got e-mail %q (%v), want empty", email, err)
+	}
+
+	// The new states are allowed, and only they.
+	for _, tt := range []struct {
+		stmt string
+		ok   bool
+	}{
+		{`UPDATE tasks SET status = 'cancelled' WHERE id = 't3'`, true},
+		{`UPDATE tasks SET status = 'paused' WHERE id = 't3'`, false},
+		{`UPDATE cycles SET status = 'cancelled', phase = 'cancelled' WHERE id = 'c2'`, true},
+		{`UPDATE cycles SET phase = 'stopped' WHERE id = 'c2'`, false},
+		{`INSERT INTO notifications (id, provider_code, person_id, kind, task_id, subject, body) VALUES ('n1', 'ACME', 'acme.nurse', 'cancelled', 't3', 's', 'b')`, true},
+		{`INSERT INTO notifications (id, provider_code, person_id, kind, subject, body) VALUES ('n2', 'ACME', 'acme.nurse', 'spam', 's', 'b')`, false},
+		{`INSERT INTO notifications (id, provider_code, person_id, kind, subject, body) VALUES ('n3', 'ACME', 'nobody', 'reminder', 's', 'b')`, false},
+	} {
+		_, err := db.ExecContext(ctx, tt.stmt)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: got error %v, want ok %v", tt.stmt, err, tt.ok)
+		}
+	}
+	var state string
+	if err := db.GetContext(ctx, &state, `SELECT state FROM notifications WHERE id = 'n1'`); err != nil || state != "pending" {
+		t.Errorf("got a new notice in state %q (%v), want pending", state, err)
 	}
 }
 

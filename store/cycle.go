@@ -48,7 +48,8 @@ func lockCycle(ctx context.Context, q sqlx.QueryerContext, id string) (cycleRow,
 }
 
 // SetupCycle records a cycle as running and returns what the workflow needs
-// to run it: the provider's units ordered by code, the baseline plan (the
+// to run it: the provider's units ordered by code, its managers (who may steer
+// the cycle and receive escalations) ordered by ID, the baseline plan (the
 // latest published version laid out on the configured sections, or empty
 // sections), its version number, and the changes of the previous completed
 // cycle, which the units rate for effectiveness. The provider must be ready
@@ -94,6 +95,9 @@ ON CONFLICT DO NOTHING`
 		if err := sqlx.SelectContext(ctx, tx, &out.Units, qUnits, in.Provider); err != nil {
 			return fmt.Errorf("reading units of %s: %w", in.Provider, dbError(err))
 		}
+		if out.Managers, err = holders(ctx, tx, in.Provider, workflows.RoleManager); err != nil {
+			return err
+		}
 		if out.Baseline, out.BaselineVersion, err = baseline(ctx, tx, in); err != nil {
 			return err
 		}
@@ -124,7 +128,7 @@ ORDER BY id`
 		case c.Provider != in.Provider || c.Year != in.Year:
 			return errorf(ErrDuplicate, "cycle ID %s is already used for provider %s, year %d", c.ID, c.Provider, c.Year)
 		case c.Status != workflows.CycleRunning:
-			return errorf(ErrCycleClosed, "cycle %s has already %s; a provider has one cycle a year", c.ID, c.Status)
+			return errorf(ErrCycleClosed, "cycle %s has already %s; a provider has one cycle a year", c.ID, ended(c.Status))
 		}
 	}
 	return nil
@@ -188,10 +192,11 @@ var openPhases = []workflows.Phase{workflows.PhaseEvaluate, workflows.PhaseUpdat
 var taskKinds = []workflows.TaskKind{workflows.KindEvaluate, workflows.KindConsult, workflows.KindDraft, workflows.KindSignOff, workflows.KindApprove}
 
 // OpenTasks moves a running cycle to the phase and round and records the
-// tasks as open, in one transaction, returning for each task (in input order)
-// the IDs of the people who hold its role in its unit. A task nobody can
+// tasks as open, offered to their role's pool, in one transaction, returning
+// for each task (in input order) the IDs of the people who hold its role in
+// its unit; each of them gets an "assigned" notice. A task nobody can
 // complete is refused with ErrNoCandidates. Tasks already recorded are left
-// as they are.
+// as they are, and no notice is queued for them again.
 func (s *Store) OpenTasks(ctx context.Context, in workflows.OpenTasksInput) ([]workflows.OpenedTask, error) {
 	if err := checkOpenTasks(in); err != nil {
 		return nil, fmt.Errorf("opening tasks of cycle %s: %w", in.CycleID, err)
@@ -203,7 +208,7 @@ func (s *Store) OpenTasks(ctx context.Context, in workflows.OpenTasksInput) ([]w
 			return err
 		}
 		if c.Status != workflows.CycleRunning {
-			return errorf(ErrCycleClosed, "cycle %s has %s and takes no new tasks", c.ID, c.Status)
+			return errorf(ErrCycleClosed, "cycle %s has %s and takes no new tasks", c.ID, ended(c.Status))
 		}
 		if c.Phase != string(in.Phase) || c.Round != in.Round {
 			const qPhase = `UPDATE cycles SET phase = $2, round = $3 WHERE id = $1`
@@ -228,8 +233,15 @@ func (s *Store) OpenTasks(ctx context.Context, in workflows.OpenTasksInput) ([]w
 				}
 				return errorf(ErrNoCandidates, "task %s: no one in provider %s holds role %s %s", t.ID, c.Provider, role, where)
 			}
-			if err := insertTask(ctx, tx, c.ID, t); err != nil {
+			inserted, err := insertTask(ctx, tx, c.ID, t)
+			if err != nil {
 				return err
+			}
+			if inserted {
+				f := noticeFacts{Kind: NoticeAssigned, TaskID: t.ID, TaskKind: t.Kind, Unit: t.Unit, DueAt: t.DueAt}
+				if err := queueNotices(ctx, tx, f, c.ID, NoticeAssigned+"/"+t.ID, cands); err != nil {
+					return err
+				}
 			}
 			out = append(out, workflows.OpenedTask{ID: t.ID, Candidates: cands})
 		}
@@ -299,7 +311,9 @@ ORDER BY p.id`
 	return ids, nil
 }
 
-func insertTask(ctx context.Context, ext sqlx.ExtContext, cycleID string, t workflows.TaskSpec) error {
+// insertTask records the task unless it is recorded already, and reports
+// whether it did.
+func insertTask(ctx context.Context, ext sqlx.ExtContext, cycleID string, t workflows.TaskSpec) (bool, error) {
 	input := string(t.Input)
 	if len(t.Input) == 0 {
 		input = "{}"
@@ -310,17 +324,17 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9)
 ON CONFLICT (id) DO NOTHING`
 	res, err := ext.ExecContext(ctx, qInsert, t.ID, cycleID, t.WorkflowID, t.Kind, t.Unit, t.Round, taskRole(t), t.DueAt, input)
 	if err != nil {
-		return fmt.Errorf("recording task %s: %w", t.ID, dbError(err))
+		return false, fmt.Errorf("recording task %s: %w", t.ID, dbError(err))
 	}
 	n, err := rowsAffected(res)
 	if err != nil || n == 0 {
-		return err
+		return false, err
 	}
 	payload := map[string]any{
 		"kind": t.Kind, "unit": t.Unit, "round": t.Round, "role": taskRole(t),
 		"due_at": t.DueAt, "workflow_id": t.WorkflowID,
 	}
-	return record(ctx, ext, ActorSystem, ActionTaskOpened, t.ID, cycleID, payload)
+	return true, record(ctx, ext, ActorSystem, ActionTaskOpened, t.ID, cycleID, payload)
 }
 
 // taskRow is the part of a tasks row that completing it needs.
@@ -650,9 +664,10 @@ WHERE id = $1 AND cycle_id = $2 AND status = 'open'`
 }
 
 // Publish records the approved draft as the provider's next plan version and
-// completes the cycle; tasks still open are superseded. The content must be
-// the draft the round's approval names. Called again for a cycle that has published, it returns the version
-// already written.
+// completes the cycle; tasks still open are superseded, and the provider's
+// managers and unit heads get a "published" notice. The content must be the
+// draft the round's approval names. Called again for a cycle that has
+// published, it returns the version already written.
 func (s *Store) Publish(ctx context.Context, in workflows.PublishInput) (workflows.Published, error) {
 	if _, err := time.Parse(time.DateOnly, in.EffectiveFrom); err != nil {
 		return workflows.Published{}, errorf(ErrInvalid, "publishing cycle %s: effective_from must be a date written as YYYY-MM-DD (got %q)", in.CycleID, in.EffectiveFrom)
@@ -675,7 +690,7 @@ func (s *Store) Publish(ctx context.Context, in workflows.PublishInput) (workflo
 			return fmt.Errorf("reading the published version: %w", dbError(err))
 		}
 		if c.Status != workflows.CycleRunning {
-			return errorf(ErrCycleClosed, "cycle %s has %s without a published plan", c.ID, c.Status)
+			return errorf(ErrCycleClosed, "cycle %s has %s without a published plan", c.ID, ended(c.Status))
 		}
 		if in.Provider != "" && in.Provider != c.Provider {
 			return errorf(ErrInvalid, "cycle %s is of provider %s, not %s", c.ID, c.Provider, in.Provider)
@@ -719,6 +734,14 @@ WHERE id = $1`
 		if err := record(ctx, tx, in.ApprovedBy, ActionPlanPublished, fmt.Sprintf("plan/%s/v%d", c.Provider, out.Version), c.ID, payload); err != nil {
 			return err
 		}
+		told, err := holders(ctx, tx, c.Provider, workflows.RoleManager, workflows.RoleUnitHead)
+		if err != nil {
+			return err
+		}
+		f := noticeFacts{Kind: NoticePublished, Provider: c.Provider, Year: c.Year, Version: out.Version, EffectiveFrom: in.EffectiveFrom}
+		if err := queueNotices(ctx, tx, f, c.ID, NoticePublished+"/"+c.ID, told); err != nil {
+			return err
+		}
 		return closeOpenTasks(ctx, tx, c.ID, fmt.Sprintf("the cycle published version %d", out.Version))
 	})
 	if err != nil {
@@ -747,8 +770,8 @@ func checkApproved(ctx context.Context, q sqlx.QueryerContext, cycleID string, r
 
 // FailCycle records that a running cycle ended without a published plan, and
 // supersedes its open tasks so that they leave everyone's task list. A cycle
-// that has already failed is left as it is; one that completed is refused
-// with ErrCycleClosed.
+// that has already failed is left as it is; one that completed or was
+// cancelled is refused with ErrCycleClosed.
 func (s *Store) FailCycle(ctx context.Context, in workflows.FailCycleInput) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		c, err := lockCycle(ctx, tx, in.CycleID)
@@ -758,8 +781,8 @@ func (s *Store) FailCycle(ctx context.Context, in workflows.FailCycleInput) erro
 		switch c.Status {
 		case workflows.CycleFailed:
 			return nil
-		case workflows.CycleCompleted:
-			return errorf(ErrCycleClosed, "cycle %s has completed and cannot fail", c.ID)
+		case workflows.CycleCompleted, workflows.CycleCancelled:
+			return errorf(ErrCycleClosed, "cycle %s has %s and cannot fail", c.ID, ended(c.Status))
 		}
 		const qFail = `
 UPDATE cycles SET status = 'failed', phase = 'failed', reason = $2, completed_at = now()
@@ -796,4 +819,13 @@ RETURNING id`
 		}
 	}
 	return nil
+}
+
+// ended words a cycle status after "has": "completed", "failed", "been
+// cancelled".
+func ended(status string) string {
+	if status == workflows.CycleCancelled {
+		return "been cancelled"
+	}
+	return status
 }

@@ -36,11 +36,13 @@ type OrgUnit struct {
 }
 
 // OrgPerson is a member of staff or a student representative in an org file,
-// with every role they hold. Only their name is kept, never contact or other
-// personal details.
+// with every role they hold. Only their name and work e-mail are kept, never
+// other personal details; the e-mail is where notices go, and without one
+// they are only logged.
 type OrgPerson struct {
 	ID    string       `json:"id" validate:"required,person"`
 	Name  string       `json:"name" validate:"required,max=200"`
+	Email string       `json:"email" validate:"omitempty,email,max=254"`
 	Roles []PersonRole `json:"roles" validate:"max=100,dive"`
 }
 
@@ -166,16 +168,23 @@ RETURNING (xmax = 0) AS inserted`
 		}
 
 		const qPerson = `
-INSERT INTO people (id, provider_code, name) VALUES ($1, $2, $3)
-ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name
-WHERE people.name IS DISTINCT FROM EXCLUDED.name AND people.provider_code = EXCLUDED.provider_code
+INSERT INTO people (id, provider_code, name, email) VALUES ($1, $2, $3, $4)
+ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email
+WHERE (people.name, people.email) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.email)
+  AND people.provider_code = EXCLUDED.provider_code
 RETURNING (xmax = 0) AS inserted`
 		for _, p := range org.People {
-			added, changed, err := upsert(ctx, tx, qPerson, p.ID, code, p.Name)
+			added, changed, err := upsert(ctx, tx, qPerson, p.ID, code, p.Name, p.Email)
 			if err != nil {
 				return fmt.Errorf("importing person %s: %w", p.ID, err)
 			}
-			note(added, changed, "person "+p.ID)
+			if changed {
+				// A person's name or e-mail changed; "renamed" would not say which.
+				res.Changed++
+				res.Changes = append(res.Changes, "person "+p.ID+" changed")
+			} else {
+				note(added, false, "person "+p.ID)
+			}
 			if err := syncRoles(ctx, tx, p, &res); err != nil {
 				return err
 			}
@@ -327,6 +336,7 @@ type Person struct {
 	ID       string       `db:"id" json:"id"`
 	Provider string       `db:"provider_code" json:"provider"`
 	Name     string       `db:"name" json:"name"`
+	Email    string       `db:"email" json:"email,omitempty"`
 	Roles    []PersonRole `db:"-" json:"roles"`
 }
 
@@ -334,7 +344,7 @@ type Person struct {
 // unit.
 func (s *Store) Person(ctx context.Context, id string) (Person, error) {
 	var p Person
-	const q = `SELECT id, provider_code, name FROM people WHERE id = $1`
+	const q = `SELECT id, provider_code, name, email FROM people WHERE id = $1`
 	if err := sqlx.GetContext(ctx, s.db, &p, q, id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Person{}, errorf(ErrNotFound, "person %q is not known", id)

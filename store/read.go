@@ -102,6 +102,8 @@ ORDER BY u.code`
 			phase = "done"
 		case c.Status == workflows.CycleFailed:
 			phase = "failed"
+		case c.Status == workflows.CycleCancelled:
+			phase = "cancelled"
 		case u.Evaluating, c.Phase == workflows.PhaseEvaluate && !u.Evaluated:
 			phase = string(workflows.PhaseEvaluate)
 		case u.Signing:
@@ -109,25 +111,35 @@ ORDER BY u.code`
 		}
 		st.Units = append(st.Units, workflows.UnitStatus{Unit: u.Code, Phase: phase})
 	}
+	// As in the workflow's status, the assignee is the person who has the
+	// task or else its role, and a task is overdue once its timers found it
+	// so, until it closes or its due time moves.
 	const qTasks = `
-SELECT id, kind, unit_code, role, status, due_at
+SELECT id, kind, unit_code, role, assignee, status, due_at,
+    (status = 'open' AND overdue_at IS NOT NULL) AS overdue
 FROM tasks WHERE cycle_id = $1
 ORDER BY created_at, id`
 	var tasks []struct {
-		ID     string             `db:"id"`
-		Kind   workflows.TaskKind `db:"kind"`
-		Unit   string             `db:"unit_code"`
-		Role   workflows.Role     `db:"role"`
-		Status string             `db:"status"`
-		DueAt  time.Time          `db:"due_at"`
+		ID       string             `db:"id"`
+		Kind     workflows.TaskKind `db:"kind"`
+		Unit     string             `db:"unit_code"`
+		Role     workflows.Role     `db:"role"`
+		Assignee string             `db:"assignee"`
+		Status   string             `db:"status"`
+		DueAt    time.Time          `db:"due_at"`
+		Overdue  bool               `db:"overdue"`
 	}
 	if err := sqlx.SelectContext(ctx, s.db, &tasks, qTasks, c.ID); err != nil {
 		return workflows.Status{}, fmt.Errorf("reading tasks of cycle %s: %w", c.ID, dbError(err))
 	}
 	for _, t := range tasks {
+		assignee := t.Assignee
+		if assignee == "" {
+			assignee = workflows.Assignee(t.Role, t.Unit)
+		}
 		st.Tasks = append(st.Tasks, workflows.TaskStatus{
-			ID: t.ID, Kind: t.Kind, Unit: t.Unit, Assignee: workflows.Assignee(t.Role, t.Unit),
-			Status: t.Status, DueAt: t.DueAt,
+			ID: t.ID, Kind: t.Kind, Unit: t.Unit, Assignee: assignee,
+			Status: t.Status, DueAt: t.DueAt, Overdue: t.Overdue,
 		})
 	}
 	return st, nil
@@ -144,10 +156,18 @@ type Task struct {
 	Unit       string             `db:"unit_code" json:"unit"`
 	Round      int                `db:"round" json:"round"`
 	Role       workflows.Role     `db:"role" json:"role"`
-	Assignee   string             `db:"-" json:"assignee"`
-	Status     string             `db:"status" json:"status"`
-	DueAt      time.Time          `db:"due_at" json:"due_at"`
-	CreatedAt  time.Time          `db:"created_at" json:"created_at"`
+	// Assignee is who the task is offered to: its role, as "role@UNIT".
+	Assignee string `db:"-" json:"assignee"`
+	// AssigneePerson is the person who has the task (claimed, delegated or
+	// reassigned), who alone may complete it; empty while the task is in its
+	// role's pool, where any holder of Assignee may.
+	AssigneePerson string    `db:"assignee" json:"assignee_person"`
+	Status         string    `db:"status" json:"status"`
+	DueAt          time.Time `db:"due_at" json:"due_at"`
+	// OverdueAt is when the task was found overdue, if it has been since its
+	// due time was last set.
+	OverdueAt *time.Time `db:"overdue_at" json:"overdue_at,omitempty"`
+	CreatedAt time.Time  `db:"created_at" json:"created_at"`
 	// Input and Outcome are what the assignee was given and what they
 	// answered, as JSON. Tasks leaves them out; Task fills them.
 	Input       json.RawMessage `db:"input" json:"input,omitempty"`
@@ -182,17 +202,19 @@ func (t Task) Spec() workflows.TaskSpec {
 }
 
 const taskColumns = `t.id, t.cycle_id, t.workflow_id, c.provider_code, c.year, t.kind, t.unit_code, t.round,
-    t.role, t.status, t.due_at, t.created_at, COALESCE(t.completed_by, '') AS completed_by, t.completed_at`
+    t.role, t.assignee, t.status, t.due_at, t.overdue_at, t.created_at, COALESCE(t.completed_by, '') AS completed_by,
+    t.completed_at`
 
 // TaskFilter selects tasks. Empty fields select everything, except Status,
 // which selects open tasks when empty.
 type TaskFilter struct {
 	Provider string `json:"provider"`
 	Year     int    `json:"year"`
-	// Assignee is a person ID: the tasks whose role that person holds in the
-	// task's unit.
+	// Assignee is a person ID: the tasks assigned to that person, and those
+	// in the pool of a role that person holds in the task's unit.
 	Assignee string `json:"assignee"`
-	// Status is "open", "done" (done or superseded), or "all".
+	// Status is "open", "done" (done, superseded or cancelled: closed), or
+	// "all".
 	Status string `json:"status"`
 }
 
@@ -204,9 +226,9 @@ func (s *Store) Tasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 	case "", workflows.TaskOpen:
 		statuses = []string{workflows.TaskOpen}
 	case workflows.TaskDone:
-		statuses = []string{workflows.TaskDone, workflows.TaskSuperseded}
+		statuses = []string{workflows.TaskDone, workflows.TaskSuperseded, workflows.TaskCancelled}
 	case "all":
-		statuses = []string{workflows.TaskOpen, workflows.TaskDone, workflows.TaskSuperseded}
+		statuses = []string{workflows.TaskOpen, workflows.TaskDone, workflows.TaskSuperseded, workflows.TaskCancelled}
 	default:
 		return nil, errorf(ErrInvalid, "task status %q is not one of open, done, all", f.Status)
 	}
@@ -216,10 +238,10 @@ FROM tasks t JOIN cycles c ON c.id = t.cycle_id
 WHERE ($1 = '' OR c.provider_code = $1)
   AND ($2 = 0 OR c.year = $2)
   AND t.status = ANY($3)
-  AND ($4 = '' OR EXISTS (
+  AND ($4 = '' OR t.assignee = $4 OR (t.assignee = '' AND EXISTS (
       SELECT 1 FROM people p JOIN person_roles pr ON pr.person_id = p.id
       WHERE p.id = $4 AND p.provider_code = c.provider_code
-        AND pr.role = t.role AND pr.unit_code = t.unit_code))
+        AND pr.role = t.role AND pr.unit_code = t.unit_code)))
 ORDER BY t.due_at, t.id`
 	tasks := []Task{}
 	if err := sqlx.SelectContext(ctx, s.db, &tasks, q, f.Provider, f.Year, pq.Array(statuses), f.Assignee); err != nil {
@@ -261,6 +283,57 @@ WHERE t.id = $1`
 		t.Draft = &d
 	}
 	return t, nil
+}
+
+// InboxTask is a task in someone's inbox.
+type InboxTask struct {
+	Task
+	// Overdue is true when the task was due before the inbox was read.
+	Overdue bool `db:"overdue" json:"overdue"`
+	// Claimable is true for a task in the pool of one of the person's roles,
+	// which they may claim; false for a task assigned to them.
+	Claimable bool `db:"claimable" json:"claimable"`
+}
+
+// inboxQuery reads a person's inbox ($1 the person, $2 their provider, $3
+// now). Each half of the UNION is one range of the partial index of open
+// tasks (tasks_open_idx: assignee, role, unit_code, due_at), so the inbox
+// costs the same with a million closed tasks in the table as with none; an
+// OR of the two conditions would read every open task instead.
+const inboxQuery = `
+SELECT ` + taskColumns + `, t.due_at < $3 AS overdue, false AS claimable
+FROM tasks t JOIN cycles c ON c.id = t.cycle_id
+WHERE t.status = 'open' AND t.assignee = $1 AND c.provider_code = $2
+UNION ALL
+SELECT ` + taskColumns + `, t.due_at < $3 AS overdue, true AS claimable
+FROM person_roles pr
+JOIN tasks t ON t.status = 'open' AND t.assignee = '' AND t.role = pr.role AND t.unit_code = pr.unit_code
+JOIN cycles c ON c.id = t.cycle_id
+WHERE pr.person_id = $1 AND c.provider_code = $2
+ORDER BY due_at, id`
+
+// Inbox returns the open tasks the person can act on now, soonest due first:
+// those assigned to them, and those in the pool of a role they hold in the
+// task's unit (provider-wide roles take the provider-wide tasks), in their
+// own provider only. An unknown person is ErrNotFound.
+func (s *Store) Inbox(ctx context.Context, person string, now time.Time) ([]InboxTask, error) {
+	var provider string
+	const qPerson = `SELECT provider_code FROM people WHERE id = $1`
+	err := sqlx.GetContext(ctx, s.db, &provider, qPerson, person)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errorf(ErrNotFound, "person %q is not known", person)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading person %s: %w", person, dbError(err))
+	}
+	tasks := []InboxTask{}
+	if err := sqlx.SelectContext(ctx, s.db, &tasks, inboxQuery, person, provider, now); err != nil {
+		return nil, fmt.Errorf("reading the inbox of %s: %w", person, dbError(err))
+	}
+	for i := range tasks {
+		tasks[i].Assignee = workflows.Assignee(tasks[i].Role, tasks[i].Unit)
+	}
+	return tasks, nil
 }
 
 // draft reads a round's draft and its changes.

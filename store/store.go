@@ -39,9 +39,11 @@ var (
 	ErrNotReady = errors.New("not ready")
 	// ErrNoCandidates means nobody holds the role a task needs.
 	ErrNoCandidates = errors.New("no one can complete the task")
-	// ErrTaskClosed means a task is done or superseded and takes no outcome.
+	// ErrTaskClosed means a task is done, superseded or cancelled and takes no
+	// outcome or change.
 	ErrTaskClosed = errors.New("task is closed")
-	// ErrCycleClosed means a cycle has completed or failed and takes no work.
+	// ErrCycleClosed means a cycle has completed, failed or been cancelled and
+	// takes no work.
 	ErrCycleClosed = errors.New("cycle is closed")
 )
 
@@ -184,6 +186,17 @@ const (
 	ActionTaskSuperseded = "task.superseded"
 	ActionPlanPublished  = "plan.published"
 	ActionCycleFailed    = "cycle.failed"
+
+	ActionTaskClaimed         = "task.claimed"
+	ActionTaskUnclaimed       = "task.unclaimed"
+	ActionTaskDelegated       = "task.delegated"
+	ActionTaskReassigned      = "task.reassigned"
+	ActionTaskExtended        = "task.extended"
+	ActionTaskReminded        = "task.reminded"
+	ActionTaskOverdue         = "task.overdue"
+	ActionTaskOverdueReminded = "task.overdue_reminded"
+	ActionTaskCancelled       = "task.cancelled"
+	ActionCycleCancelled      = "cycle.cancelled"
 )
 
 // ActorSystem is the actor of audit events that no person caused directly,

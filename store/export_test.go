@@ -1,0 +1,4 @@
+package store
+
+// InboxQuery is the query Inbox runs, for the test that explains its plan.
+const InboxQuery = inboxQuery

@@ -1,0 +1,276 @@
+package notify
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config says how notices are delivered. Zero durations and counts take the
+// defaults named on each field.
+type Config struct {
+	// SMTPURL is where mail goes: smtp://[user:password@]host[:port][?from=address&starttls=true]
+	// or smtps://… for TLS from the first byte (port 465). Empty means
+	// log-only mode: every notice is written to the log instead of mailed.
+	SMTPURL string
+	// From is the sender address ("OHO <oho@example.fi>" or a bare
+	// address); when empty, the URL's from parameter is used. Mail needs
+	// one of the two.
+	From string
+	// PollInterval is how long Run waits when the outbox has nothing due.
+	// Default 5s.
+	PollInterval time.Duration
+	// BatchSize is how many notices one claim takes. Every notice of a
+	// claimed batch is in the sending state until its turn comes, and a
+	// sender that crashes leaves all of them uncertain, so a small batch
+	// keeps a crash's damage small. Default 1.
+	BatchSize int
+	// MaxAttempts is how many delivery attempts a notice gets before it is
+	// marked failed. Default 8.
+	MaxAttempts int
+	// RetryBase is the wait after the first failed attempt; each further
+	// failure doubles it, up to RetryMax. Defaults 1m and 1h.
+	RetryBase, RetryMax time.Duration
+	// StuckAfter is how long a notice may stay in the sending state before
+	// it is taken to belong to a sender that died and is marked uncertain.
+	// It must be longer than BatchSize × SendTimeout, the longest a live
+	// sender can take over a batch. Default 10m.
+	StuckAfter time.Duration
+	// SendTimeout bounds one SMTP conversation, from dialling to the reply
+	// to the message. Default 30s.
+	SendTimeout time.Duration
+	// HelloName is the name the sender gives in EHLO. Default: the host
+	// name.
+	HelloName string
+	// TLSConfig, when set, is used for STARTTLS and smtps (tests use it to
+	// trust their server's certificate); its ServerName defaults to the
+	// URL's host. Nil means the system's roots.
+	TLSConfig *tls.Config
+}
+
+// Defaults for the zero values of Config.
+const (
+	DefaultPollInterval = 5 * time.Second
+	DefaultBatchSize    = 1
+	DefaultMaxAttempts  = 8
+	DefaultRetryBase    = time.Minute
+	DefaultRetryMax     = time.Hour
+	DefaultStuckAfter   = 10 * time.Minute
+	DefaultSendTimeout  = 30 * time.Second
+)
+
+// ConfigFromEnv returns the configuration the environment gives: SMTP_URL
+// (unset or empty for log-only mode), checked so that a malformed URL stops
+// the program at start rather than at the first notice, and OHO_NOTIFY_POLL,
+// the poll interval as a Go duration ("5s", the default; tests and demos use
+// less). Errors never contain the password.
+func ConfigFromEnv() (Config, error) {
+	cfg := Config{SMTPURL: strings.TrimSpace(os.Getenv("SMTP_URL"))}
+	if raw := strings.TrimSpace(os.Getenv("OHO_NOTIFY_POLL")); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("OHO_NOTIFY_POLL must be a positive duration such as 5s or 500ms (got %q)", raw)
+		}
+		cfg.PollInterval = d
+	}
+	if cfg.SMTPURL == "" {
+		return cfg, nil
+	}
+	target, err := parseSMTPURL(cfg.SMTPURL)
+	if err != nil {
+		return Config{}, err
+	}
+	if target.from == "" {
+		return Config{}, errors.New("SMTP_URL has no sender: add ?from=address (for example smtp://mail.example.fi:25?from=oho@example.fi)")
+	}
+	return cfg, nil
+}
+
+// String describes the configuration without the password, so that it can
+// be logged or printed with %v safely.
+func (c Config) String() string {
+	if c.SMTPURL == "" {
+		return "log only (no SMTP_URL)"
+	}
+	return "SMTP " + redact(c.SMTPURL)
+}
+
+// redact returns the URL with its password replaced, or a placeholder when
+// it cannot be read.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(an unreadable SMTP_URL)"
+	}
+	return u.Redacted()
+}
+
+// withDefaults fills in the zero values and checks the rest.
+func (c Config) withDefaults() (Config, error) {
+	set := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	set(&c.PollInterval, DefaultPollInterval)
+	set(&c.RetryBase, DefaultRetryBase)
+	set(&c.RetryMax, DefaultRetryMax)
+	set(&c.StuckAfter, DefaultStuckAfter)
+	set(&c.SendTimeout, DefaultSendTimeout)
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.HelloName == "" {
+		c.HelloName = "localhost"
+		if h, err := os.Hostname(); err == nil && h != "" {
+			c.HelloName = h
+		}
+	}
+	var problems []string
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"PollInterval", c.PollInterval}, {"RetryBase", c.RetryBase}, {"RetryMax", c.RetryMax}, {"StuckAfter", c.StuckAfter}, {"SendTimeout", c.SendTimeout}} {
+		if d.v < 0 {
+			problems = append(problems, fmt.Sprintf("%s is negative (%v)", d.name, d.v))
+		}
+	}
+	if c.BatchSize < 0 {
+		problems = append(problems, fmt.Sprintf("BatchSize is negative (%d)", c.BatchSize))
+	}
+	if c.MaxAttempts < 0 {
+		problems = append(problems, fmt.Sprintf("MaxAttempts is negative (%d)", c.MaxAttempts))
+	}
+	if c.RetryMax < c.RetryBase {
+		problems = append(problems, fmt.Sprintf("RetryMax (%v) is shorter than RetryBase (%v)", c.RetryMax, c.RetryBase))
+	}
+	if busy := time.Duration(c.BatchSize) * c.SendTimeout; c.StuckAfter <= busy {
+		problems = append(problems, fmt.Sprintf("StuckAfter (%v) must be longer than BatchSize × SendTimeout (%v), or notices a live sender is still working on would be marked uncertain", c.StuckAfter, busy))
+	}
+	if len(problems) > 0 {
+		return c, fmt.Errorf("notice sender configuration: %s", strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+// smtpTarget is SMTP_URL, read.
+type smtpTarget struct {
+	host        string // for TLS verification and AUTH
+	addr        string // host:port to dial
+	implicitTLS bool   // smtps://
+	startTLS    bool   // ?starttls=true: upgrade, and refuse to go on without it
+	user, pass  string
+	from        string // the from parameter, "" when absent
+}
+
+// describe says where mail goes, without credentials.
+func (t smtpTarget) describe() string {
+	switch {
+	case t.implicitTLS:
+		return t.addr + " (TLS)"
+	case t.startTLS:
+		return t.addr + " (STARTTLS)"
+	}
+	return t.addr + " (no TLS)"
+}
+
+// urlHelp is the shape of SMTP_URL, for error messages.
+const urlHelp = "smtp://user:password@host:port?from=address&starttls=true"
+
+// parseSMTPURL reads and checks an SMTP URL. Its errors name what is wrong
+// without repeating the URL, which may hold a password.
+func parseSMTPURL(raw string) (smtpTarget, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error repeats the whole URL, password included; its inner
+		// error may quote a piece of it (a bad %-escape), so neither is
+		// shown.
+		var escErr url.EscapeError
+		if errors.As(err, &escErr) {
+			return smtpTarget{}, fmt.Errorf("SMTP_URL has a bad %%-escape: percent-encode special characters in the user name and password (%s)", urlHelp)
+		}
+		return smtpTarget{}, fmt.Errorf("SMTP_URL is not a URL of the form %s", urlHelp)
+	}
+	var t smtpTarget
+	defaultPort := "25"
+	switch u.Scheme {
+	case "smtp":
+	case "smtps":
+		t.implicitTLS, defaultPort = true, "465"
+	default:
+		return t, fmt.Errorf("SMTP_URL must start with smtp:// or smtps:// (got %q), as in %s", u.Scheme+"://", urlHelp)
+	}
+	if u.Opaque != "" || u.Host == "" {
+		return t, fmt.Errorf("SMTP_URL names no host; write it as %s", urlHelp)
+	}
+	if u.Path != "" && u.Path != "/" {
+		return t, fmt.Errorf("SMTP_URL has a path (%q); an SMTP server takes none", u.Path)
+	}
+	t.host = u.Hostname()
+	port := u.Port()
+	if port == "" {
+		port = defaultPort
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return t, fmt.Errorf("SMTP_URL has port %q; want a number from 1 to 65535", port)
+	}
+	t.addr = net.JoinHostPort(t.host, port)
+
+	if u.User != nil {
+		t.user = u.User.Username()
+		t.pass, _ = u.User.Password()
+		if t.user == "" || t.pass == "" {
+			return t, fmt.Errorf("SMTP_URL must give both a user name and a password, or neither (%s)", urlHelp)
+		}
+	}
+
+	q := u.Query()
+	var unknown []string
+	for k := range q {
+		if k != "from" && k != "starttls" {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return t, fmt.Errorf("SMTP_URL has unknown parameters %s; it takes from and starttls", strings.Join(unknown, ", "))
+	}
+	if v := q.Get("starttls"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return t, fmt.Errorf("SMTP_URL has starttls=%s; want true or false", v)
+		}
+		t.startTLS = b
+	}
+	if t.startTLS && t.implicitTLS {
+		return t, errors.New("SMTP_URL asks for both smtps:// and starttls=true; smtps is TLS already, drop starttls")
+	}
+	if from := q.Get("from"); from != "" {
+		if _, err := mail.ParseAddress(from); err != nil {
+			return t, fmt.Errorf("SMTP_URL has from=%q, which is not an e-mail address: %v", from, err)
+		}
+		t.from = from
+	}
+	if t.user != "" && !t.implicitTLS && !t.startTLS && !isLoopback(t.host) {
+		return t, fmt.Errorf("SMTP_URL gives a password for %s without TLS, which would send it in clear: use smtps:// or add starttls=true", t.addr)
+	}
+	return t, nil
+}
+
+// isLoopback reports whether host names this machine, where a password
+// cannot be overheard: exactly the names for which net/smtp's PlainAuth
+// allows a connection without TLS.
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}

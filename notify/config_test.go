@@ -1,0 +1,125 @@
+package notify_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"
+
+	"github.com/oho-dev/oho/notify"
+)
+
+const password = "Pa55-w0rd"
+
+func TestConfigFromEnv(t *testing.T) {
+	for _, tc := range []struct {
+		url     string
+		wantErr string // "" for valid
+	}{
+		{"", ""},
+		{"smtp://127.0.0.1:2525?from=oho@example.fi", ""},
+		{"smtp://mail.example.fi?from=oho@example.fi&starttls=true", ""},
+		{"smtp://oho:" + password + "@mail.example.fi:587?from=oho@example.fi&starttls=true", ""},
+		{"smtps://oho:" + password + "@mail.example.fi?from=" + "OHO%20%3Coho@example.fi%3E", ""},
+		{"smtp://oho:" + password + "@127.0.0.1:25?from=oho@example.fi", ""}, // loopback: no TLS needed
+		{"smtp://mail.example.fi", "no sender"},
+		{"http://mail.example.fi?from=oho@example.fi", "must start with smtp:// or smtps://"},
+		{"mail.example.fi:25", "must start with smtp:// or smtps://"},
+		{"smtp://?from=oho@example.fi", "names no host"},
+		{"smtp://mail.example.fi:99999?from=oho@example.fi", "port"},
+		{"smtp://mail.example.fi/inbox?from=oho@example.fi", "has a path"},
+		{"smtp://mail.example.fi?from=nobody", "not an e-mail address"},
+		{"smtp://mail.example.fi?from=oho@example.fi&startls=true", "unknown parameters startls"},
+		{"smtp://mail.example.fi?from=oho@example.fi&starttls=maybe", "starttls=maybe"},
+		{"smtps://mail.example.fi?from=oho@example.fi&starttls=true", "both smtps"},
+		{"smtp://oho@mail.example.fi?from=oho@example.fi&starttls=true", "both a user name and a password"},
+		{"smtp://oho:" + password + "@mail.example.fi?from=oho@example.fi", "in clear"},
+		{"smtp://oho:" + password + "%zz@mail.example.fi?from=oho@example.fi", "bad %-escape"},
+		{"smtp://oho:" + password + "@mail.example.fi:port?from=oho@example.fi", "not a URL"},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			t.Setenv("SMTP_URL", tc.url)
+			cfg, err := notify.ConfigFromEnv()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("got %v, want no error", err)
+				}
+				if cfg.SMTPURL != tc.url {
+					t.Errorf("got SMTPURL %q, want %q", cfg.SMTPURL, tc.url)
+				}
+				if s := cfg.String(); strings.Contains(s, password) {
+					t.Errorf("Config.String() shows the password: %s", s)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), password) {
+				t.Errorf("the error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestNewRefusesUnusableConfig(t *testing.T) {
+	db, err := sqlx.Open("postgres", "") // never connected
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tc := range []struct {
+		name    string
+		cfg     notify.Config
+		wantErr string
+	}{
+		{"mail without sender", notify.Config{SMTPURL: "smtp://127.0.0.1:25"}, "sender address"},
+		{"bad From", notify.Config{SMTPURL: "smtp://127.0.0.1:25", From: "oho"}, "not an e-mail address"},
+		{"stuck too soon", notify.Config{BatchSize: 10, SendTimeout: time.Minute, StuckAfter: 5 * time.Minute}, "StuckAfter"},
+		{"negative poll", notify.Config{PollInterval: -time.Second}, "PollInterval is negative"},
+		{"retry max below base", notify.Config{RetryBase: time.Hour, RetryMax: time.Minute}, "RetryMax"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := notify.New(db, tc.cfg, nil); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("got %v, want an error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+	if _, err := notify.New(db, notify.Config{SMTPURL: "smtp://127.0.0.1:25", From: "OHO <oho@example.fi>"}, nil); err != nil {
+		t.Errorf("Config.From without ?from=: got %v, want no error", err)
+	}
+	if _, err := notify.New(db, notify.Config{}, nil); err != nil {
+		t.Errorf("the zero Config (log only, defaults): got %v, want no error", err)
+	}
+}
+
+func TestMessageID(t *testing.T) {
+	for id, want := range map[string]string{
+		"reminder/DEMO/2027/evaluate/NORTH/2/north.nurse": "<reminder/DEMO/2027/evaluate/NORTH/2/north.nurse@oho>",
+		"a b<c>@d":    "<a%20b%3Cc%3E%40d@oho>",
+		".lead..dot.": "<%2Elead.%2Edot%2E@oho>",
+		"100%":        "<100%25@oho>",
+		"äiti":        "<%C3%A4iti@oho>",
+	} {
+		if got := notify.MessageID(id); got != want {
+			t.Errorf("MessageID(%q): got %s, want %s", id, got, want)
+		}
+	}
+}
+
+func TestPollIntervalFromEnv(t *testing.T) {
+	t.Setenv("SMTP_URL", "")
+	t.Setenv("OHO_NOTIFY_POLL", "250ms")
+	cfg, err := notify.ConfigFromEnv()
+	if err != nil || cfg.PollInterval != 250*time.Millisecond {
+		t.Fatalf("got %v, %v; want 250ms", cfg.PollInterval, err)
+	}
+	for _, bad := range []string{"often", "0s", "-1s", "5"} {
+		t.Setenv("OHO_NOTIFY_POLL", bad)
+		if _, err := notify.ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), "OHO_NOTIFY_POLL must be a positive duration") {
+			t.Errorf("OHO_NOTIFY_POLL=%q: got %v, want a clear error", bad, err)
+		}
+	}
+}

@@ -1,0 +1,220 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"net/smtp"
+	"net/textproto"
+	"strings"
+	"time"
+)
+
+// ambiguousError is a delivery that failed after the whole message was
+// handed to the server and before it answered: the mail may have gone.
+type ambiguousError struct{ err error }
+
+func (e *ambiguousError) Error() string {
+	return "no reply to the end of the message, which the server may have accepted: " + e.err.Error()
+}
+
+func (e *ambiguousError) Unwrap() error { return e.err }
+
+// unusableError is a notice no attempt can deliver, such as one with a
+// malformed address.
+type unusableError struct{ err error }
+
+func (e *unusableError) Error() string { return e.err.Error() }
+
+func (e *unusableError) Unwrap() error { return e.err }
+
+// deliver mails a notice in one SMTP conversation. A nil error means the
+// server accepted it (250 to the end of the data). An *ambiguousError means
+// it may have; an *unusableError that it never can be; any other error is a
+// definite failure after which the server holds nothing.
+func (s *Sender) deliver(ctx context.Context, n notice) error {
+	to, err := mail.ParseAddress(n.Email)
+	if err != nil {
+		return &unusableError{fmt.Errorf("the address %q is not an e-mail address: %v", n.Email, err)}
+	}
+	msg := compose(n, s.from, to)
+
+	t := s.smtp
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
+	defer cancel()
+	tlsCfg := s.tlsConfig()
+	var conn net.Conn
+	if t.implicitTLS {
+		conn, err = (&tls.Dialer{Config: tlsCfg}).DialContext(ctx, "tcp", t.addr)
+	} else {
+		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", t.addr)
+	}
+	if err != nil {
+		return fmt.Errorf("connecting to %s: %w", t.addr, err)
+	}
+	// The deadline bounds every read and write that follows, TLS included.
+	if deadline, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(deadline)
+	}
+	c, err := smtp.NewClient(conn, t.host)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("greeting from %s: %w", t.addr, err)
+	}
+	defer c.Close()
+	if err := c.Hello(s.cfg.HelloName); err != nil {
+		return fmt.Errorf("EHLO: %w", err)
+	}
+	if t.startTLS {
+		if ok, _ := c.Extension("STARTTLS"); !ok {
+			return fmt.Errorf("%s does not offer STARTTLS, which SMTP_URL asks for", t.addr)
+		}
+		if err := c.StartTLS(tlsCfg); err != nil {
+			return fmt.Errorf("STARTTLS: %w", err)
+		}
+	}
+	if t.user != "" {
+		if err := c.Auth(smtp.PlainAuth("", t.user, t.pass, t.host)); err != nil {
+			return fmt.Errorf("AUTH PLAIN as %s: %w", t.user, err)
+		}
+	}
+	if err := c.Mail(s.from.Address); err != nil {
+		return fmt.Errorf("MAIL FROM: %w", err)
+	}
+	if err := c.Rcpt(to.Address); err != nil {
+		return fmt.Errorf("RCPT TO: %w", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fmt.Errorf("DATA: %w", err)
+	}
+	// A failed write leaves the message without its final dot, which no
+	// server takes for a message: still definite.
+	if _, err := w.Write(msg); err != nil {
+		return fmt.Errorf("writing the message: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		var reply *textproto.Error
+		if errors.As(err, &reply) {
+			return fmt.Errorf("the server refused the message: %w", err)
+		}
+		return &ambiguousError{err}
+	}
+	// Accepted. A failed goodbye changes nothing.
+	_ = c.Quit()
+	return nil
+}
+
+// tlsConfig is the configuration for STARTTLS and smtps, checking the
+// server's certificate against the URL's host.
+func (s *Sender) tlsConfig() *tls.Config {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.cfg.TLSConfig != nil {
+		cfg = s.cfg.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = s.smtp.host
+	}
+	return cfg
+}
+
+// compose writes the message: RFC 5322 headers and the body as UTF-8 plain
+// text in quoted-printable, which passes any server unchanged. The date is
+// when the notice was queued and the Message-ID derives from its ID, so every
+// attempt sends the same message.
+func compose(n notice, from, to *mail.Address) []byte {
+	var b bytes.Buffer
+	header := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
+	header("Date", n.CreatedAt.UTC().Format(time.RFC1123Z))
+	header("From", from.String())
+	header("To", (&mail.Address{Address: to.Address}).String())
+	header("Subject", encodeSubject(n.Subject))
+	header("Message-ID", MessageID(n.ID))
+	// RFC 3834: no out-of-office replies to machine-sent notices.
+	header("Auto-Submitted", "auto-generated")
+	header("MIME-Version", "1.0")
+	header("Content-Type", "text/plain; charset=UTF-8")
+	header("Content-Transfer-Encoding", "quoted-printable")
+	b.WriteString("\r\n")
+
+	body := strings.ReplaceAll(n.Body, "\r\n", "\n")
+	if !strings.HasSuffix(body, "\n") {
+		body += "\n"
+	}
+	qp := quotedprintable.NewWriter(&b) // turns "\n" into CRLF and keeps lines short
+	qp.Write([]byte(body))              // writes to memory: cannot fail
+	qp.Close()
+	return b.Bytes()
+}
+
+// encodeSubject makes a subject one header field: control characters become
+// spaces (no header injection), and a subject that is not plain ASCII
+// becomes RFC 2047 Q-encoded words, each on its own folded line short enough
+// that every line of the field stays within 78 octets.
+func encodeSubject(s string) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }), " ")
+	plain := !strings.Contains(s, "=?")
+	for i := 0; i < len(s) && plain; i++ {
+		plain = s[i] < 0x80
+	}
+	if plain {
+		return s
+	}
+	// "Subject: " + "=?utf-8?q?" + text + "?=" within 78 octets.
+	const maxText = 78 - len("Subject: ") - len("=?utf-8?q??=")
+	var words []string
+	var w strings.Builder
+	for _, r := range s {
+		var enc strings.Builder
+		for _, c := range []byte(string(r)) {
+			switch {
+			case c == ' ':
+				enc.WriteByte('_')
+			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("!*+-/", c) >= 0:
+				enc.WriteByte(c)
+			default:
+				fmt.Fprintf(&enc, "=%02X", c)
+			}
+		}
+		if w.Len()+enc.Len() > maxText { // a rune is never split between words
+			words = append(words, "=?utf-8?q?"+w.String()+"?=")
+			w.Reset()
+		}
+		w.WriteString(enc.String())
+	}
+	words = append(words, "=?utf-8?q?"+w.String()+"?=")
+	return strings.Join(words, "\r\n ")
+}
+
+// MessageID returns the Message-ID of a notice's mail, "<id@oho>", the same
+// on every attempt so that receivers can discard duplicates. Characters of
+// the ID that a Message-ID cannot hold are written %XX.
+func MessageID(id string) string {
+	var b strings.Builder
+	b.WriteString("<")
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		dotOK := c == '.' && i > 0 && i < len(id)-1 && id[i-1] != '.'
+		if dotOK || (isAtext(c) && c != '%') {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	b.WriteString("@oho>")
+	return b.String()
+}
+
+// isAtext reports whether c may appear in an RFC 5322 dot-atom.
+func isAtext(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
+}

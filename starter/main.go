@@ -36,6 +36,11 @@ const usage = `usage: starter COMMAND [ARGS]
   task delegate TASK_ID --to PERSON --as PERSON [--reason TEXT]
   task reassign TASK_ID --to PERSON --as PERSON --reason TEXT
   task extend TASK_ID (--due YYYY-MM-DD[THH:MM] | --by DURATION) --as PERSON --reason TEXT
+  schedule set --provider CODE --month M --day D --as PERSON [--hour H] [--config FILE.json]
+                                           start the provider's cycle every year on that day
+                                           (hour default 6, Europe/Helsinki)
+  schedule show --provider CODE [--json]
+  schedule delete --provider CODE --as PERSON
   demo                                     run a full demonstration cycle
 
 Environment: DATABASE_URL (PostgreSQL), TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE
@@ -135,6 +140,19 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.taskComplete(ctx, r)
 		case "claim", "unclaim", "delegate", "reassign", "extend":
 			return a.taskSteer(ctx, s, r)
+		}
+	case "schedule":
+		s, r, err := sub()
+		if err != nil {
+			return err
+		}
+		switch s {
+		case "set":
+			return a.scheduleSet(ctx, r)
+		case "show":
+			return a.scheduleShow(ctx, r)
+		case "delete":
+			return a.scheduleDelete(ctx, r)
 		}
 	default:
 		return usagef("unknown command %q", cmd)

@@ -1,9 +1,12 @@
 // Command worker runs OHO's Temporal worker: it applies the database
-// migrations, then executes ReviewCycle and UnitReview workflows and their
-// activities until it receives SIGINT or SIGTERM.
+// migrations, then executes the ReviewCycle, UnitReview and YearlyStart
+// workflows and their activities, and delivers the notices in the outbox
+// (package notify), until it receives SIGINT or SIGTERM.
 //
-// Configuration comes from the environment: DATABASE_URL for PostgreSQL and
-// the standard TEMPORAL_* variables for the Temporal server.
+// Configuration comes from the environment: DATABASE_URL for PostgreSQL, the
+// standard TEMPORAL_* variables for the Temporal server, SMTP_URL for mail
+// (unset: notices are only logged) and OHO_NOTIFY_POLL for how often the
+// outbox is polled (default 5s).
 package main
 
 import (
@@ -18,6 +21,7 @@ import (
 
 	"github.com/oho-dev/oho/activities"
 	"github.com/oho-dev/oho/connect"
+	"github.com/oho-dev/oho/notify"
 	"github.com/oho-dev/oho/schema"
 	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
@@ -35,6 +39,10 @@ func run(logger *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	mail, err := notify.ConfigFromEnv()
+	if err != nil {
+		return err
+	}
 	db, err := connect.Database(ctx)
 	if err != nil {
 		return err
@@ -45,6 +53,10 @@ func run(logger *slog.Logger) error {
 		return fmt.Errorf("migrating the database: %w", err)
 	}
 	logger.Info("database ready", "migrations_applied", len(applied))
+	sender, err := notify.New(db, mail, logger)
+	if err != nil {
+		return err
+	}
 
 	c, err := connect.Temporal(ctx, logger)
 	if err != nil {
@@ -55,14 +67,34 @@ func run(logger *slog.Logger) error {
 	w := worker.New(c, connect.TaskQueue(), worker.Options{})
 	w.RegisterWorkflow(workflows.ReviewCycle)
 	w.RegisterWorkflow(workflows.UnitReview)
+	w.RegisterWorkflow(workflows.YearlyStart)
 	w.RegisterActivity(&activities.Activities{Store: store.New(db)})
 
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting the worker: %w", err)
 	}
 	logger.Info("worker started", "task_queue", connect.TaskQueue())
-	<-ctx.Done()
+
+	// The sender runs beside the worker. It outlives database outages by
+	// itself; an error from it means retrying cannot help (the outbox table
+	// is missing or may not be written), and then the whole worker stops,
+	// so that a supervisor notices rather than notices piling up unsent.
+	sent := make(chan error, 1)
+	go func() { sent <- sender.Run(ctx) }()
+	var senderErr error
+	select {
+	case <-ctx.Done():
+	case senderErr = <-sent:
+		logger.Error("notice sender stopped", "error", senderErr)
+	}
 	logger.Info("stopping: finishing the tasks in hand")
+	stop()
 	w.Stop()
+	if senderErr == nil {
+		senderErr = <-sent // the sender finishes the notice under way
+	}
+	if senderErr != nil {
+		return fmt.Errorf("delivering notices: %w", senderErr)
+	}
 	return nil
 }

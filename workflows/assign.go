@@ -113,7 +113,11 @@ func (b *board) change(ctx workflow.Context, req ChangeTaskRequest) (ChangeTaskR
 	err := workflow.ExecuteActivity(actCtx, ActivityRecordTaskOp, in).Get(ctx, nil)
 	t.changing = false
 	if err != nil {
-		t.assignee, t.spec, t.opSeq = before.assignee, before.spec, before.opSeq
+		// The sequence number stays used: the store treats a number it has
+		// seen as a retry, so reusing one after a failure that may have
+		// been recorded (an activity that timed out after committing) could
+		// make the next change vanish. Gaps are harmless.
+		t.assignee, t.spec = before.assignee, before.spec
 		t.reminded, t.overdue = before.reminded, before.overdue
 		return ChangeTaskResult{}, fmt.Errorf("recording the %s of task %s: %w", req.Op, req.TaskID, err)
 	}

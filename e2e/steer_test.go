@@ -23,12 +23,33 @@ func TestSteeringThroughCommandLine(t *testing.T) {
 	evalN := e.waitTask(e.taskID(workflows.KindEvaluate, 0, "NORTH")).ID
 	consN := e.waitTask(e.taskID(workflows.KindConsult, 0, "NORTH")).ID
 
+	// The inbox: the pool's tasks are claimable; claimed, they are the claimer's alone.
+	if out := e.ok("task", "list", "--mine", "--as", "north.staff2"); !strings.Contains(out, evalN) || !strings.Contains(out, "claimable as welfare_staff") || strings.Contains(out, consN) {
+		t.Errorf("inbox of north.staff2 before claiming: got\n%s\nwant %s claimable and not %s", out, evalN, consN)
+	}
+	e.refused(2, "--mine and --as PERSON go together", "task", "list", "--mine")
+	e.refused(2, "--mine takes no --provider", "task", "list", "--mine", "--as", "north.staff2", "--provider", e.provider)
+	e.refused(1, `there is no person "nobody"`, "task", "list", "--mine", "--as", "nobody")
+
 	// Claim and unclaim.
 	e.refused(1, `"north.rep" may not claim task `+evalN+`: it is offered to the welfare_staff of unit NORTH, a role they do not hold`, "task", "claim", evalN, "--as", "north.rep")
 	if out := e.ok("task", "claim", evalN, "--as", "north.staff2"); !strings.Contains(out, "claimed by north.staff2") {
 		t.Errorf("claim: got %q", out)
 	}
 	e.refused(1, "it is already assigned to north.staff2", "task", "claim", evalN, "--as", "north.staff")
+	var inbox []struct {
+		ID        string `json:"id"`
+		Claimable bool   `json:"claimable"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("task", "list", "--mine", "--as", "north.staff2", "--json")), &inbox); err != nil {
+		t.Fatal(err)
+	}
+	if len(inbox) != 1 || inbox[0].ID != evalN || inbox[0].Claimable {
+		t.Errorf("inbox of north.staff2 after claiming: got %+v, want %s assigned", inbox, evalN)
+	}
+	if out := e.ok("task", "list", "--mine", "--as", "north.staff"); strings.Contains(out, evalN) {
+		t.Errorf("inbox of north.staff after north.staff2 claimed: got\n%s\nwant no %s", out, evalN)
+	}
 	e.refused(1, "it is assigned to north.staff2", "task", "complete", evalN, "--as", "north.staff", "--outcome", e.file("e.json", evaluation("NORTH")))
 	e.refused(1, "only they or a manager may give it back", "task", "unclaim", evalN, "--as", "north.staff")
 	e.ok("task", "unclaim", evalN, "--as", "north.staff2")
@@ -39,14 +60,15 @@ func TestSteeringThroughCommandLine(t *testing.T) {
 	e.refused(1, `there is no person "nobody"`, "task", "delegate", evalN, "--to", "nobody", "--as", "north.staff")
 	e.ok("task", "delegate", evalN, "--to", "north.staff2", "--as", "north.staff", "--reason", "Away next week")
 	var shown struct {
-		Assignee string    `json:"assignee"`
-		DueAt    time.Time `json:"due_at"`
+		Assignee       string    `json:"assignee"`
+		AssigneePerson string    `json:"assignee_person"`
+		DueAt          time.Time `json:"due_at"`
 	}
 	if err := json.Unmarshal([]byte(e.ok("task", "show", evalN, "--json")), &shown); err != nil {
 		t.Fatal(err)
 	}
-	if shown.Assignee != "north.staff2" {
-		t.Errorf("after delegation the task shows assignee %q, want north.staff2", shown.Assignee)
+	if shown.AssigneePerson != "north.staff2" || shown.Assignee != "welfare_staff@NORTH" {
+		t.Errorf("after delegation the task shows assignee %q for %q, want north.staff2 for welfare_staff@NORTH", shown.AssigneePerson, shown.Assignee)
 	}
 
 	// Extend: managers only, with a reason, later only.

@@ -20,15 +20,17 @@ import (
 //go:embed demo_org.json
 var demoOrgJSON []byte
 
-// demoConfig gives the demo cycle short deadlines.
+// demoConfig gives the demo cycle short deadlines: evaluations are due in
+// seconds, so that one left undone is seen going overdue and being escalated.
 var demoConfig = workflows.Config{
 	Phases: workflows.PhaseDurations{
-		Evaluate: workflows.Duration(20 * time.Minute),
+		Evaluate: workflows.Duration(4 * time.Second),
 		Consult:  workflows.Duration(20 * time.Minute),
 		Update:   workflows.Duration(10 * time.Minute),
 		SignOff:  workflows.Duration(10 * time.Minute),
 		Approve:  workflows.Duration(10 * time.Minute),
 	},
+	Reminders: workflows.Reminders{Before: workflows.Duration(2 * time.Second), Every: workflows.Duration(time.Minute)},
 	MaxRounds: 3,
 }
 
@@ -148,6 +150,48 @@ func (d *demoRun) complete(ctx context.Context, id, actor string, outcome any) e
 	return nil
 }
 
+// waitEvent waits until the audit trail records the action on the task.
+func (d *demoRun) waitEvent(ctx context.Context, taskID, action string) error {
+	deadline := time.Now().Add(taskWait)
+	for {
+		events, err := d.st.Events(ctx, workflows.CycleWorkflowID(d.provider, d.year))
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			if e.Subject == taskID && e.Action == action {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s was not recorded for %s within %s: is the worker running?", action, taskID, taskWait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// steer sends a change-task Update as a participant would.
+func (d *demoRun) steer(ctx context.Context, req workflows.ChangeTaskRequest) error {
+	t, err := d.waitOpen(ctx, req.TaskID)
+	if err != nil {
+		return err
+	}
+	c, err := d.client(ctx)
+	if err != nil {
+		return err
+	}
+	uctx, cancel := context.WithTimeout(ctx, updateTimeout)
+	defer cancel()
+	if _, err := workflows.ChangeTask(uctx, c, t.WorkflowID, req); err != nil {
+		return fmt.Errorf("demo step %s of %s: %w", req.Op, req.TaskID, updateError(req.TaskID, t.WorkflowID, err))
+	}
+	return nil
+}
+
 func (d *demoRun) play(ctx context.Context) error {
 	units := d.org.Units
 
@@ -169,13 +213,34 @@ func (d *demoRun) play(ctx context.Context) error {
 	} else {
 		return fmt.Errorf("the demo expected %s to be refused for %s", first, rep)
 	}
+	last := len(units) - 1
 	for i, u := range units {
-		if err := d.complete(ctx, d.taskID(workflows.KindEvaluate, 0, u.Code), d.holder(workflows.RoleWelfareStaff, u.Code), demoEvaluation(u.Code, i, evalIn.PreviousChanges)); err != nil {
-			return err
+		if i != last {
+			if err := d.complete(ctx, d.taskID(workflows.KindEvaluate, 0, u.Code), d.holder(workflows.RoleWelfareStaff, u.Code), demoEvaluation(u.Code, i, evalIn.PreviousChanges)); err != nil {
+				return err
+			}
 		}
 		if err := d.complete(ctx, d.taskID(workflows.KindConsult, 0, u.Code), d.holder(workflows.RoleStudentRep, u.Code), demoConsultation(i, d.year)); err != nil {
 			return err
 		}
+	}
+	// The last unit's evaluation is left undone: it goes overdue, is
+	// escalated to the managers, and a manager reassigns it.
+	late := d.taskID(workflows.KindEvaluate, 0, units[last].Code)
+	d.printf("  %s is left undone; it is due in %s\n", late, time.Duration(demoConfig.Phases.Evaluate))
+	if err := d.waitEvent(ctx, late, "task.overdue"); err != nil {
+		return err
+	}
+	managers := d.holder(workflows.RoleManager, "")
+	d.printf("  %s is overdue: the workflow escalated it to the managers (%s)\n", late, managers)
+	substitute := d.holder(workflows.RoleWelfareStaff, units[0].Code)
+	if err := d.steer(ctx, workflows.ChangeTaskRequest{TaskID: late, Op: workflows.OpReassign, Actor: managers, To: substitute,
+		Reason: "The unit's adviser is on leave; North's nurse covers."}); err != nil {
+		return err
+	}
+	d.printf("  %s reassigned it to %s\n", managers, substitute)
+	if err := d.complete(ctx, late, substitute, demoEvaluation(units[last].Code, last, evalIn.PreviousChanges)); err != nil {
+		return err
 	}
 
 	for round := 1; round <= 2; round++ {
@@ -261,6 +326,21 @@ func (d *demoRun) summary(ctx context.Context) error {
 		fmt.Fprintf(tw, "    %s\t%d\n", name, u.Done)
 	}
 	tw.Flush()
+	notices, err := d.st.NoticeCounts(ctx, d.workflowID)
+	if err != nil {
+		return err
+	}
+	var parts []string
+	total := 0
+	for _, n := range notices {
+		parts = append(parts, fmt.Sprintf("%d %s", n.Count, n.Kind))
+		total += n.Count
+	}
+	delivery := "the worker writes them to its log (set SMTP_URL to mail them)"
+	if os.Getenv("SMTP_URL") != "" {
+		delivery = "the worker mails them through SMTP_URL"
+	}
+	d.printf("  notices            %d in the outbox: %s;\n                     %s\n", total, strings.Join(parts, ", "), delivery)
 	runID := ""
 	if c, err := d.client(ctx); err == nil {
 		if desc, err := c.DescribeWorkflowExecution(ctx, d.workflowID, ""); err == nil {

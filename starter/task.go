@@ -60,9 +60,20 @@ func (a *app) taskList(ctx context.Context, args []string) error {
 	fs.IntVar(&f.Year, "year", 0, "year")
 	fs.StringVar(&f.Assignee, "assignee", "", "person ID")
 	fs.StringVar(&f.Status, "status", "open", "open, done or all")
+	mine := fs.Bool("mine", false, "what the person given by --as can act on now")
+	as := fs.String("as", "", "person ID (with --mine)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *mine || *as != "" {
+		if !*mine || *as == "" {
+			return usagef("task list: --mine and --as PERSON go together")
+		}
+		if f != (store.TaskFilter{Status: "open"}) {
+			return usagef("task list --mine takes no --provider, --year, --assignee or --status: it lists the open tasks PERSON can act on")
+		}
+		return a.inbox(ctx, *as, *asJSON)
 	}
 	switch {
 	case f.Status != "open" && f.Status != "done" && f.Status != "all":
@@ -92,9 +103,59 @@ func (a *app) taskList(ctx context.Context, args []string) error {
 	}
 	rows := make([]taskRow, len(tasks))
 	for i, t := range tasks {
-		rows[i] = taskRow{t.ID, string(t.Kind), t.Unit, t.Assignee, t.Status, t.DueAt}
+		rows[i] = taskRow{t.ID, string(t.Kind), t.Unit, holder(t), t.Status, t.DueAt}
 	}
 	a.printTasks(rows)
+	return nil
+}
+
+// holder is who has a task: the person it is assigned to, or its role's pool
+// ("role@UNIT").
+func holder(t store.Task) string {
+	if t.AssigneePerson != "" {
+		return t.AssigneePerson
+	}
+	return t.Assignee
+}
+
+// inbox prints what the person can act on now: the open tasks assigned to
+// them and those in the pool of a role they hold, soonest due first, with the
+// overdue ones marked.
+func (a *app) inbox(ctx context.Context, person string, asJSON bool) error {
+	if _, err := a.actor(ctx, person); err != nil {
+		return err
+	}
+	st, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	tasks, err := st.Inbox(ctx, person, time.Now())
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return a.printJSON(tasks)
+	}
+	if len(tasks) == 0 {
+		a.printf("nothing for %s to do now\n", person)
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DUE\t\tTASK\tKIND\tUNIT\tHOW")
+	overdue := 0
+	for _, t := range tasks {
+		late, how := "", "assigned to you"
+		if t.Overdue {
+			late = "OVERDUE"
+			overdue++
+		}
+		if t.Claimable {
+			how = "claimable as " + string(t.Role) + " (task claim " + t.ID + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.DueAt.Local().Format("2006-01-02 15:04"), late, t.ID, t.Kind, orDash(t.Unit), how)
+	}
+	tw.Flush()
+	a.printf("%d task(s), %d overdue\n", len(tasks), overdue)
 	return nil
 }
 
@@ -116,8 +177,16 @@ func (a *app) taskShow(ctx context.Context, args []string) error {
 	if *asJSON {
 		return a.printJSON(t)
 	}
+	assignee := t.Assignee + " (any holder of the role may claim it)"
+	if t.AssigneePerson != "" {
+		assignee = t.AssigneePerson + " (for " + t.Assignee + ")"
+	}
+	due := t.DueAt.Local().Format(time.RFC3339)
+	if t.OverdueAt != nil && t.Status == workflows.TaskOpen {
+		due += "  OVERDUE"
+	}
 	a.printf("task      %s\nkind      %s\nunit      %s\nassignee  %s\nstatus    %s\ndue       %s\nworkflow  %s\n",
-		t.ID, t.Kind, orDash(t.Unit), t.Assignee, t.Status, t.DueAt.Local().Format(time.RFC3339), t.WorkflowID)
+		t.ID, t.Kind, orDash(t.Unit), assignee, t.Status, due, t.WorkflowID)
 	if t.CompletedBy != "" {
 		a.printf("done by   %s at %s\n", t.CompletedBy, t.CompletedAt.Local().Format(time.RFC3339))
 	}

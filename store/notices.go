@@ -198,3 +198,22 @@ func taskRecipients(ctx context.Context, q sqlx.QueryerContext, provider string,
 	}
 	return candidates(ctx, q, provider, role, unit)
 }
+
+// NoticeCount is how many notices of a kind a cycle has queued.
+type NoticeCount struct {
+	Kind  string `db:"kind" json:"kind"`
+	Count int    `db:"count" json:"count"`
+}
+
+// NoticeCounts counts the notices a cycle has queued, by kind, in the order
+// a cycle makes them.
+func (s *Store) NoticeCounts(ctx context.Context, cycleID string) ([]NoticeCount, error) {
+	const q = `
+SELECT kind, count(*) AS count FROM notifications WHERE cycle_id = $1 GROUP BY kind
+ORDER BY array_position(ARRAY['assigned', 'reminder', 'overdue', 'escalation', 'reassigned', 'extended', 'cancelled', 'published'], kind), kind`
+	counts := []NoticeCount{}
+	if err := sqlx.SelectContext(ctx, s.db, &counts, q, cycleID); err != nil {
+		return nil, fmt.Errorf("counting the notices of cycle %s: %w", cycleID, dbError(err))
+	}
+	return counts, nil
+}

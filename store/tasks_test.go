@@ -385,6 +385,15 @@ func TestRecordDeadline(t *testing.T) {
 	}
 	c.complete(consult, consultationNorth, nil)
 	refused(t, db, store.ErrTaskClosed, func() error { return s.RecordDeadline(ctx, dl(consult, 2, workflows.EventOverdue, "")) }, consult.ID, "done")
+
+	counts, err := s.NoticeCounts(ctx, c.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(counts)
+	if want := "[{assigned 3} {reminder 3} {overdue 2} {escalation 4} {extended 1}]"; got != want {
+		t.Errorf("got notice counts %s, want %s", got, want)
+	}
 }
 
 func TestCancelCycle(t *testing.T) {

@@ -83,7 +83,10 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	if err := d.play(ctx); err != nil {
 		return err
 	}
-	return d.summary(ctx)
+	if err := d.summary(ctx); err != nil {
+		return err
+	}
+	return d.writeDemoReports(ctx)
 }
 
 type demoRun struct {
@@ -375,7 +378,7 @@ func demoEvaluation(unit string, i int, previousChanges []string) workflows.Eval
 	e := workflows.Evaluation{
 		Indicators: []workflows.Indicator{
 			{Name: "School health survey: wellbeing at school", Value: &value, Target: &target, Unit: "score 1-5"},
-			{Name: "Unexplained absences", Value: &absences, Target: &absTarget, Unit: "% of lessons"},
+			{Name: "Unexplained absences", Value: &absences, Target: &absTarget, Unit: "% of lessons", Better: "lower"},
 		},
 		Findings: []workflows.Finding{
 			{ID: "F1", Section: "communal", Severity: workflows.SeverityMajor,

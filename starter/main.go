@@ -41,6 +41,9 @@ const usage = `usage: starter COMMAND [ARGS]
                                            (hour default 6, Europe/Helsinki)
   schedule show --provider CODE [--json]
   schedule delete --provider CODE --as PERSON
+  report --provider CODE --year YYYY [--format md|html] [--out FILE]
+                                           the cycle's traceability report for auditors
+                                           (Markdown by default; --out writes the file atomically)
   demo                                     run a full demonstration cycle
 
 Environment: DATABASE_URL (PostgreSQL), TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE
@@ -103,6 +106,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.migrate(ctx, rest)
 	case "demo":
 		return a.demo(ctx, rest)
+	case "report":
+		return a.report(ctx, rest)
 	case "org":
 		s, r, err := sub()
 		if err != nil {

@@ -490,10 +490,10 @@ func joinKinds() string {
 
 func insertEvaluation(ctx context.Context, tx *sqlx.Tx, t taskRow, e workflows.Evaluation) error {
 	const qIndicator = `
-INSERT INTO indicators (cycle_id, unit_code, ordinal, name, value, target, unit, task_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+INSERT INTO indicators (cycle_id, unit_code, ordinal, name, value, target, unit, better, task_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE(NULLIF($8, ''), 'higher'), $9)`
 	for i, ind := range e.Indicators {
-		if _, err := tx.ExecContext(ctx, qIndicator, t.CycleID, t.Unit, i, ind.Name, *ind.Value, *ind.Target, ind.Unit, t.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, qIndicator, t.CycleID, t.Unit, i, ind.Name, *ind.Value, *ind.Target, ind.Unit, ind.Better, t.ID); err != nil {
 			return fmt.Errorf("recording indicator %q: %w", ind.Name, dbError(err))
 		}
 	}
@@ -599,7 +599,9 @@ func insertSignOff(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, so
 	const qSignOff = `
 INSERT INTO signoffs (cycle_id, round, unit_code, signer, role, decision, comment, version_hash, meaning, task_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
-	if _, err := tx.ExecContext(ctx, qSignOff, t.CycleID, t.Round, t.Unit, actor, workflows.RoleUnitHead, so.Decision, so.Comment, so.VersionHash, meaning, t.ID); err != nil {
+	// The signer signs in the role the task is assigned to, which the
+	// assignment in force let them act in.
+	if _, err := tx.ExecContext(ctx, qSignOff, t.CycleID, t.Round, t.Unit, actor, t.Role, so.Decision, so.Comment, so.VersionHash, meaning, t.ID); err != nil {
 		return fmt.Errorf("recording the sign-off of unit %s: %w", t.Unit, dbError(err))
 	}
 	return nil
@@ -612,12 +614,12 @@ func insertApproval(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, a
 	}
 	meaning := "approved for the provider"
 	if a.Decision == workflows.DecisionReturn {
-		meaning = "returned"
+		meaning = "returned for the provider"
 	}
 	const qApproval = `
-INSERT INTO approvals (cycle_id, round, approver, decision, comment, effective_from, version_hash, meaning, task_id)
-VALUES ($1, $2, $3, $4, $5, NULLIF($6, '')::date, $7, $8, $9)`
-	if _, err := tx.ExecContext(ctx, qApproval, t.CycleID, t.Round, actor, a.Decision, a.Comment, a.EffectiveFrom, hash, meaning, t.ID); err != nil {
+INSERT INTO approvals (cycle_id, round, approver, role, decision, comment, effective_from, version_hash, meaning, task_id)
+VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::date, $8, $9, $10)`
+	if _, err := tx.ExecContext(ctx, qApproval, t.CycleID, t.Round, actor, t.Role, a.Decision, a.Comment, a.EffectiveFrom, hash, meaning, t.ID); err != nil {
 		return fmt.Errorf("recording the approval of round %d: %w", t.Round, dbError(err))
 	}
 	return nil

@@ -227,7 +227,7 @@ func (c *cycle) complete(t workflows.TaskSpec, outcome string, draft *workflows.
 const evaluationNorth = `{
   "indicators": [
     {"name": "Wellbeing survey: feels safe at school", "value": 78.5, "target": 85, "unit": "%"},
-    {"name": "Students absent over 10% of lessons", "value": 12, "target": 8, "unit": "%"}
+    {"name": "Students absent over 10% of lessons", "value": 12, "target": 8, "unit": "%", "better": "lower"}
   ],
   "findings": [
     {"id": "F1", "section": "communal", "severity": "major",

@@ -44,6 +44,10 @@ type Indicator struct {
 	Value  *float64 `json:"value" validate:"required"`
 	Target *float64 `json:"target" validate:"required"`
 	Unit   string   `json:"unit" validate:"max=40"`
+	// Better says which way the target is reached: "higher" (the default,
+	// for a score whose target is a minimum) or "lower" (for absences,
+	// whose target is a maximum).
+	Better string `json:"better,omitempty" validate:"omitempty,oneof=higher lower"`
 }
 
 // Finding is something the evaluation found about a section of the plan.

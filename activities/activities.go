@@ -66,7 +66,7 @@ type Activities struct {
 // SetupCycle records the cycle and returns its units, baseline plan and the
 // previous cycle's changes.
 func (a *Activities) SetupCycle(ctx context.Context, in workflows.SetupCycleInput) (workflows.CycleSetup, error) {
-	out, err := a.Store.SetupCycle(ctx, in)
+	out, err := a.Store.SetupCycle(audited(ctx), in)
 	if err != nil {
 		return workflows.CycleSetup{}, failure(ctx, err)
 	}
@@ -76,7 +76,7 @@ func (a *Activities) SetupCycle(ctx context.Context, in workflows.SetupCycleInpu
 
 // OpenTasks records tasks and moves the cycle to a phase and round.
 func (a *Activities) OpenTasks(ctx context.Context, in workflows.OpenTasksInput) ([]workflows.OpenedTask, error) {
-	out, err := a.Store.OpenTasks(ctx, in)
+	out, err := a.Store.OpenTasks(audited(ctx), in)
 	if err != nil {
 		return nil, failure(ctx, err)
 	}
@@ -86,7 +86,7 @@ func (a *Activities) OpenTasks(ctx context.Context, in workflows.OpenTasksInput)
 
 // CompleteTask records a task's outcome with the records it carries.
 func (a *Activities) CompleteTask(ctx context.Context, in workflows.CompleteTaskInput) error {
-	if err := a.Store.CompleteTask(ctx, in); err != nil {
+	if err := a.Store.CompleteTask(audited(ctx), in); err != nil {
 		return failure(ctx, err)
 	}
 	activity.GetLogger(ctx).Info("task completed", "task", in.Task.ID, "actor", in.Actor)
@@ -95,7 +95,7 @@ func (a *Activities) CompleteTask(ctx context.Context, in workflows.CompleteTask
 
 // SupersedeTasks closes open tasks that no longer matter.
 func (a *Activities) SupersedeTasks(ctx context.Context, in workflows.SupersedeTasksInput) error {
-	if err := a.Store.SupersedeTasks(ctx, in); err != nil {
+	if err := a.Store.SupersedeTasks(audited(ctx), in); err != nil {
 		return failure(ctx, err)
 	}
 	activity.GetLogger(ctx).Info("tasks superseded", "cycle", in.CycleID, "tasks", len(in.TaskIDs))
@@ -104,7 +104,7 @@ func (a *Activities) SupersedeTasks(ctx context.Context, in workflows.SupersedeT
 
 // Publish publishes the approved draft as the plan's next version.
 func (a *Activities) Publish(ctx context.Context, in workflows.PublishInput) (workflows.Published, error) {
-	out, err := a.Store.Publish(ctx, in)
+	out, err := a.Store.Publish(audited(ctx), in)
 	if err != nil {
 		return workflows.Published{}, failure(ctx, err)
 	}
@@ -114,7 +114,7 @@ func (a *Activities) Publish(ctx context.Context, in workflows.PublishInput) (wo
 
 // FailCycle records that a cycle ended without a published plan.
 func (a *Activities) FailCycle(ctx context.Context, in workflows.FailCycleInput) error {
-	if err := a.Store.FailCycle(ctx, in); err != nil {
+	if err := a.Store.FailCycle(audited(ctx), in); err != nil {
 		return failure(ctx, err)
 	}
 	activity.GetLogger(ctx).Info("cycle failed", "cycle", in.CycleID, "reason", in.Reason)
@@ -124,7 +124,7 @@ func (a *Activities) FailCycle(ctx context.Context, in workflows.FailCycleInput)
 // RecordTaskOp records a claim, unclaim, delegation, reassignment or
 // extension of an open task and queues its notices.
 func (a *Activities) RecordTaskOp(ctx context.Context, in workflows.TaskOpInput) error {
-	if err := a.Store.RecordTaskOp(ctx, in); err != nil {
+	if err := a.Store.RecordTaskOp(audited(ctx), in); err != nil {
 		return failure(ctx, err)
 	}
 	activity.GetLogger(ctx).Info("task operation recorded", "task", in.Task.ID, "op", in.Op, "seq", in.Seq, "actor", in.Actor, "assignee", in.Assignee)
@@ -134,7 +134,7 @@ func (a *Activities) RecordTaskOp(ctx context.Context, in workflows.TaskOpInput)
 // RecordDeadline records a reminder or an overdue event of a task and queues
 // its notices and escalations.
 func (a *Activities) RecordDeadline(ctx context.Context, in workflows.DeadlineInput) error {
-	if err := a.Store.RecordDeadline(ctx, in); err != nil {
+	if err := a.Store.RecordDeadline(audited(ctx), in); err != nil {
 		return failure(ctx, err)
 	}
 	activity.GetLogger(ctx).Info("deadline event recorded", "task", in.Task.ID, "event", in.Event, "seq", in.Seq)
@@ -144,11 +144,18 @@ func (a *Activities) RecordDeadline(ctx context.Context, in workflows.DeadlineIn
 // CancelCycle records that a manager cancelled a cycle and closes its open
 // tasks as cancelled.
 func (a *Activities) CancelCycle(ctx context.Context, in workflows.CancelCycleInput) error {
-	if err := a.Store.CancelCycle(ctx, in); err != nil {
+	if err := a.Store.CancelCycle(audited(ctx), in); err != nil {
 		return failure(ctx, err)
 	}
 	activity.GetLogger(ctx).Info("cycle cancelled", "cycle", in.CycleID, "actor", in.Actor)
 	return nil
+}
+
+// audited returns ctx carrying the activity's workflow execution, so that
+// the audit events the store records name the workflow run that caused them.
+func audited(ctx context.Context) context.Context {
+	run := activity.GetInfo(ctx).WorkflowExecution
+	return store.WithRun(ctx, run.ID, run.RunID)
 }
 
 // failure logs err and makes it non-retryable when it is permanent.

@@ -222,6 +222,15 @@ func TestTaskActivitiesOverTheStore(t *testing.T) {
 	_, err = env.ExecuteActivity(workflows.ActivityFailCycle, workflows.FailCycleInput{CycleID: id, Reason: "x"})
 	wantFailure(t, err, activities.TypeCycleClosed, true, "been cancelled")
 
+	// The audit events name the workflow run the activity worked for.
+	var runs []string
+	if err := db.SelectContext(ctx, &runs, `SELECT action || ' ' || workflow_id || ' ' || run_id FROM audit_events WHERE action IN ('task.claimed', 'cycle.cancelled') ORDER BY seq`); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"task.claimed default-test-workflow-id default-test-run-id", "cycle.cancelled default-test-workflow-id default-test-run-id"}; !slices.Equal(runs, want) {
+		t.Errorf("got audit events %q, want %q", runs, want)
+	}
+
 	var kinds []string
 	if err := db.SelectContext(ctx, &kinds, `SELECT kind FROM notifications ORDER BY created_at, id`); err != nil {
 		t.Fatal(err)

@@ -203,43 +203,67 @@ const (
 // such as a workflow opening a task.
 const ActorSystem = "system"
 
-// Event is one entry of the audit trail.
+// Event is one entry of the audit trail. Seq, PrevHash and Hash place it in
+// the hash chain (see schema/003_audit_chain.sql and VerifyAudit);
+// WorkflowID and RunID name the workflow run whose activity wrote it, and are
+// empty for events the command line wrote.
 type Event struct {
-	ID      int64           `db:"id" json:"id"`
-	At      time.Time       `db:"at" json:"at"`
-	Actor   string          `db:"actor" json:"actor"`
-	Action  string          `db:"action" json:"action"`
-	Subject string          `db:"subject" json:"subject"`
-	CycleID string          `db:"cycle_id" json:"cycle_id,omitempty"`
-	Payload json.RawMessage `db:"payload" json:"payload"`
+	ID         int64           `db:"id" json:"id"`
+	Seq        int64           `db:"seq" json:"seq"`
+	At         time.Time       `db:"at" json:"at"`
+	Actor      string          `db:"actor" json:"actor"`
+	Action     string          `db:"action" json:"action"`
+	Subject    string          `db:"subject" json:"subject"`
+	CycleID    string          `db:"cycle_id" json:"cycle_id,omitempty"`
+	WorkflowID string          `db:"workflow_id" json:"workflow_id,omitempty"`
+	RunID      string          `db:"run_id" json:"run_id,omitempty"`
+	Payload    json.RawMessage `db:"payload" json:"payload"`
+	PrevHash   string          `db:"prev_hash" json:"prev_hash"`
+	Hash       string          `db:"hash" json:"hash"`
+}
+
+// eventColumns are the columns an Event is read from, for audit_events e.
+const eventColumns = `e.id, e.seq, e.at, e.actor, e.action, e.subject, COALESCE(e.cycle_id, '') AS cycle_id,
+    e.workflow_id, e.run_id, e.payload, e.prev_hash, e.hash`
+
+// runKey is the context key of the workflow run an activity works for.
+type runKey struct{}
+
+type run struct{ workflowID, runID string }
+
+// WithRun returns a context that makes the audit events recorded with it
+// name the workflow run: activities pass their own workflow execution, so an
+// auditor can go from an event to the workflow history that caused it.
+func WithRun(ctx context.Context, workflowID, runID string) context.Context {
+	return context.WithValue(ctx, runKey{}, run{workflowID, runID})
 }
 
 // record appends an event to the audit trail. Callers run it in the
 // transaction of the change it describes, so the change and its event are
-// committed together or not at all. Every event goes through here, which is
-// where a hash chain over the trail would be computed.
+// committed together or not at all. The database places it in the hash chain
+// (a trigger takes the chain's head under a row lock) and sets its time.
 func record(ctx context.Context, ext sqlx.ExtContext, actor, action, subject, cycleID string, payload any) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return fmt.Errorf("encoding audit payload for %s: %w", action, err)
 	}
+	r, _ := ctx.Value(runKey{}).(run)
 	const q = `
-INSERT INTO audit_events (actor, action, subject, cycle_id, payload)
-VALUES ($1, $2, $3, NULLIF($4, ''), $5)`
-	if _, err := ext.ExecContext(ctx, q, actor, action, subject, cycleID, string(b)); err != nil {
+INSERT INTO audit_events (actor, action, subject, cycle_id, workflow_id, run_id, payload)
+VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7)`
+	if _, err := ext.ExecContext(ctx, q, actor, action, subject, cycleID, r.workflowID, r.runID, string(b)); err != nil {
 		return fmt.Errorf("recording audit event %s: %w", action, dbError(err))
 	}
 	return nil
 }
 
-// Events returns the audit trail in order, all of it or, when cycleID is not
-// empty, the events of one cycle.
+// Events returns the audit trail in chain order, all of it or, when cycleID
+// is not empty, the events of one cycle.
 func (s *Store) Events(ctx context.Context, cycleID string) ([]Event, error) {
-	const q = `
-SELECT id, at, actor, action, subject, COALESCE(cycle_id, '') AS cycle_id, payload
-FROM audit_events
-WHERE $1 = '' OR cycle_id = $1
-ORDER BY id`
+	q := `SELECT ` + eventColumns + `
+FROM audit_events e
+WHERE $1 = '' OR e.cycle_id = $1
+ORDER BY e.seq`
 	events := []Event{}
 	if err := sqlx.SelectContext(ctx, s.db, &events, q, cycleID); err != nil {
 		return nil, fmt.Errorf("reading audit events: %w", dbError(err))

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// GenesisHash is the prev_hash of the first event of the chain.
+var GenesisHash = strings.Repeat("0", 64)
+
+// AuditHash is the hash of an event as the chain defines it (see
+// schema/003_audit_chain.sql): the SHA-256, in lower-case hex, of each field
+// written as "<length in bytes>:<value>\n", in the order seq, at (UTC, to the
+// microsecond), actor, action, subject, cycle ID, workflow ID, run ID,
+// payload (PostgreSQL's text form of the jsonb) and prev_hash. It is computed
+// here independently of the database, which computed it on insert.
+func AuditHash(e Event) string {
+	h := sha256.New()
+	for _, f := range []string{
+		strconv.FormatInt(e.Seq, 10),
+		e.At.UTC().Format("2006-01-02T15:04:05.000000Z"),
+		e.Actor, e.Action, e.Subject, e.CycleID, e.WorkflowID, e.RunID,
+		string(e.Payload), e.PrevHash,
+	} {
+		fmt.Fprintf(h, "%d:%s\n", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// BrokenEvent is where a chain stops being intact, and why.
+type BrokenEvent struct {
+	// Seq is the chain position at fault: the event whose fields no longer
+	// give its hash, or the first missing position.
+	Seq int64 `json:"seq"`
+	// ID, Action and Subject describe the event found there (zero when the
+	// position is missing).
+	ID      int64  `json:"id,omitempty"`
+	Action  string `json:"action,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	Reason  string `json:"reason"`
+}
+
+func (b BrokenEvent) String() string {
+	if b.ID == 0 {
+		return fmt.Sprintf("event seq %d: %s", b.Seq, b.Reason)
+	}
+	return fmt.Sprintf("event seq %d (id %d, %s %s): %s", b.Seq, b.ID, b.Action, b.Subject, b.Reason)
+}
+
+// Verification is the outcome of VerifyAudit.
+type Verification struct {
+	// Events is how many events were read.
+	Events int64 `json:"events"`
+	// Broken is the first fault found; nil when the chain is intact.
+	Broken *BrokenEvent `json:"broken,omitempty"`
+}
+
+// VerifyAudit recomputes the hash chain of the whole audit trail, in chain
+// order, reading one event at a time: every position from 1 up is present
+// once, every event names the hash of the one before, every hash is the hash
+// of the event's fields, and the chain's head names the last event. It
+// reports the first fault. An edit made around the database's refusals
+// (changed fields, a removed or inserted event, a truncated tail) shows as
+// such a fault, unless the editor also recomputed every later hash and the
+// head, which the chain alone cannot prevent: export the trail (starter audit
+// export) to keep a copy of the head elsewhere.
+func (s *Store) VerifyAudit(ctx context.Context) (Verification, error) {
+	var v Verification
+	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return v, fmt.Errorf("beginning the audit verification: %w", dbError(err))
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryxContext(ctx, `SELECT `+eventColumns+` FROM audit_events e ORDER BY e.seq`)
+	if err != nil {
+		return v, fmt.Errorf("reading the audit trail: %w", dbError(err))
+	}
+	defer rows.Close()
+	prev := GenesisHash
+	for rows.Next() {
+		var e Event
+		if err := rows.StructScan(&e); err != nil {
+			return v, fmt.Errorf("reading audit event %d: %w", v.Events+1, dbError(err))
+		}
+		want := v.Events + 1
+		v.Events++
+		broken := func(reason string) (Verification, error) {
+			v.Broken = &BrokenEvent{Seq: e.Seq, ID: e.ID, Action: e.Action, Subject: e.Subject, Reason: reason}
+			return v, nil
+		}
+		switch {
+		case e.Seq > want:
+			v.Broken = &BrokenEvent{Seq: want, Reason: fmt.Sprintf("missing: the chain goes from seq %d to seq %d (an event was removed)", want-1, e.Seq)}
+			return v, nil
+		case e.Seq < want:
+			return broken("seq appears twice")
+		case e.PrevHash != prev:
+			return broken(fmt.Sprintf("prev_hash %s is not the hash of event seq %d, %s (an event before it was removed or replaced)", short(e.PrevHash), want-1, short(prev)))
+		}
+		if got := AuditHash(e); got != e.Hash {
+			return broken(fmt.Sprintf("its fields hash to %s, not to its recorded hash %s (the event was altered)", short(got), short(e.Hash)))
+		}
+		prev = e.Hash
+	}
+	if err := rows.Err(); err != nil {
+		return v, fmt.Errorf("reading the audit trail: %w", dbError(err))
+	}
+	var head struct {
+		Seq  int64  `db:"seq"`
+		Hash string `db:"hash"`
+	}
+	err = sqlx.GetContext(ctx, tx, &head, `SELECT seq, hash FROM audit_chain_head`)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		v.Broken = &BrokenEvent{Seq: v.Events, Reason: "the chain's head row is missing"}
+	case err != nil:
+		return v, fmt.Errorf("reading the audit chain's head: %w", dbError(err))
+	case head.Seq != v.Events || head.Hash != prev:
+		v.Broken = &BrokenEvent{Seq: v.Events + 1, Reason: fmt.Sprintf(
+			"the chain ends at seq %d (hash %s) but its head records seq %d (hash %s): events at the end were removed or the head was moved",
+			v.Events, short(prev), head.Seq, short(head.Hash))}
+	}
+	return v, nil
+}
+
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12] + "…"
+	}
+	return hash
+}
+
+// AuditFilter selects audit events; zero fields select everything.
+type AuditFilter struct {
+	// Provider selects the events of the provider's cycles and of its
+	// organisation imports.
+	Provider string
+	// Year selects the events of the cycles of that year.
+	Year int
+	// Actor selects the events a person (or "system") caused.
+	Actor string
+	// Since selects the events at or after that time.
+	Since time.Time
+}
+
+// AuditLog returns the events the filter selects, in chain order.
+func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]Event, error) {
+	var since *time.Time
+	if !f.Since.IsZero() {
+		since = &f.Since
+	}
+	q := `SELECT ` + eventColumns + `
+FROM audit_events e LEFT JOIN cycles c ON c.id = e.cycle_id
+WHERE ($1 = '' OR c.provider_code = $1 OR (e.cycle_id IS NULL AND e.subject = 'provider/' || $1))
+  AND ($2 = 0 OR c.year = $2)
+  AND ($3 = '' OR e.actor = $3)
+  AND ($4::timestamptz IS NULL OR e.at >= $4)
+ORDER BY e.seq`
+	events := []Event{}
+	if err := sqlx.SelectContext(ctx, s.db, &events, q, f.Provider, f.Year, f.Actor, since); err != nil {
+		return nil, fmt.Errorf("reading the audit log: %w", dbError(err))
+	}
+	return events, nil
+}

@@ -28,6 +28,8 @@ const usage = `usage: starter COMMAND [ARGS]
   cycle status --provider CODE --year YYYY [--json]
   cycle list [--json]
   cycle cancel --provider CODE --year YYYY --as PERSON --reason TEXT
+  cycle history --provider CODE --year YYYY [--json]
+                                           the Web UI address of each of the cycle's workflow histories
   task list [--provider CODE] [--year YYYY] [--assignee PERSON] [--status open|done|all] [--json]
   task list --mine --as PERSON [--json]    what PERSON can act on now, soonest due first
   task show TASK_ID [--json]
@@ -44,6 +46,10 @@ const usage = `usage: starter COMMAND [ARGS]
   report --provider CODE --year YYYY [--format md|html] [--out FILE]
                                            the cycle's traceability report for auditors
                                            (Markdown by default; --out writes the file atomically)
+  audit verify [--json]                    recompute the audit trail's hash chain: "ok N events", or the first broken event
+  audit log [--provider CODE] [--year YYYY] [--actor PERSON] [--since YYYY-MM-DD] [--json|--csv]
+  audit export --provider CODE --year YYYY [--out FILE]
+                                           the cycle's audit events and workflow histories, as JSON Lines
   demo                                     run a full demonstration cycle
 
 Environment: DATABASE_URL (PostgreSQL), TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE
@@ -130,6 +136,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.cycleList(ctx, r)
 		case "cancel":
 			return a.cycleCancel(ctx, r)
+		case "history":
+			return a.cycleHistory(ctx, r)
 		}
 	case "task":
 		s, r, err := sub()
@@ -145,6 +153,19 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.taskComplete(ctx, r)
 		case "claim", "unclaim", "delegate", "reassign", "extend":
 			return a.taskSteer(ctx, s, r)
+		}
+	case "audit":
+		s, r, err := sub()
+		if err != nil {
+			return err
+		}
+		switch s {
+		case "verify":
+			return a.auditVerify(ctx, r)
+		case "log":
+			return a.auditLog(ctx, r)
+		case "export":
+			return a.auditExport(ctx, r)
 		}
 	case "schedule":
 		s, r, err := sub()

@@ -177,7 +177,7 @@ func (a *app) cycleWorkflows(ctx context.Context, provider string, year int) ([]
 		info := desc.GetWorkflowExecutionInfo()
 		w := cycleWorkflow{
 			WorkflowID: r.id, RunID: info.GetExecution().GetRunId(), WorkflowType: info.GetType().GetName(),
-			Status:        strings.TrimPrefix(info.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"),
+			Status:    strings.TrimPrefix(info.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"),
 			StartTime: info.GetStartTime().AsTime(),
 		}
 		if info.GetCloseTime() != nil {
@@ -243,36 +243,61 @@ func (a *app) auditExport(ctx context.Context, args []string) error {
 	if err := ref.parse(fs, args); err != nil {
 		return err
 	}
-	st, err := a.store(ctx)
+	buf, counts, err := a.exportCycle(ctx, ref.provider, ref.year)
 	if err != nil {
 		return err
 	}
-	cyc, err := st.Cycle(ctx, ref.provider, ref.year)
-	if err != nil {
+	if *out == "" {
+		_, err := a.stdout.Write(buf)
 		return err
+	}
+	if err := writeFileAtomic(*out, buf); err != nil {
+		return err
+	}
+	a.printf("wrote %s: %d audit events, %d workflows, %d history events\n", *out, counts.AuditEvents, counts.Workflows, counts.HistoryEvents)
+	return nil
+}
+
+// exportCounts is what an export holds, as its end line says.
+type exportCounts struct {
+	AuditEvents   int `json:"audit_events"`
+	Workflows     int `json:"workflows"`
+	HistoryEvents int `json:"history_events"`
+}
+
+// exportCycle renders the audit export of a cycle.
+func (a *app) exportCycle(ctx context.Context, provider string, year int) ([]byte, exportCounts, error) {
+	var counts exportCounts
+	st, err := a.store(ctx)
+	if err != nil {
+		return nil, counts, err
+	}
+	cyc, err := st.Cycle(ctx, provider, year)
+	if err != nil {
+		return nil, counts, err
 	}
 	events, err := st.Events(ctx, cyc.ID)
 	if err != nil {
-		return err
+		return nil, counts, err
 	}
-	wfs, histories, err := a.cycleWorkflows(ctx, ref.provider, ref.year)
+	wfs, histories, err := a.cycleWorkflows(ctx, provider, year)
 	if err != nil {
-		return err
+		return nil, counts, err
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	line := func(v any) error { return enc.Encode(v) }
-	if err := line(map[string]any{"type": "export", "format_version": exportFormat, "provider": ref.provider, "year": ref.year,
+	if err := line(map[string]any{"type": "export", "format_version": exportFormat, "provider": provider, "year": year,
 		"cycle_id": cyc.ID, "exported_at": time.Now().UTC()}); err != nil {
-		return err
+		return nil, counts, err
 	}
 	for _, e := range events {
 		if err := line(struct {
 			Type string `json:"type"`
 			store.Event
 		}{"audit_event", e}); err != nil {
-			return err
+			return nil, counts, err
 		}
 	}
 	historyEvents := 0
@@ -281,29 +306,22 @@ func (a *app) auditExport(ctx context.Context, args []string) error {
 			Type string `json:"type"`
 			cycleWorkflow
 		}{"workflow", w}); err != nil {
-			return err
+			return nil, counts, err
 		}
 		for _, e := range histories[w.WorkflowID] {
 			raw, err := protojson.Marshal(e)
 			if err != nil {
-				return fmt.Errorf("encoding event %d of %s: %w", e.GetEventId(), w.WorkflowID, err)
+				return nil, counts, fmt.Errorf("encoding event %d of %s: %w", e.GetEventId(), w.WorkflowID, err)
 			}
 			if err := line(map[string]any{"type": "history_event", "workflow_id": w.WorkflowID, "run_id": w.RunID, "event": json.RawMessage(raw)}); err != nil {
-				return err
+				return nil, counts, err
 			}
 			historyEvents++
 		}
 	}
 	if err := line(map[string]any{"type": "end", "audit_events": len(events), "workflows": len(wfs), "history_events": historyEvents}); err != nil {
-		return err
+		return nil, counts, err
 	}
-	if *out == "" {
-		_, err := a.stdout.Write(buf.Bytes())
-		return err
-	}
-	if err := writeFileAtomic(*out, buf.Bytes()); err != nil {
-		return err
-	}
-	a.printf("wrote %s: %d audit events, %d workflows, %d history events\n", *out, len(events), len(wfs), historyEvents)
-	return nil
+	counts = exportCounts{AuditEvents: len(events), Workflows: len(wfs), HistoryEvents: historyEvents}
+	return buf.Bytes(), counts, nil
 }

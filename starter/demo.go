@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -86,7 +87,37 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	if err := d.summary(ctx); err != nil {
 		return err
 	}
-	return d.writeDemoReports(ctx)
+	if err := d.writeDemoReports(ctx); err != nil {
+		return err
+	}
+	return d.auditDocuments(ctx)
+}
+
+// auditDocuments exports the demo cycle's audit trail with its workflow
+// histories into out/ and verifies the audit trail's hash chain.
+func (d *demoRun) auditDocuments(ctx context.Context) error {
+	path, err := filepath.Abs(filepath.Join("out", fmt.Sprintf("audit-%s-%d.jsonl", d.provider, d.year)))
+	if err != nil {
+		return err
+	}
+	export, counts, err := d.exportCycle(ctx, d.provider, d.year)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(path, export); err != nil {
+		return err
+	}
+	d.printf("  audit export       %s\n                     (%d audit events, %d workflow histories with %d events)\n",
+		path, counts.AuditEvents, counts.Workflows, counts.HistoryEvents)
+	v, err := d.st.VerifyAudit(ctx)
+	if err != nil {
+		return err
+	}
+	if v.Broken != nil {
+		return fmt.Errorf("the audit trail is broken at %s", v.Broken)
+	}
+	d.printf("  audit trail        hash chain verified: ok %d events ('starter audit verify')\n", v.Events)
+	return nil
 }
 
 type demoRun struct {

@@ -289,6 +289,7 @@ func TestCycleThroughCommandLine(t *testing.T) {
 	if version != 1 || hash != hashOf(e.mustShow(approveID)) {
 		t.Errorf("published version %d hash %s, want version 1 with the approved draft's hash", version, hash)
 	}
+	checkPlanDocuments(t, e, version, hash)
 	if out := e.ok("cycle", "list"); !strings.Contains(out, wfID) || !strings.Contains(out, "completed") {
 		t.Errorf("cycle list: got %q", out)
 	}

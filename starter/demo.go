@@ -90,7 +90,40 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	if err := d.writeDemoReports(ctx); err != nil {
 		return err
 	}
+	if err := d.planDocuments(ctx); err != nil {
+		return err
+	}
 	return d.auditDocuments(ctx)
+}
+
+// planDocuments writes the plan version the demo published as the handbook
+// staff read, in Markdown and HTML, into out/.
+func (d *demoRun) planDocuments(ctx context.Context) error {
+	pub, err := d.st.CycleReport(ctx, d.provider, d.year)
+	if err != nil {
+		return err
+	}
+	doc, err := d.st.PlanDocument(ctx, d.provider, pub.Version.Number)
+	if err != nil {
+		return err
+	}
+	var paths []string
+	for _, format := range []string{"md", "html"} {
+		b, err := renderPlan(doc, format)
+		if err != nil {
+			return err
+		}
+		path, err := filepath.Abs(filepath.Join("out", fmt.Sprintf("plan-%s-v%d.%s", d.provider, doc.Version, format)))
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(path, b); err != nil {
+			return err
+		}
+		paths = append(paths, path)
+	}
+	d.printf("  plan handbook      %s\n                     %s\n", paths[0], paths[1])
+	return nil
 }
 
 // auditDocuments exports the demo cycle's audit trail with its workflow

@@ -46,6 +46,12 @@ const usage = `usage: starter COMMAND [ARGS]
   report --provider CODE --year YYYY [--format md|html] [--out FILE]
                                            the cycle's traceability report for auditors
                                            (Markdown by default; --out writes the file atomically)
+  plan show --provider CODE [--version N] [--json]
+                                           the plan in force (or version N): record, then sections
+  plan diff --provider CODE --from N --to M [--json]
+                                           section by section, with the changes that made M
+  plan export --provider CODE [--version N] --format md|html --out FILE
+                                           the welfare handbook, approvals on its first page
   audit verify [--json]                    recompute the audit trail's hash chain: "ok N events", or the first broken event
   audit log [--provider CODE] [--year YYYY] [--actor PERSON] [--since YYYY-MM-DD] [--json|--csv]
   audit export --provider CODE --year YYYY [--out FILE]
@@ -153,6 +159,19 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.taskComplete(ctx, r)
 		case "claim", "unclaim", "delegate", "reassign", "extend":
 			return a.taskSteer(ctx, s, r)
+		}
+	case "plan":
+		s, r, err := sub()
+		if err != nil {
+			return err
+		}
+		switch s {
+		case "show":
+			return a.planShow(ctx, r)
+		case "diff":
+			return a.planDiff(ctx, r)
+		case "export":
+			return a.planExport(ctx, r)
 		}
 	case "audit":
 		s, r, err := sub()

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Signature is a sign-off or the approval of the draft a plan version was
+// published from.
+type Signature struct {
+	// Kind is "signoff" (a unit head, for a unit) or "approval" (for the
+	// provider).
+	Kind        string    `db:"kind" json:"kind"`
+	Unit        string    `db:"unit_code" json:"unit,omitempty"`
+	Signer      string    `db:"signer" json:"signer"`
+	SignerName  string    `db:"signer_name" json:"signer_name"`
+	Role        string    `db:"role" json:"role"`
+	Decision    string    `db:"decision" json:"decision"`
+	Meaning     string    `db:"meaning" json:"meaning"`
+	Comment     string    `db:"comment" json:"comment,omitempty"`
+	SignedAt    time.Time `db:"signed_at" json:"signed_at"`
+	VersionHash string    `db:"version_hash" json:"version_hash"`
+}
+
+// PlanDocument is a published plan version with what its first page shows:
+// the provider's name and the signatures of the draft it was published from
+// (every unit head's sign-off, then the approval), each bound to the
+// version's hash.
+type PlanDocument struct {
+	PlanVersion
+	ProviderName string      `json:"provider_name"`
+	Signatures   []Signature `json:"signatures"`
+}
+
+// PlanDocument returns a version of a provider's plan (0: the latest) with
+// its signatures.
+func (s *Store) PlanDocument(ctx context.Context, provider string, version int) (PlanDocument, error) {
+	pv, err := s.PlanVersion(ctx, provider, version)
+	if err != nil {
+		return PlanDocument{}, err
+	}
+	doc := PlanDocument{PlanVersion: pv, Signatures: []Signature{}}
+	if err := sqlx.GetContext(ctx, s.db, &doc.ProviderName, `SELECT name FROM providers WHERE code = $1`, provider); err != nil {
+		return PlanDocument{}, fmt.Errorf("reading provider %s: %w", provider, dbError(err))
+	}
+	const q = `
+SELECT 'signoff' AS kind, so.unit_code, so.signer, COALESCE(p.name, '') AS signer_name, so.role, so.decision, so.meaning,
+    so.comment, so.signed_at, so.version_hash
+FROM signoffs so LEFT JOIN people p ON p.id = so.signer
+WHERE so.cycle_id = $1 AND so.round = $2
+UNION ALL
+SELECT 'approval', '', a.approver, COALESCE(p.name, ''), a.role, a.decision, a.meaning, a.comment, a.signed_at, a.version_hash
+FROM approvals a LEFT JOIN people p ON p.id = a.approver
+WHERE a.cycle_id = $1 AND a.round = $2
+ORDER BY kind DESC, unit_code`
+	if err := sqlx.SelectContext(ctx, s.db, &doc.Signatures, q, pv.CycleID, pv.Round); err != nil {
+		return PlanDocument{}, fmt.Errorf("reading the signatures of plan version %d of %s: %w", pv.Version, provider, dbError(err))
+	}
+	return doc, nil
+}
+
+// PlanChange is a change to the plan in the round a version was published
+// from.
+type PlanChange struct {
+	Version   int    `db:"version" json:"version"`
+	ChangeID  string `db:"change_id" json:"change_id"`
+	Section   string `db:"section" json:"section"`
+	Text      string `db:"text" json:"text"`
+	Rationale string `db:"rationale" json:"rationale"`
+}
+
+// PlanChanges returns the changes that made a provider's plan versions after
+// from, up to and including to, ordered by version and change ID: why the
+// text moved from one version to the other.
+func (s *Store) PlanChanges(ctx context.Context, provider string, from, to int) ([]PlanChange, error) {
+	const q = `
+SELECT pv.version, pc.change_id, pc.section, pc.text, pc.rationale
+FROM plan_versions pv
+JOIN plans p ON p.id = pv.plan_id
+JOIN plan_changes pc ON pc.cycle_id = pv.cycle_id AND pc.round = pv.round
+WHERE p.provider_code = $1 AND pv.version > $2 AND pv.version <= $3
+ORDER BY pv.version, pc.change_id`
+	changes := []PlanChange{}
+	if err := sqlx.SelectContext(ctx, s.db, &changes, q, provider, from, to); err != nil {
+		return nil, fmt.Errorf("reading the changes of the plan of %s: %w", provider, dbError(err))
+	}
+	return changes, nil
+}

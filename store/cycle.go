@@ -433,16 +433,16 @@ func decodeOutcome(in workflows.CompleteTaskInput) (outcomeWriter, error) {
 		if err := workflows.DecodeOutcome(in.Outcome, &e); err != nil {
 			return nil, invalid(err)
 		}
-		return func(ctx context.Context, tx *sqlx.Tx, t taskRow, _ string) error {
-			return insertEvaluation(ctx, tx, t, e)
+		return func(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string) error {
+			return insertEvaluation(ctx, tx, t, actor, e)
 		}, nil
 	case workflows.KindConsult:
 		var c workflows.Consultation
 		if err := workflows.DecodeOutcome(in.Outcome, &c); err != nil {
 			return nil, invalid(err)
 		}
-		return func(ctx context.Context, tx *sqlx.Tx, t taskRow, _ string) error {
-			return insertConsultation(ctx, tx, t, c)
+		return func(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string) error {
+			return insertConsultation(ctx, tx, t, actor, c)
 		}, nil
 	case workflows.KindDraft:
 		var d workflows.Draft
@@ -486,9 +486,12 @@ func joinKinds() string {
 
 // The record inserts below have no ON CONFLICT: the task's move from open to
 // done lets each outcome through once, so a conflict here is a real duplicate
-// (an item listed twice) and fails the whole completion.
+// (an item listed twice) and fails the whole completion. Each record gets its
+// own audit event, by the person who completed the task, so an auditor can
+// follow one finding, disposition or signature through the trail; the
+// task.completed event after them carries the whole outcome.
 
-func insertEvaluation(ctx context.Context, tx *sqlx.Tx, t taskRow, e workflows.Evaluation) error {
+func insertEvaluation(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, e workflows.Evaluation) error {
 	const qIndicator = `
 INSERT INTO indicators (cycle_id, unit_code, ordinal, name, value, target, unit, better, task_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE(NULLIF($8, ''), 'higher'), $9)`
@@ -504,6 +507,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 		if _, err := tx.ExecContext(ctx, qFinding, t.CycleID, t.Unit, f.ID, f.Section, f.Severity, f.Text, f.Recommendation, t.ID); err != nil {
 			return fmt.Errorf("recording finding %s: %w", f.ID, dbError(err))
 		}
+		payload := map[string]any{"task": t.ID, "section": f.Section, "severity": f.Severity}
+		if err := record(ctx, tx, actor, ActionFindingRecorded, t.Unit+"/"+f.ID, t.CycleID, payload); err != nil {
+			return err
+		}
 	}
 	const qRating = `
 INSERT INTO effectiveness_ratings (cycle_id, unit_code, change_id, rating, note, task_id)
@@ -512,16 +519,24 @@ VALUES ($1, $2, $3, $4, $5, $6)`
 		if _, err := tx.ExecContext(ctx, qRating, t.CycleID, t.Unit, r.ChangeID, r.Rating, r.Note, t.ID); err != nil {
 			return fmt.Errorf("recording the rating of change %s: %w", r.ChangeID, dbError(err))
 		}
+		payload := map[string]any{"task": t.ID, "unit": t.Unit, "rating": r.Rating}
+		if err := record(ctx, tx, actor, ActionEffectivenessRated, r.ChangeID, t.CycleID, payload); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func insertConsultation(ctx context.Context, tx *sqlx.Tx, t taskRow, c workflows.Consultation) error {
+func insertConsultation(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, c workflows.Consultation) error {
 	const qConsultation = `
 INSERT INTO consultations (cycle_id, unit_code, method, participants, held_on, task_id)
 VALUES ($1, $2, $3, $4, $5, $6)`
 	if _, err := tx.ExecContext(ctx, qConsultation, t.CycleID, t.Unit, c.Method, c.Participants, c.HeldOn, t.ID); err != nil {
 		return fmt.Errorf("recording the consultation: %w", dbError(err))
+	}
+	payload := map[string]any{"task": t.ID, "method": c.Method, "participants": c.Participants, "held_on": c.HeldOn}
+	if err := record(ctx, tx, actor, ActionConsultationRecorded, t.Unit, t.CycleID, payload); err != nil {
+		return err
 	}
 	const qFeedback = `
 INSERT INTO feedback_items (cycle_id, unit_code, item_id, section, text, task_id)
@@ -529,6 +544,9 @@ VALUES ($1, $2, $3, $4, $5, $6)`
 	for _, f := range c.Feedback {
 		if _, err := tx.ExecContext(ctx, qFeedback, t.CycleID, t.Unit, f.ID, f.Section, f.Text, t.ID); err != nil {
 			return fmt.Errorf("recording feedback item %s: %w", f.ID, dbError(err))
+		}
+		if err := record(ctx, tx, actor, ActionFeedbackRecorded, t.Unit+"/"+f.ID, t.CycleID, map[string]any{"task": t.ID, "section": f.Section}); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -546,6 +564,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 		if _, err := tx.ExecContext(ctx, qChange, t.CycleID, t.Round, c.ID, c.Section, c.Text, c.Rationale, pq.Array(addresses), t.ID); err != nil {
 			return fmt.Errorf("recording change %s: %w", c.ID, dbError(err))
 		}
+		payload := map[string]any{"task": t.ID, "round": t.Round, "section": c.Section, "addresses": addresses}
+		if err := record(ctx, tx, actor, ActionChangeRecorded, c.ID, t.CycleID, payload); err != nil {
+			return err
+		}
 	}
 	const qDisposition = `
 INSERT INTO dispositions (cycle_id, round, item_ref, decision, change_id, reason, task_id)
@@ -553,6 +575,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	for _, ds := range d.Dispositions {
 		if _, err := tx.ExecContext(ctx, qDisposition, t.CycleID, t.Round, ds.Item, ds.Decision, ds.Change, ds.Reason, t.ID); err != nil {
 			return fmt.Errorf("recording the disposition of %s: %w", ds.Item, dbError(err))
+		}
+		payload := map[string]any{"task": t.ID, "round": t.Round, "decision": ds.Decision, "change": ds.Change, "reason": ds.Reason}
+		if err := record(ctx, tx, actor, ActionDispositionRecorded, ds.Item, t.CycleID, payload); err != nil {
+			return err
 		}
 	}
 	b, err := json.Marshal(content)
@@ -565,7 +591,8 @@ VALUES ($1, $2, $3, $4, $5, $6)`
 	if _, err := tx.ExecContext(ctx, qDraft, t.CycleID, t.Round, string(b), content.Hash(), actor, t.ID); err != nil {
 		return fmt.Errorf("recording the draft of round %d: %w", t.Round, dbError(err))
 	}
-	return nil
+	payload := map[string]any{"task": t.ID, "round": t.Round, "content_hash": content.Hash()}
+	return record(ctx, tx, actor, ActionDraftRecorded, fmt.Sprintf("r%d", t.Round), t.CycleID, payload)
 }
 
 // draftHash is the content hash of the round's draft, which signatures bind.
@@ -604,7 +631,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	if _, err := tx.ExecContext(ctx, qSignOff, t.CycleID, t.Round, t.Unit, actor, t.Role, so.Decision, so.Comment, so.VersionHash, meaning, t.ID); err != nil {
 		return fmt.Errorf("recording the sign-off of unit %s: %w", t.Unit, dbError(err))
 	}
-	return nil
+	payload := map[string]any{"task": t.ID, "round": t.Round, "role": t.Role, "decision": so.Decision, "meaning": meaning, "version_hash": so.VersionHash}
+	return record(ctx, tx, actor, ActionSignOffRecorded, fmt.Sprintf("r%d/%s", t.Round, t.Unit), t.CycleID, payload)
 }
 
 func insertApproval(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, a workflows.Approval) error {
@@ -622,7 +650,8 @@ VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::date, $8, $9, $10)`
 	if _, err := tx.ExecContext(ctx, qApproval, t.CycleID, t.Round, actor, t.Role, a.Decision, a.Comment, a.EffectiveFrom, hash, meaning, t.ID); err != nil {
 		return fmt.Errorf("recording the approval of round %d: %w", t.Round, dbError(err))
 	}
-	return nil
+	payload := map[string]any{"task": t.ID, "round": t.Round, "role": t.Role, "decision": a.Decision, "meaning": meaning, "version_hash": hash}
+	return record(ctx, tx, actor, ActionApprovalRecorded, fmt.Sprintf("r%d", t.Round), t.CycleID, payload)
 }
 
 // SupersedeTasks closes the open tasks among the IDs as superseded, with one

@@ -49,6 +49,10 @@ func TestCyclePath(t *testing.T) {
 		store.ActionTaskCompleted:  10,
 		store.ActionTaskSuperseded: 1,
 		store.ActionPlanPublished:  1,
+		// One event per record, matching the row counts below.
+		store.ActionFindingRecorded: 3, store.ActionConsultationRecorded: 2, store.ActionFeedbackRecorded: 3,
+		store.ActionChangeRecorded: 3, store.ActionDispositionRecorded: 8, store.ActionDraftRecorded: 2,
+		store.ActionSignOffRecorded: 3, store.ActionApprovalRecorded: 1,
 	}
 	if got := actions(t, s, c.id); !maps.Equal(got, wantActions) {
 		t.Errorf("got audit actions %v, want %v", got, wantActions)

@@ -197,6 +197,17 @@ const (
 	ActionTaskOverdueReminded = "task.overdue_reminded"
 	ActionTaskCancelled       = "task.cancelled"
 	ActionCycleCancelled      = "cycle.cancelled"
+
+	// One event for each record a completed task carries.
+	ActionFindingRecorded      = "finding.recorded"
+	ActionEffectivenessRated   = "effectiveness.rated"
+	ActionConsultationRecorded = "consultation.recorded"
+	ActionFeedbackRecorded     = "feedback.recorded"
+	ActionChangeRecorded       = "change.recorded"
+	ActionDispositionRecorded  = "disposition.recorded"
+	ActionDraftRecorded        = "draft.recorded"
+	ActionSignOffRecorded      = "signoff.recorded"
+	ActionApprovalRecorded     = "approval.recorded"
 )
 
 // ActorSystem is the actor of audit events that no person caused directly,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -223,6 +224,29 @@ func TestScheduleThroughCommandLine(t *testing.T) {
 	}
 	e.refused(1, "provider "+p+" has no yearly schedule", "schedule", "delete", "--provider", p, "--as", "m.manager")
 	e.refused(1, "provider "+p+" has no yearly schedule", "schedule", "show", "--provider", p)
+
+	// The audit trail says who set, changed and deleted the schedule; the
+	// refused attempts left nothing.
+	var events []struct {
+		Actor   string         `json:"actor"`
+		Action  string         `json:"action"`
+		Subject string         `json:"subject"`
+		Payload map[string]any `json:"payload"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("audit", "log", "--provider", p, "--json")), &events); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range events {
+		if strings.HasPrefix(ev.Action, "schedule.") {
+			got = append(got, fmt.Sprintf("%s %s %s %v", ev.Actor, ev.Action, ev.Subject, ev.Payload["change"]))
+		}
+	}
+	id := workflows.ScheduleID(p)
+	want := []string{"m.manager schedule.set " + id + " created", "m.manager schedule.set " + id + " updated", "m.manager schedule.deleted " + id + " <nil>"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("schedule events in the audit log: got %q, want %q", got, want)
+	}
 }
 
 // waitActions waits until the schedule has taken n actions and returns them.

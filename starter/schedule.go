@@ -241,6 +241,10 @@ func (a *app) scheduleSet(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("setting schedule %s: %w", id, err)
 	}
+	payload := map[string]any{"month": d.Month, "day": d.Day, "hour": d.Hour, "time_zone": workflows.ScheduleTimeZone, "config": cfg, "change": done}
+	if err := st.RecordScheduleChange(ctx, p.ID, store.ActionScheduleSet, id, payload); err != nil {
+		return fmt.Errorf("schedule %s is %s, but recording that in the audit trail failed (set it again to record it): %w", id, done, err)
+	}
 	if errors.Is(notReady, store.ErrNotReady) {
 		fmt.Fprintf(a.stderr, "warning: %s; the schedule is set all the same, but its cycle will not start unless the roles are filled by then\n", oneLine(notReady.Error()))
 	}
@@ -367,6 +371,13 @@ func (a *app) scheduleDelete(ctx context.Context, args []string) error {
 	id := workflows.ScheduleID(provider)
 	if err := c.ScheduleClient().GetHandle(ctx, id).Delete(ctx); err != nil {
 		return noSchedule(provider, err)
+	}
+	st, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	if err := st.RecordScheduleChange(ctx, p.ID, store.ActionScheduleDeleted, id, map[string]any{}); err != nil {
+		return fmt.Errorf("schedule %s is deleted, but recording that in the audit trail failed: %w", id, err)
 	}
 	a.printf("yearly schedule %s deleted; cycles it started go on\n", id)
 	return nil

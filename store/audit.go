@@ -141,8 +141,8 @@ func short(hash string) string {
 
 // AuditFilter selects audit events; zero fields select everything.
 type AuditFilter struct {
-	// Provider selects the events of the provider's cycles and of its
-	// organisation imports.
+	// Provider selects the events of the provider's cycles, of its
+	// organisation imports and of its yearly schedule.
 	Provider string
 	// Year selects the events of the cycles of that year.
 	Year int
@@ -160,7 +160,8 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]Event, error) {
 	}
 	q := `SELECT ` + eventColumns + `
 FROM audit_events e LEFT JOIN cycles c ON c.id = e.cycle_id
-WHERE ($1 = '' OR c.provider_code = $1 OR (e.cycle_id IS NULL AND e.subject = 'provider/' || $1))
+WHERE ($1 = '' OR c.provider_code = $1
+       OR (e.cycle_id IS NULL AND e.subject IN ('provider/' || $1, 'review-cycle-schedule/' || $1)))
   AND ($2 = 0 OR c.year = $2)
   AND ($3 = '' OR e.actor = $3)
   AND ($4::timestamptz IS NULL OR e.at >= $4)
@@ -170,4 +171,17 @@ ORDER BY e.seq`
 		return nil, fmt.Errorf("reading the audit log: %w", dbError(err))
 	}
 	return events, nil
+}
+
+// RecordScheduleChange records that a person set or deleted a provider's
+// yearly schedule (action ActionScheduleSet or ActionScheduleDeleted). The
+// schedule itself lives in Temporal, so this is written after Temporal took
+// the change, in a transaction of its own.
+func (s *Store) RecordScheduleChange(ctx context.Context, actor, action, scheduleID string, payload map[string]any) error {
+	if action != ActionScheduleSet && action != ActionScheduleDeleted {
+		return errorf(ErrInvalid, "%q is not a schedule action", action)
+	}
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		return record(ctx, tx, actor, action, scheduleID, "", payload)
+	})
 }

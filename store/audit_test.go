@@ -235,3 +235,30 @@ func TestAuditLogFilters(t *testing.T) {
 		t.Errorf("%d events by nobody", n)
 	}
 }
+
+func TestRecordScheduleChange(t *testing.T) {
+	s, _ := imported(t, "ACME", "BETA")
+	ctx := context.Background()
+	id := workflows.ScheduleID("ACME")
+	if err := s.RecordScheduleChange(ctx, "acme.manager", store.ActionScheduleSet, id, map[string]any{"month": 8, "day": 15}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordScheduleChange(ctx, "acme.manager", "schedule.paused", id, nil); err == nil || !strings.Contains(err.Error(), `"schedule.paused" is not a schedule action`) {
+		t.Errorf("an unknown action: got %v", err)
+	}
+	var got []string
+	for _, f := range []store.AuditFilter{{Provider: "ACME"}, {Provider: "BETA"}} {
+		events, err := s.AuditLog(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			got = append(got, f.Provider+" "+e.Action+" "+e.Subject)
+		}
+	}
+	want := []string{"ACME org.imported provider/ACME", "ACME schedule.set " + id, "BETA org.imported provider/BETA"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	verified(t, s, 3)
+}

@@ -208,6 +208,10 @@ const (
 	ActionDraftRecorded        = "draft.recorded"
 	ActionSignOffRecorded      = "signoff.recorded"
 	ActionApprovalRecorded     = "approval.recorded"
+
+	// A provider's yearly schedule, set or deleted by a manager.
+	ActionScheduleSet     = "schedule.set"
+	ActionScheduleDeleted = "schedule.deleted"
 )
 
 // ActorSystem is the actor of audit events that no person caused directly,

@@ -39,9 +39,9 @@ UNION ALL SELECT approver || ' ' || meaning FROM approvals WHERE version_hash = 
 		Hash       string                `json:"hash"`
 		Content    workflows.PlanContent `json:"content"`
 		Signatures []struct {
-			Signer      string `json:"signer"`
-			Meaning     string `json:"meaning"`
-			VersionHash string `json:"version_hash"`
+			Signer  string `json:"signer"`
+			Meaning string `json:"meaning"`
+			Hash    string `json:"hash"`
 		} `json:"signatures"`
 	}
 	if err := json.Unmarshal([]byte(e.ok("plan", "show", "--provider", e.provider, "--json")), &shown); err != nil {
@@ -49,6 +49,11 @@ UNION ALL SELECT approver || ' ' || meaning FROM approvals WHERE version_hash = 
 	}
 	if shown.Version != version || shown.Hash != hash || shown.Content.Hash() != hash || len(shown.Signatures) != len(signers) {
 		t.Errorf("plan show: got version %d hash %s with %d signatures", shown.Version, shown.Hash, len(shown.Signatures))
+	}
+	for _, sig := range shown.Signatures {
+		if sig.Hash != hash {
+			t.Errorf("plan show: the signature of %s names hash %s, not the version's", sig.Signer, sig.Hash)
+		}
 	}
 	if out := e.ok("plan", "show", "--provider", e.provider); !strings.Contains(out, "content SHA-256  "+hash) {
 		t.Errorf("plan show: got\n%s", out)

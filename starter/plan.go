@@ -330,7 +330,7 @@ Every signature below is bound to the content SHA-256 above.
 
 | Signed by | Role | Meaning | Signed at | Version hash |
 | --- | --- | --- | --- | --- |
-{{range .Signatures}}| {{mdcell .SignerName}} ({{.Signer}}) | {{.Role}} | {{mdcell .Meaning}} | {{when .SignedAt}} | ` + "`{{.VersionHash}}`" + ` |
+{{range .Signatures}}| {{mdcell .SignerName}} ({{.Signer}}) | {{.Role}} | {{mdcell .Meaning}} | {{when .SignedAt}} | ` + "`{{.Hash}}`" + ` |
 {{end}}
 ### Contents
 
@@ -372,7 +372,7 @@ th { background: #f0f0f0; } code { font-size: 0.85em; word-break: break-all; }
 <p>Every signature below is bound to the content SHA-256 above.</p>
 <table>
 <tr><th>Signed by</th><th>Role</th><th>Meaning</th><th>Signed at</th><th>Version hash</th></tr>
-{{range .Signatures}}<tr><td>{{.SignerName}} ({{.Signer}})</td><td>{{.Role}}</td><td>{{.Meaning}}</td><td>{{when .SignedAt}}</td><td><code>{{.VersionHash}}</code></td></tr>
+{{range .Signatures}}<tr><td>{{.SignerName}} ({{.Signer}})</td><td>{{.Role}}</td><td>{{.Meaning}}</td><td>{{when .SignedAt}}</td><td><code>{{.Hash}}</code></td></tr>
 {{end}}</table>
 <h2>Contents</h2>
 <ol>

@@ -74,9 +74,9 @@ func TestRenderPlan(t *testing.T) {
 		PlanVersion: store.PlanVersion{Provider: "ACME", Version: 3, Hash: content.Hash(), EffectiveFrom: "2027-08-01",
 			PublishedAt: at, CycleID: "review-cycle/ACME/2027", Round: 2, ApprovedBy: "acme.approver", Content: content},
 		ProviderName: "Acme & Sons College",
-		Signatures: []store.Signature{
-			{Kind: "signoff", Unit: "NORTH", Signer: "acme.head.north", SignerName: "Hanna Head", Role: "unit_head", Decision: "approve", Meaning: "approved for unit NORTH", SignedAt: at, VersionHash: content.Hash()},
-			{Kind: "approval", Signer: "acme.approver", SignerName: "Rita | Rector", Role: "approver", Decision: "approve", Meaning: "approved for the provider", SignedAt: at, VersionHash: content.Hash()},
+		Signatures: []store.TraceSignature{
+			{Kind: "signoff", Unit: "NORTH", Signer: "acme.head.north", SignerName: "Hanna Head", Role: "unit_head", Decision: "approve", Meaning: "approved for unit NORTH", SignedAt: at, Hash: content.Hash()},
+			{Kind: "approve", Signer: "acme.approver", SignerName: "Rita | Rector", Role: "approver", Decision: "approve", Meaning: "approved for the provider", SignedAt: at, Hash: content.Hash()},
 		},
 	}
 	for _, format := range []string{"md", "html"} {

@@ -3,27 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 )
-
-// Signature is a sign-off or the approval of the draft a plan version was
-// published from.
-type Signature struct {
-	// Kind is "signoff" (a unit head, for a unit) or "approval" (for the
-	// provider).
-	Kind        string    `db:"kind" json:"kind"`
-	Unit        string    `db:"unit_code" json:"unit,omitempty"`
-	Signer      string    `db:"signer" json:"signer"`
-	SignerName  string    `db:"signer_name" json:"signer_name"`
-	Role        string    `db:"role" json:"role"`
-	Decision    string    `db:"decision" json:"decision"`
-	Meaning     string    `db:"meaning" json:"meaning"`
-	Comment     string    `db:"comment" json:"comment,omitempty"`
-	SignedAt    time.Time `db:"signed_at" json:"signed_at"`
-	VersionHash string    `db:"version_hash" json:"version_hash"`
-}
 
 // PlanDocument is a published plan version with what its first page shows:
 // the provider's name and the signatures of the draft it was published from
@@ -31,8 +13,8 @@ type Signature struct {
 // version's hash.
 type PlanDocument struct {
 	PlanVersion
-	ProviderName string      `json:"provider_name"`
-	Signatures   []Signature `json:"signatures"`
+	ProviderName string           `json:"provider_name"`
+	Signatures   []TraceSignature `json:"signatures"`
 }
 
 // PlanDocument returns a version of a provider's plan (0: the latest) with
@@ -42,22 +24,12 @@ func (s *Store) PlanDocument(ctx context.Context, provider string, version int) 
 	if err != nil {
 		return PlanDocument{}, err
 	}
-	doc := PlanDocument{PlanVersion: pv, Signatures: []Signature{}}
+	doc := PlanDocument{PlanVersion: pv}
 	if err := sqlx.GetContext(ctx, s.db, &doc.ProviderName, `SELECT name FROM providers WHERE code = $1`, provider); err != nil {
 		return PlanDocument{}, fmt.Errorf("reading provider %s: %w", provider, dbError(err))
 	}
-	const q = `
-SELECT 'signoff' AS kind, so.unit_code, so.signer, COALESCE(p.name, '') AS signer_name, so.role, so.decision, so.meaning,
-    so.comment, so.signed_at, so.version_hash
-FROM signoffs so LEFT JOIN people p ON p.id = so.signer
-WHERE so.cycle_id = $1 AND so.round = $2
-UNION ALL
-SELECT 'approval', '', a.approver, COALESCE(p.name, ''), a.role, a.decision, a.meaning, a.comment, a.signed_at, a.version_hash
-FROM approvals a LEFT JOIN people p ON p.id = a.approver
-WHERE a.cycle_id = $1 AND a.round = $2
-ORDER BY kind DESC, unit_code`
-	if err := sqlx.SelectContext(ctx, s.db, &doc.Signatures, q, pv.CycleID, pv.Round); err != nil {
-		return PlanDocument{}, fmt.Errorf("reading the signatures of plan version %d of %s: %w", pv.Version, provider, dbError(err))
+	if doc.Signatures, err = signatures(ctx, s.db, pv.CycleID, pv.Round); err != nil {
+		return PlanDocument{}, fmt.Errorf("reading the signatures of plan version %d of %s: %w", pv.Version, provider, err)
 	}
 	return doc, nil
 }

@@ -24,7 +24,7 @@ func TestPlanDocumentAndChanges(t *testing.T) {
 	}
 	var got []string
 	for _, sig := range doc.Signatures {
-		if sig.VersionHash != doc.Hash {
+		if sig.Hash != doc.Hash {
 			t.Errorf("signature %+v is not of the published hash", sig)
 		}
 		got = append(got, fmt.Sprintf("%s %s %s %s", sig.Kind, sig.Signer, sig.Role, sig.Meaning))
@@ -32,7 +32,7 @@ func TestPlanDocumentAndChanges(t *testing.T) {
 	want := fmt.Sprint([]string{
 		"signoff acme.head.north unit_head approved for unit NORTH",
 		"signoff acme.head.south unit_head approved for unit SOUTH",
-		"approval acme.approver approver approved for the provider",
+		"approve acme.approver approver approved for the provider",
 	})
 	if fmt.Sprint(got) != want {
 		t.Errorf("got signatures %v, want %s (round 2's only: round 1 was sent back)", got, want)

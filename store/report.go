@@ -163,6 +163,9 @@ type TraceRound struct {
 // TraceSignature is a sign-off or an approval: who signed, in which role,
 // what it means, when, and the hash of the draft signed.
 type TraceSignature struct {
+	// Kind is "signoff" (a unit head's, for the unit) or "approve" (the
+	// approver's, for the provider).
+	Kind          string    `db:"kind" json:"kind"`
 	Round         int       `db:"round" json:"round"`
 	Unit          string    `db:"unit_code" json:"unit,omitempty"`
 	Signer        string    `db:"signer" json:"signer"`
@@ -409,6 +412,27 @@ ORDER BY r.unit_code, r.change_id`
 	return tr, nil
 }
 
+// signatures reads the sign-offs and approvals of a cycle's round (0: of
+// every round), by round, sign-offs by unit before the approval.
+func signatures(ctx context.Context, q sqlx.QueryerContext, cycleID string, round int) ([]TraceSignature, error) {
+	const qSignatures = `
+SELECT 'signoff' AS kind, s.round, s.unit_code, s.signer, COALESCE(p.name, '') AS signer_name, s.role, s.decision,
+    s.meaning, s.comment, s.version_hash, s.signed_at, '' AS effective_from
+FROM signoffs s LEFT JOIN people p ON p.id = s.signer
+WHERE s.cycle_id = $1 AND ($2 = 0 OR s.round = $2)
+UNION ALL
+SELECT 'approve', a.round, '', a.approver, COALESCE(p.name, ''), a.role, a.decision,
+    a.meaning, a.comment, a.version_hash, a.signed_at, COALESCE(to_char(a.effective_from, 'YYYY-MM-DD'), '')
+FROM approvals a LEFT JOIN people p ON p.id = a.approver
+WHERE a.cycle_id = $1 AND ($2 = 0 OR a.round = $2)
+ORDER BY round, kind DESC, unit_code`
+	sigs := []TraceSignature{}
+	if err := sqlx.SelectContext(ctx, q, &sigs, qSignatures, cycleID, round); err != nil {
+		return nil, fmt.Errorf("reading signatures: %w", dbError(err))
+	}
+	return sigs, nil
+}
+
 // readSignatures fills the rounds' sign-offs, approvals and the signature
 // tasks that have none.
 func readSignatures(ctx context.Context, q sqlx.QueryerContext, cycleID string, rounds []TraceRound) error {
@@ -418,31 +442,16 @@ func readSignatures(ctx context.Context, q sqlx.QueryerContext, cycleID string, 
 		rounds[i].Unsigned = []TraceUnsigned{}
 		at[rounds[i].Round] = &rounds[i]
 	}
-	var sigs []struct {
-		TraceSignature
-		Kind string `db:"kind"`
+	sigs, err := signatures(ctx, q, cycleID, 0)
+	if err != nil {
+		return err
 	}
-	const qSignatures = `
-SELECT 'signoff' AS kind, s.round, s.unit_code, s.signer, COALESCE(p.name, '') AS signer_name, s.role, s.decision,
-    s.meaning, s.comment, s.version_hash, s.signed_at, '' AS effective_from
-FROM signoffs s LEFT JOIN people p ON p.id = s.signer
-WHERE s.cycle_id = $1
-UNION ALL
-SELECT 'approve', a.round, '', a.approver, COALESCE(p.name, ''), a.role, a.decision,
-    a.meaning, a.comment, a.version_hash, a.signed_at, COALESCE(to_char(a.effective_from, 'YYYY-MM-DD'), '')
-FROM approvals a LEFT JOIN people p ON p.id = a.approver
-WHERE a.cycle_id = $1
-ORDER BY round, kind DESC, unit_code`
-	if err := sqlx.SelectContext(ctx, q, &sigs, qSignatures, cycleID); err != nil {
-		return fmt.Errorf("reading signatures: %w", dbError(err))
-	}
-	for _, row := range sigs {
-		r, ok := at[row.Round]
+	for _, sig := range sigs {
+		r, ok := at[sig.Round]
 		if !ok {
 			continue // the foreign key to the round's draft makes this impossible
 		}
-		sig := row.TraceSignature
-		if row.Kind == string(workflows.KindApprove) {
+		if sig.Kind == string(workflows.KindApprove) {
 			r.Approval = &sig
 		} else {
 			r.SignOffs = append(r.SignOffs, sig)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -144,9 +145,12 @@ type cycleWorkflow struct {
 }
 
 // cycleWorkflows finds a cycle's workflows on the Temporal server: the
-// cycle's own, then each unit's child in the order the cycle started them.
-// The children are read from the cycle's history (the children it really
-// started), with their runs, rather than guessed from the units.
+// cycle's own (its latest run), then each unit's child in unit code order.
+// The children are read from the cycle's history (the children that run
+// really started, each with its run ID), rather than guessed from the units
+// or the tasks table (a unit with no task yet would be missed) or listed by
+// search attributes (visibility lags behind and would also list the children
+// of an earlier run of the same cycle).
 func (a *app) cycleWorkflows(ctx context.Context, provider string, year int) ([]cycleWorkflow, map[string][]*historypb.HistoryEvent, error) {
 	st, err := a.store(ctx)
 	if err != nil {
@@ -202,6 +206,7 @@ func (a *app) cycleWorkflows(ctx context.Context, provider string, year int) ([]
 		histories[w.WorkflowID] = events
 		out = append(out, w)
 	}
+	slices.SortFunc(out[1:], func(a, b cycleWorkflow) int { return strings.Compare(a.WorkflowID, b.WorkflowID) })
 	return out, histories, nil
 }
 
@@ -258,6 +263,25 @@ func (a *app) auditExport(ctx context.Context, args []string) error {
 	return nil
 }
 
+// exportHeader is the first line of an export.
+type exportHeader struct {
+	Type          string    `json:"type"`
+	Provider      string    `json:"provider"`
+	Year          int       `json:"year"`
+	CycleID       string    `json:"cycle_id"`
+	ExportedAt    time.Time `json:"exported_at"`
+	FormatVersion int       `json:"format_version"`
+}
+
+// exportHistoryEvent is one event of a workflow's history, as protojson (the
+// shape `temporal workflow show --output json` prints).
+type exportHistoryEvent struct {
+	Type       string          `json:"type"`
+	WorkflowID string          `json:"workflow_id"`
+	RunID      string          `json:"run_id"`
+	Event      json.RawMessage `json:"event"`
+}
+
 // exportCounts is what an export holds, as its end line says.
 type exportCounts struct {
 	AuditEvents   int `json:"audit_events"`
@@ -288,8 +312,8 @@ func (a *app) exportCycle(ctx context.Context, provider string, year int) ([]byt
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	line := func(v any) error { return enc.Encode(v) }
-	if err := line(map[string]any{"type": "export", "format_version": exportFormat, "provider": provider, "year": year,
-		"cycle_id": cyc.ID, "exported_at": time.Now().UTC()}); err != nil {
+	if err := line(exportHeader{Type: "export", Provider: provider, Year: year, CycleID: cyc.ID,
+		ExportedAt: time.Now().UTC(), FormatVersion: exportFormat}); err != nil {
 		return nil, counts, err
 	}
 	for _, e := range events {
@@ -313,15 +337,18 @@ func (a *app) exportCycle(ctx context.Context, provider string, year int) ([]byt
 			if err != nil {
 				return nil, counts, fmt.Errorf("encoding event %d of %s: %w", e.GetEventId(), w.WorkflowID, err)
 			}
-			if err := line(map[string]any{"type": "history_event", "workflow_id": w.WorkflowID, "run_id": w.RunID, "event": json.RawMessage(raw)}); err != nil {
+			if err := line(exportHistoryEvent{Type: "history_event", WorkflowID: w.WorkflowID, RunID: w.RunID, Event: raw}); err != nil {
 				return nil, counts, err
 			}
 			historyEvents++
 		}
 	}
-	if err := line(map[string]any{"type": "end", "audit_events": len(events), "workflows": len(wfs), "history_events": historyEvents}); err != nil {
-		return nil, counts, err
-	}
 	counts = exportCounts{AuditEvents: len(events), Workflows: len(wfs), HistoryEvents: historyEvents}
+	if err := line(struct {
+		Type string `json:"type"`
+		exportCounts
+	}{"end", counts}); err != nil {
+		return nil, exportCounts{}, err
+	}
 	return buf.Bytes(), counts, nil
 }

@@ -177,14 +177,15 @@ func (a *app) planDiff(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	a1, err := st.PlanVersion(ctx, provider, from)
+	d1, err := st.PlanDocument(ctx, provider, from)
 	if err != nil {
 		return err
 	}
-	a2, err := st.PlanVersion(ctx, provider, to)
+	d2, err := st.PlanDocument(ctx, provider, to)
 	if err != nil {
 		return err
 	}
+	a1, a2 := d1.PlanVersion, d2.PlanVersion
 	diff := diffPlans(a1.Content, a2.Content)
 	lo, hi := min(from, to), max(from, to)
 	changes, err := st.PlanChanges(ctx, provider, lo, hi)
@@ -302,7 +303,9 @@ var planFuncs = map[string]any{
 		}
 		return out
 	},
-	"mdcell": func(s string) string { return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s) },
+	"mdcell": func(s string) string { return strings.ReplaceAll(mdPlanLine(s), "|", `\|`) },
+	"mdtext": mdPlanText,
+	"mdline": mdPlanLine,
 	"unit": func(u string) string {
 		if u == "" {
 			return "the provider"
@@ -311,9 +314,29 @@ var planFuncs = map[string]any{
 	},
 }
 
-// planMarkdown is the handbook in Markdown (text/template: Markdown is not
-// HTML-escaped; table cells go through mdcell).
-var planMarkdown = texttemplate.Must(texttemplate.New("plan.md").Funcs(planFuncs).Parse(`# {{.ProviderName}} — Student welfare plan
+// mdPlanText keeps a plan text from being read as HTML or as headings where
+// Markdown is rendered: it backslash-escapes the backslash, <, > and &, and a
+// # that opens a line. The rest (lists, emphasis) stays the writer's
+// Markdown.
+func mdPlanText(s string) string {
+	s = strings.NewReplacer(`\`, `\\`, `<`, `\<`, `>`, `\>`, `&`, `\&`).Replace(s)
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if t := strings.TrimLeft(l, " "); strings.HasPrefix(t, "#") {
+			lines[i] = l[:len(l)-len(t)] + `\` + t
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// mdPlanLine is mdPlanText on one line.
+func mdPlanLine(s string) string {
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(mdPlanText(s))
+}
+
+// planMarkdown is the handbook in Markdown (text/template: titles and texts
+// go through mdline and mdtext, table cells through mdcell).
+var planMarkdown = texttemplate.Must(texttemplate.New("plan.md").Funcs(planFuncs).Parse(`# {{mdline .ProviderName}} — Student welfare plan
 ## Opiskeluhuoltosuunnitelma
 
 | | |
@@ -334,12 +357,12 @@ Every signature below is bound to the content SHA-256 above.
 {{end}}
 ### Contents
 
-{{range $i, $s := .Content.Sections}}{{inc $i}}. {{$s.Title}}
+{{range $i, $s := .Content.Sections}}{{inc $i}}. {{mdline $s.Title}}
 {{end}}
 {{range $i, $s := .Content.Sections}}
-## {{inc $i}}. {{$s.Title}}
+## {{inc $i}}. {{mdline $s.Title}}
 
-{{if $s.Text}}{{$s.Text}}{{else}}*(This section has no text yet.)*{{end}}
+{{if $s.Text}}{{mdtext $s.Text}}{{else}}*(This section has no text yet.)*{{end}}
 {{end}}`))
 
 var planHTML = template.Must(template.New("plan.html").Funcs(planFuncs).Parse(`<!DOCTYPE html>
@@ -353,7 +376,7 @@ h1 { font-size: 1.8em; margin-bottom: 0; } h1 + p { margin-top: 0.2em; color: #5
 table { border-collapse: collapse; width: 100%; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #bbb; padding: 0.3em 0.5em; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; } code { font-size: 0.85em; word-break: break-all; }
-.front { page-break-after: always; }
+.front { page-break-after: always; } section > p { white-space: pre-line; }
 @media print { body { margin: 0; max-width: none; } a { color: inherit; text-decoration: none; } }
 </style>
 </head>

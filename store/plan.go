@@ -18,8 +18,13 @@ type PlanDocument struct {
 }
 
 // PlanDocument returns a version of a provider's plan (0: the latest) with
-// its signatures.
+// its signatures. A provider that was never imported, one that has not
+// published a plan, and a version it does not have are ErrNotFound, each
+// saying which.
 func (s *Store) PlanDocument(ctx context.Context, provider string, version int) (PlanDocument, error) {
+	if err := providerExists(ctx, s.db, provider); err != nil {
+		return PlanDocument{}, err
+	}
 	pv, err := s.PlanVersion(ctx, provider, version)
 	if err != nil {
 		return PlanDocument{}, err

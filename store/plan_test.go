@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
 )
 
@@ -57,5 +58,27 @@ func TestPlanDocumentAndChanges(t *testing.T) {
 	}
 	if len(all) != len(round2Changes)+1 {
 		t.Errorf("got %d changes since the start, want %d", len(all), len(round2Changes)+1)
+	}
+}
+
+func TestPlanDocumentSaysWhatIsMissing(t *testing.T) {
+	ctx := context.Background()
+	s, db := imported(t, "ACME", "BETA")
+	_, err := s.PlanDocument(ctx, "NOPE", 0)
+	wantKind(t, err, store.ErrNotFound, `provider "NOPE" has not been imported`)
+	_, err = s.PlanDocument(ctx, "ACME", 0)
+	wantKind(t, err, store.ErrNotFound, "provider ACME has no published plan")
+	_, err = s.PlanDocument(ctx, "ACME", 1)
+	wantKind(t, err, store.ErrNotFound, "provider ACME has no plan version 1")
+
+	// Another provider's version is not ACME's.
+	newCycle(t, s, db, "BETA", 2024, workflows.Config{}).run(round1Changes, round2Changes)
+	_, err = s.PlanDocument(ctx, "ACME", 1)
+	wantKind(t, err, store.ErrNotFound, "provider ACME has no plan version 1")
+	if changes, err := s.PlanChanges(ctx, "ACME", 0, 1); err != nil || len(changes) != 0 {
+		t.Errorf("got ACME's changes %+v, %v; want none (BETA's are not ACME's)", changes, err)
+	}
+	if doc, err := s.PlanDocument(ctx, "BETA", 1); err != nil || doc.Provider != "BETA" || len(doc.Signatures) == 0 {
+		t.Errorf("got BETA's version 1 %+v, %v", doc, err)
 	}
 }

@@ -15,8 +15,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 // Application error types of non-retryable activity failures.
@@ -46,15 +46,15 @@ var permanent = []struct {
 
 // Recorder is what the activities need of the store; *store.Store has it.
 type Recorder interface {
-	SetupCycle(context.Context, workflows.SetupCycleInput) (workflows.CycleSetup, error)
-	OpenTasks(context.Context, workflows.OpenTasksInput) ([]workflows.OpenedTask, error)
-	CompleteTask(context.Context, workflows.CompleteTaskInput) error
-	SupersedeTasks(context.Context, workflows.SupersedeTasksInput) error
-	Publish(context.Context, workflows.PublishInput) (workflows.Published, error)
-	FailCycle(context.Context, workflows.FailCycleInput) error
-	RecordTaskOp(context.Context, workflows.TaskOpInput) error
-	RecordDeadline(context.Context, workflows.DeadlineInput) error
-	CancelCycle(context.Context, workflows.CancelCycleInput) error
+	SetupCycle(context.Context, review.SetupCycleInput) (review.CycleSetup, error)
+	OpenTasks(context.Context, review.OpenTasksInput) ([]review.OpenedTask, error)
+	CompleteTask(context.Context, review.CompleteTaskInput) error
+	SupersedeTasks(context.Context, review.SupersedeTasksInput) error
+	Publish(context.Context, review.PublishInput) (review.Published, error)
+	FailCycle(context.Context, review.FailCycleInput) error
+	RecordTaskOp(context.Context, review.TaskOpInput) error
+	RecordDeadline(context.Context, review.DeadlineInput) error
+	CancelCycle(context.Context, review.CancelCycleInput) error
 }
 
 // Activities holds what the activities need. Register a *Activities with the
@@ -65,17 +65,17 @@ type Activities struct {
 
 // SetupCycle records the cycle and returns its units, baseline plan and the
 // previous cycle's changes.
-func (a *Activities) SetupCycle(ctx context.Context, in workflows.SetupCycleInput) (workflows.CycleSetup, error) {
+func (a *Activities) SetupCycle(ctx context.Context, in review.SetupCycleInput) (review.CycleSetup, error) {
 	out, err := a.Store.SetupCycle(audited(ctx), in)
 	if err != nil {
-		return workflows.CycleSetup{}, failure(ctx, err)
+		return review.CycleSetup{}, failure(ctx, err)
 	}
 	activity.GetLogger(ctx).Info("cycle set up", "cycle", in.CycleID, "units", len(out.Units), "baseline_version", out.BaselineVersion)
 	return out, nil
 }
 
 // OpenTasks records tasks and moves the cycle to a phase and round.
-func (a *Activities) OpenTasks(ctx context.Context, in workflows.OpenTasksInput) ([]workflows.OpenedTask, error) {
+func (a *Activities) OpenTasks(ctx context.Context, in review.OpenTasksInput) ([]review.OpenedTask, error) {
 	out, err := a.Store.OpenTasks(audited(ctx), in)
 	if err != nil {
 		return nil, failure(ctx, err)
@@ -85,7 +85,7 @@ func (a *Activities) OpenTasks(ctx context.Context, in workflows.OpenTasksInput)
 }
 
 // CompleteTask records a task's outcome with the records it carries.
-func (a *Activities) CompleteTask(ctx context.Context, in workflows.CompleteTaskInput) error {
+func (a *Activities) CompleteTask(ctx context.Context, in review.CompleteTaskInput) error {
 	if err := a.Store.CompleteTask(audited(ctx), in); err != nil {
 		return failure(ctx, err)
 	}
@@ -94,7 +94,7 @@ func (a *Activities) CompleteTask(ctx context.Context, in workflows.CompleteTask
 }
 
 // SupersedeTasks closes open tasks that no longer matter.
-func (a *Activities) SupersedeTasks(ctx context.Context, in workflows.SupersedeTasksInput) error {
+func (a *Activities) SupersedeTasks(ctx context.Context, in review.SupersedeTasksInput) error {
 	if err := a.Store.SupersedeTasks(audited(ctx), in); err != nil {
 		return failure(ctx, err)
 	}
@@ -103,17 +103,17 @@ func (a *Activities) SupersedeTasks(ctx context.Context, in workflows.SupersedeT
 }
 
 // Publish publishes the approved draft as the plan's next version.
-func (a *Activities) Publish(ctx context.Context, in workflows.PublishInput) (workflows.Published, error) {
+func (a *Activities) Publish(ctx context.Context, in review.PublishInput) (review.Published, error) {
 	out, err := a.Store.Publish(audited(ctx), in)
 	if err != nil {
-		return workflows.Published{}, failure(ctx, err)
+		return review.Published{}, failure(ctx, err)
 	}
 	activity.GetLogger(ctx).Info("plan published", "cycle", in.CycleID, "version", out.Version, "hash", out.Hash)
 	return out, nil
 }
 
 // FailCycle records that a cycle ended without a published plan.
-func (a *Activities) FailCycle(ctx context.Context, in workflows.FailCycleInput) error {
+func (a *Activities) FailCycle(ctx context.Context, in review.FailCycleInput) error {
 	if err := a.Store.FailCycle(audited(ctx), in); err != nil {
 		return failure(ctx, err)
 	}
@@ -123,7 +123,7 @@ func (a *Activities) FailCycle(ctx context.Context, in workflows.FailCycleInput)
 
 // RecordTaskOp records a claim, unclaim, delegation, reassignment or
 // extension of an open task and queues its notices.
-func (a *Activities) RecordTaskOp(ctx context.Context, in workflows.TaskOpInput) error {
+func (a *Activities) RecordTaskOp(ctx context.Context, in review.TaskOpInput) error {
 	if err := a.Store.RecordTaskOp(audited(ctx), in); err != nil {
 		return failure(ctx, err)
 	}
@@ -133,7 +133,7 @@ func (a *Activities) RecordTaskOp(ctx context.Context, in workflows.TaskOpInput)
 
 // RecordDeadline records a reminder or an overdue event of a task and queues
 // its notices and escalations.
-func (a *Activities) RecordDeadline(ctx context.Context, in workflows.DeadlineInput) error {
+func (a *Activities) RecordDeadline(ctx context.Context, in review.DeadlineInput) error {
 	if err := a.Store.RecordDeadline(audited(ctx), in); err != nil {
 		return failure(ctx, err)
 	}
@@ -143,7 +143,7 @@ func (a *Activities) RecordDeadline(ctx context.Context, in workflows.DeadlineIn
 
 // CancelCycle records that a manager cancelled a cycle and closes its open
 // tasks as cancelled.
-func (a *Activities) CancelCycle(ctx context.Context, in workflows.CancelCycleInput) error {
+func (a *Activities) CancelCycle(ctx context.Context, in review.CancelCycleInput) error {
 	if err := a.Store.CancelCycle(audited(ctx), in); err != nil {
 		return failure(ctx, err)
 	}

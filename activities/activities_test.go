@@ -16,6 +16,7 @@ import (
 
 	"github.com/oho-dev/oho/activities"
 	"github.com/oho-dev/oho/dbtest"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
 )
@@ -48,33 +49,33 @@ func TestEveryActivityNameIsAMethod(t *testing.T) {
 // failing is a store whose every call fails with err.
 type failing struct{ err error }
 
-func (f failing) SetupCycle(context.Context, workflows.SetupCycleInput) (workflows.CycleSetup, error) {
-	return workflows.CycleSetup{}, f.err
+func (f failing) SetupCycle(context.Context, review.SetupCycleInput) (review.CycleSetup, error) {
+	return review.CycleSetup{}, f.err
 }
-func (f failing) OpenTasks(context.Context, workflows.OpenTasksInput) ([]workflows.OpenedTask, error) {
+func (f failing) OpenTasks(context.Context, review.OpenTasksInput) ([]review.OpenedTask, error) {
 	return nil, f.err
 }
-func (f failing) CompleteTask(context.Context, workflows.CompleteTaskInput) error     { return f.err }
-func (f failing) SupersedeTasks(context.Context, workflows.SupersedeTasksInput) error { return f.err }
-func (f failing) FailCycle(context.Context, workflows.FailCycleInput) error           { return f.err }
-func (f failing) RecordTaskOp(context.Context, workflows.TaskOpInput) error           { return f.err }
-func (f failing) RecordDeadline(context.Context, workflows.DeadlineInput) error       { return f.err }
-func (f failing) CancelCycle(context.Context, workflows.CancelCycleInput) error       { return f.err }
-func (f failing) Publish(context.Context, workflows.PublishInput) (workflows.Published, error) {
-	return workflows.Published{}, f.err
+func (f failing) CompleteTask(context.Context, review.CompleteTaskInput) error     { return f.err }
+func (f failing) SupersedeTasks(context.Context, review.SupersedeTasksInput) error { return f.err }
+func (f failing) FailCycle(context.Context, review.FailCycleInput) error           { return f.err }
+func (f failing) RecordTaskOp(context.Context, review.TaskOpInput) error           { return f.err }
+func (f failing) RecordDeadline(context.Context, review.DeadlineInput) error       { return f.err }
+func (f failing) CancelCycle(context.Context, review.CancelCycleInput) error       { return f.err }
+func (f failing) Publish(context.Context, review.PublishInput) (review.Published, error) {
+	return review.Published{}, f.err
 }
 
 // inputs holds an input for each activity.
 var inputs = map[string]any{
-	workflows.ActivitySetupCycle:     workflows.SetupCycleInput{CycleID: "c"},
-	workflows.ActivityOpenTasks:      workflows.OpenTasksInput{CycleID: "c"},
-	workflows.ActivityCompleteTask:   workflows.CompleteTaskInput{Actor: "a"},
-	workflows.ActivitySupersedeTasks: workflows.SupersedeTasksInput{CycleID: "c"},
-	workflows.ActivityPublish:        workflows.PublishInput{CycleID: "c"},
-	workflows.ActivityFailCycle:      workflows.FailCycleInput{CycleID: "c"},
-	workflows.ActivityRecordTaskOp:   workflows.TaskOpInput{Op: workflows.OpClaim},
-	workflows.ActivityRecordDeadline: workflows.DeadlineInput{Event: workflows.EventReminder},
-	workflows.ActivityCancelCycle:    workflows.CancelCycleInput{CycleID: "c"},
+	workflows.ActivitySetupCycle:     review.SetupCycleInput{CycleID: "c"},
+	workflows.ActivityOpenTasks:      review.OpenTasksInput{CycleID: "c"},
+	workflows.ActivityCompleteTask:   review.CompleteTaskInput{Actor: "a"},
+	workflows.ActivitySupersedeTasks: review.SupersedeTasksInput{CycleID: "c"},
+	workflows.ActivityPublish:        review.PublishInput{CycleID: "c"},
+	workflows.ActivityFailCycle:      review.FailCycleInput{CycleID: "c"},
+	workflows.ActivityRecordTaskOp:   review.TaskOpInput{Op: review.OpClaim},
+	workflows.ActivityRecordDeadline: review.DeadlineInput{Event: review.EventReminder},
+	workflows.ActivityCancelCycle:    review.CancelCycleInput{CycleID: "c"},
 }
 
 func execute(t *testing.T, rec activities.Recorder, name string, in any) error {
@@ -148,24 +149,24 @@ func TestActivitiesOverTheStore(t *testing.T) {
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(&activities.Activities{Store: s})
 
-	id := workflows.CycleWorkflowID("ACME", 2025)
-	val, err := env.ExecuteActivity(workflows.ActivitySetupCycle, workflows.SetupCycleInput{CycleID: id, Provider: "ACME", Year: 2025})
+	id := review.CycleID("ACME", 2025)
+	val, err := env.ExecuteActivity(workflows.ActivitySetupCycle, review.SetupCycleInput{CycleID: id, Provider: "ACME", Year: 2025})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var setup workflows.CycleSetup
+	var setup review.CycleSetup
 	if err := val.Get(&setup); err != nil {
 		t.Fatal(err)
 	}
-	if len(setup.Units) != 2 || len(setup.Baseline.Sections) != len(workflows.DefaultSections) {
+	if len(setup.Units) != 2 || len(setup.Baseline.Sections) != len(review.DefaultSections) {
 		t.Errorf("got setup %+v, want 2 units and the default sections", setup)
 	}
 
-	_, err = env.ExecuteActivity(workflows.ActivitySetupCycle, workflows.SetupCycleInput{CycleID: "x", Provider: "NOPE", Year: 2025})
+	_, err = env.ExecuteActivity(workflows.ActivitySetupCycle, review.SetupCycleInput{CycleID: "x", Provider: "NOPE", Year: 2025})
 	wantFailure(t, err, activities.TypeNotFound, true, `provider "NOPE" has not been imported`)
 
-	_, err = env.ExecuteActivity(workflows.ActivityCompleteTask, workflows.CompleteTaskInput{
-		Task:    workflows.TaskSpec{ID: "ACME/2025/evaluate/NORTH", Kind: workflows.KindEvaluate},
+	_, err = env.ExecuteActivity(workflows.ActivityCompleteTask, review.CompleteTaskInput{
+		Task:    review.TaskSpec{ID: "ACME/2025/evaluate/NORTH", Kind: review.KindEvaluate},
 		Actor:   "acme.nurse.north",
 		Outcome: json.RawMessage(`{"indicators": [], "findings": [], "effectiveness": [], "student": "Liisa"}`),
 	})
@@ -179,17 +180,17 @@ func TestTaskActivitiesOverTheStore(t *testing.T) {
 	if _, err := s.ImportOrg(ctx, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)
 	}
-	id := workflows.CycleWorkflowID("ACME", 2025)
-	if _, err := s.SetupCycle(ctx, workflows.SetupCycleInput{CycleID: id, Provider: "ACME", Year: 2025}); err != nil {
+	id := review.CycleID("ACME", 2025)
+	if _, err := s.SetupCycle(ctx, review.SetupCycleInput{CycleID: id, Provider: "ACME", Year: 2025}); err != nil {
 		t.Fatal(err)
 	}
 	due := time.Date(2025, 4, 30, 12, 0, 0, 0, time.UTC)
-	task := workflows.TaskSpec{
-		ID: workflows.TaskID("ACME", 2025, workflows.KindEvaluate, 0, "NORTH"), CycleID: id,
-		WorkflowID: workflows.UnitWorkflowID(id, "NORTH"), Kind: workflows.KindEvaluate, Unit: "NORTH",
-		Role: workflows.RoleWelfareStaff, DueAt: due,
+	task := review.TaskSpec{
+		ID: review.TaskID("ACME", 2025, review.KindEvaluate, 0, "NORTH"), CycleID: id,
+		WorkflowID: review.UnitReviewID(id, "NORTH"), Kind: review.KindEvaluate, Unit: "NORTH",
+		Role: review.RoleWelfareStaff, DueAt: due,
 	}
-	if _, err := s.OpenTasks(ctx, workflows.OpenTasksInput{CycleID: id, Phase: workflows.PhaseEvaluate, Tasks: []workflows.TaskSpec{task}}); err != nil {
+	if _, err := s.OpenTasks(ctx, review.OpenTasksInput{CycleID: id, Phase: review.PhaseEvaluate, Tasks: []review.TaskSpec{task}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -197,29 +198,29 @@ func TestTaskActivitiesOverTheStore(t *testing.T) {
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(&activities.Activities{Store: s})
 
-	claim := workflows.TaskOpInput{Task: task, Op: workflows.OpClaim, Seq: 1, Actor: "acme.nurse.north", Assignee: "acme.nurse.north", DueAt: due}
+	claim := review.TaskOpInput{Task: task, Op: review.OpClaim, Seq: 1, Actor: "acme.nurse.north", Assignee: "acme.nurse.north", DueAt: due}
 	for range 2 { // a retry is fine
 		if _, err := env.ExecuteActivity(workflows.ActivityRecordTaskOp, claim); err != nil {
 			t.Fatalf("RecordTaskOp: %v", err)
 		}
 	}
-	overdue := workflows.DeadlineInput{Task: task, Event: workflows.EventOverdue, Seq: 1, Assignee: "acme.nurse.north"}
+	overdue := review.DeadlineInput{Task: task, Event: review.EventOverdue, Seq: 1, Assignee: "acme.nurse.north"}
 	if _, err := env.ExecuteActivity(workflows.ActivityRecordDeadline, overdue); err != nil {
 		t.Fatalf("RecordDeadline: %v", err)
 	}
-	_, err := env.ExecuteActivity(workflows.ActivityRecordTaskOp, workflows.TaskOpInput{
-		Task: task, Op: workflows.OpReassign, Seq: 2, Actor: "acme.manager", Reason: "x", Assignee: "beta.nurse.north", DueAt: due})
+	_, err := env.ExecuteActivity(workflows.ActivityRecordTaskOp, review.TaskOpInput{
+		Task: task, Op: review.OpReassign, Seq: 2, Actor: "acme.manager", Reason: "x", Assignee: "beta.nurse.north", DueAt: due})
 	wantFailure(t, err, activities.TypeInvalid, true, `"beta.nurse.north" is not a person of provider ACME`)
 
-	cancel := workflows.CancelCycleInput{CycleID: id, Actor: "acme.manager", Reason: "Merger."}
+	cancel := review.CancelCycleInput{CycleID: id, Actor: "acme.manager", Reason: "Merger."}
 	for range 2 {
 		if _, err := env.ExecuteActivity(workflows.ActivityCancelCycle, cancel); err != nil {
 			t.Fatalf("CancelCycle: %v", err)
 		}
 	}
-	_, err = env.ExecuteActivity(workflows.ActivityRecordDeadline, workflows.DeadlineInput{Task: task, Event: workflows.EventOverdueReminder, Seq: 2})
+	_, err = env.ExecuteActivity(workflows.ActivityRecordDeadline, review.DeadlineInput{Task: task, Event: review.EventOverdueReminder, Seq: 2})
 	wantFailure(t, err, activities.TypeTaskClosed, true, "cancelled")
-	_, err = env.ExecuteActivity(workflows.ActivityFailCycle, workflows.FailCycleInput{CycleID: id, Reason: "x"})
+	_, err = env.ExecuteActivity(workflows.ActivityFailCycle, review.FailCycleInput{CycleID: id, Reason: "x"})
 	wantFailure(t, err, activities.TypeCycleClosed, true, "been cancelled")
 
 	// The audit events name the workflow run the activity worked for.

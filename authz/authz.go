@@ -14,7 +14,7 @@ import (
 )
 
 // RoleManager is the role that steers cycles. Roles are plain strings here
-// (workflows.Role values) so that the workflows can use this package.
+// (review.Role values) so that the workflows can use this package.
 const RoleManager = "manager"
 
 // Op is an operation on a cycle or one of its tasks.

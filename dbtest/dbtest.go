@@ -17,9 +17,9 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/schema"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 // DefaultURL is the server tests use when DATABASE_URL is not set: the one
@@ -100,21 +100,21 @@ func Org(provider string) store.Org {
 	unitPeople := func(unit string) []store.OrgPerson {
 		u := strings.ToLower(unit)
 		return []store.OrgPerson{
-			{ID: p + ".head." + u, Name: "Head of " + unit, Roles: []store.PersonRole{{Role: workflows.RoleUnitHead, Unit: unit}}},
-			{ID: p + ".nurse." + u, Name: "Nurse of " + unit, Roles: []store.PersonRole{{Role: workflows.RoleWelfareStaff, Unit: unit}}},
-			{ID: p + ".rep." + u, Name: "Student rep of " + unit, Roles: []store.PersonRole{{Role: workflows.RoleStudentRep, Unit: unit}}},
+			{ID: p + ".head." + u, Name: "Head of " + unit, Roles: []store.PersonRole{{Role: review.RoleUnitHead, Unit: unit}}},
+			{ID: p + ".nurse." + u, Name: "Nurse of " + unit, Roles: []store.PersonRole{{Role: review.RoleWelfareStaff, Unit: unit}}},
+			{ID: p + ".rep." + u, Name: "Student rep of " + unit, Roles: []store.PersonRole{{Role: review.RoleStudentRep, Unit: unit}}},
 		}
 	}
 	people := []store.OrgPerson{
-		{ID: p + ".manager", Name: "Quality Manager", Roles: []store.PersonRole{{Role: workflows.RoleManager}}},
-		{ID: p + ".editor", Name: "Plan Editor", Roles: []store.PersonRole{{Role: workflows.RolePlanEditor}}},
-		{ID: p + ".approver", Name: "Director", Roles: []store.PersonRole{{Role: workflows.RoleApprover}}},
-		{ID: p + ".auditor", Name: "Auditor", Roles: []store.PersonRole{{Role: workflows.RoleAuditor}}},
+		{ID: p + ".manager", Name: "Quality Manager", Roles: []store.PersonRole{{Role: review.RoleManager}}},
+		{ID: p + ".editor", Name: "Plan Editor", Roles: []store.PersonRole{{Role: review.RolePlanEditor}}},
+		{ID: p + ".approver", Name: "Director", Roles: []store.PersonRole{{Role: review.RoleApprover}}},
+		{ID: p + ".auditor", Name: "Auditor", Roles: []store.PersonRole{{Role: review.RoleAuditor}}},
 	}
 	people = append(people, unitPeople("NORTH")...)
 	people = append(people, unitPeople("SOUTH")...)
 	for i, person := range people {
-		if person.Roles[0].Role != workflows.RoleStudentRep {
+		if person.Roles[0].Role != review.RoleStudentRep {
 			people[i].Email = Email(person.ID)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oho-dev/oho/workflows"
+	"github.com/oho-dev/oho/review"
 )
 
 // TestAuditThroughCommandLine runs part of a cycle, then reads its audit
@@ -21,7 +21,7 @@ func TestAuditThroughCommandLine(t *testing.T) {
 	e.startWorker()
 	e.ok("org", "import", e.file("org.json", e.org()))
 	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year)
-	evalN := e.waitTask(e.taskID(workflows.KindEvaluate, 0, "NORTH"))
+	evalN := e.waitTask(e.taskID(review.KindEvaluate, 0, "NORTH"))
 	e.complete(evalN.ID, "north.staff", evaluation("NORTH"))
 
 	// Verify: every event of the database, chained.
@@ -75,7 +75,7 @@ func TestAuditThroughCommandLine(t *testing.T) {
 	if err := json.Unmarshal([]byte(e.ok("cycle", "history", "--provider", e.provider, "--year", year, "--json")), &wfs); err != nil {
 		t.Fatal(err)
 	}
-	cycleID := workflows.CycleWorkflowID(e.provider, 2026)
+	cycleID := review.CycleID(e.provider, 2026)
 	if len(wfs) != 1+len(units) || wfs[0].WorkflowID != cycleID {
 		t.Fatalf("cycle history: got %+v, want the cycle and its %d units", wfs, len(units))
 	}

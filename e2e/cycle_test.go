@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/workflows"
 )
 
@@ -37,8 +38,8 @@ func (e *env) org() map[string]any {
 	return map[string]any{"provider": map[string]string{"code": e.provider, "name": "Test College"}, "units": unitList, "people": people}
 }
 
-func (e *env) taskID(kind workflows.TaskKind, round int, unit string) string {
-	return workflows.TaskID(e.provider, 2026, kind, round, unit)
+func (e *env) taskID(kind review.TaskKind, round int, unit string) string {
+	return review.TaskID(e.provider, 2026, kind, round, unit)
 }
 
 // shownTask is the part of 'task show --json' the tests read.
@@ -49,8 +50,8 @@ type shownTask struct {
 	WorkflowID string          `json:"workflow_id"`
 	Input      json.RawMessage `json:"input"`
 	Draft      *struct {
-		VersionHash string                `json:"version_hash"`
-		Content     workflows.PlanContent `json:"content"`
+		VersionHash string             `json:"version_hash"`
+		Content     review.PlanContent `json:"content"`
 	} `json:"draft"`
 }
 
@@ -65,7 +66,7 @@ func (e *env) waitTask(id string) shownTask {
 			if err := json.Unmarshal([]byte(r.stdout), &t); err != nil {
 				e.t.Fatalf("task show --json: %v\n%s", err, r.stdout)
 			}
-			if t.Status == workflows.TaskOpen {
+			if t.Status == review.TaskOpen {
 				return t
 			}
 		}
@@ -120,7 +121,7 @@ func draft(round int) map[string]any {
 
 // hashOf reads the version hash a sign-off or approval task asks to sign.
 func hashOf(t shownTask) string {
-	var in workflows.SignOffInput
+	var in review.SignOffInput
 	_ = json.Unmarshal(t.Input, &in)
 	return in.VersionHash
 }
@@ -162,7 +163,7 @@ func TestCycleThroughCommandLine(t *testing.T) {
 	e.refused(1, "not a duration", "cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year, "--config", e.file("cfg2.json", `{"phases": {"evaluate": "six weeks"}}`))
 	cfg := e.file("config.json", `{"phases": {"evaluate": "2h", "consult": "2h", "update": "1h", "signoff": "1h", "approve": "1h"}, "max_rounds": 3}`)
 	wfID := strings.TrimSpace(e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year, "--config", cfg))
-	if want := workflows.CycleWorkflowID(e.provider, 2026); wfID != want {
+	if want := review.CycleID(e.provider, 2026); wfID != want {
 		t.Fatalf("cycle start printed %q, want %q", wfID, want)
 	}
 	again := e.starter("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year)
@@ -171,8 +172,8 @@ func TestCycleThroughCommandLine(t *testing.T) {
 	}
 
 	// Evaluation and consultation, with the mistakes people make.
-	evalNorth := e.waitTask(e.taskID(workflows.KindEvaluate, 0, "NORTH"))
-	var evalIn workflows.EvaluateInput
+	evalNorth := e.waitTask(e.taskID(review.KindEvaluate, 0, "NORTH"))
+	var evalIn review.EvaluateInput
 	if err := json.Unmarshal(evalNorth.Input, &evalIn); err != nil || len(evalIn.Sections) != 6 {
 		t.Errorf("evaluate task input: got %s (%v), want the six default sections", evalNorth.Input, err)
 	}
@@ -189,14 +190,14 @@ func TestCycleThroughCommandLine(t *testing.T) {
 	badEval["findings"] = []map[string]any{{"id": "F1", "section": "canteen", "severity": "huge", "text": "x"}}
 	e.refused(1, `refused: outcome of task `+evalNorth.ID+`: findings[0].severity must be one of info, minor, major (got "huge")`,
 		"task", "complete", evalNorth.ID, "--as", "north.staff", "--outcome", e.file("bad-eval.json", badEval))
-	e.refused(1, `unknown field "student_names"`, "task", "complete", e.taskID(workflows.KindConsult, 0, "NORTH"), "--as", "north.rep",
+	e.refused(1, `unknown field "student_names"`, "task", "complete", e.taskID(review.KindConsult, 0, "NORTH"), "--as", "north.rep",
 		"--outcome", e.file("names.json", `{"method": "council", "participants": 3, "held_on": "2026-03-01", "student_names": ["Aino"]}`))
 	if n := e.count(`SELECT count(*) FROM findings`); n != 0 {
 		t.Fatalf("refused completions wrote %d findings", n)
 	}
 	for _, u := range units {
-		e.complete(e.taskID(workflows.KindEvaluate, 0, u), strings.ToLower(u)+".staff", evaluation(u))
-		e.complete(e.taskID(workflows.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())
+		e.complete(e.taskID(review.KindEvaluate, 0, u), strings.ToLower(u)+".staff", evaluation(u))
+		e.complete(e.taskID(review.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())
 	}
 	// Sending the same completion again is answered as before; another is refused.
 	if out := e.ok("task", "complete", evalNorth.ID, "--as", "north.staff", "--outcome", e.file("eval-again.json", evaluation("NORTH"))); !strings.Contains(out, "done by north.staff") {
@@ -206,14 +207,14 @@ func TestCycleThroughCommandLine(t *testing.T) {
 
 	// Round 1: a draft missing a disposition, then a good one; a stale
 	// signature; a request for changes that supersedes the other sign-offs.
-	draftID := e.taskID(workflows.KindDraft, 1, "")
+	draftID := e.taskID(review.KindDraft, 1, "")
 	e.waitTask(draftID)
 	incomplete := draft(1)
 	incomplete["dispositions"] = incomplete["dispositions"].([]map[string]any)[1:]
 	e.refused(1, "these need a disposition (every major finding and every feedback item): NORTH/F1",
 		"task", "complete", draftID, "--as", "p.editor", "--outcome", e.file("incomplete.json", incomplete))
 	e.complete(draftID, "p.editor", draft(1))
-	signNorth := e.waitTask(e.taskID(workflows.KindSignOff, 1, "NORTH"))
+	signNorth := e.waitTask(e.taskID(review.KindSignOff, 1, "NORTH"))
 	if d := signNorth.Draft; d == nil || d.VersionHash != hashOf(signNorth) || d.Content.Hash() != d.VersionHash ||
 		!strings.Contains(fmt.Sprint(d.Content), "Two supervisors at every break (round 1).") {
 		t.Errorf("sign-off task shows draft %+v, want the round 1 draft bound to %s", signNorth.Draft, hashOf(signNorth))
@@ -226,7 +227,7 @@ func TestCycleThroughCommandLine(t *testing.T) {
 	e.refused(1, "request_changes needs a comment", "task", "complete", signNorth.ID, "--as", "north.head",
 		"--outcome", e.file("nocomment.json", map[string]any{"decision": "request_changes", "version_hash": hashOf(signNorth)}))
 	e.complete(signNorth.ID, "north.head", map[string]any{"decision": "request_changes", "comment": "Name the rota owner", "version_hash": hashOf(signNorth)})
-	harbour1 := e.taskID(workflows.KindSignOff, 1, "HARBOUR")
+	harbour1 := e.taskID(review.KindSignOff, 1, "HARBOUR")
 	deadline := time.Now().Add(30 * time.Second)
 	for e.count(`SELECT count(*) FROM tasks WHERE id = $1 AND status = 'superseded'`, harbour1) == 0 {
 		if time.Now().After(deadline) {
@@ -238,21 +239,21 @@ func TestCycleThroughCommandLine(t *testing.T) {
 		"--outcome", e.file("late.json", map[string]any{"decision": "approve", "version_hash": hashOf(signNorth)}))
 
 	// Round 2: signed by all, approved, published.
-	e.complete(e.taskID(workflows.KindDraft, 2, ""), "p.editor", draft(2))
+	e.complete(e.taskID(review.KindDraft, 2, ""), "p.editor", draft(2))
 	for _, u := range units {
-		id := e.taskID(workflows.KindSignOff, 2, u)
+		id := e.taskID(review.KindSignOff, 2, u)
 		e.complete(id, strings.ToLower(u)+".head", map[string]any{"decision": "approve", "version_hash": hashOf(e.waitTask(id))})
 	}
-	approveID := e.taskID(workflows.KindApprove, 2, "")
+	approveID := e.taskID(review.KindApprove, 2, "")
 	e.waitTask(approveID)
 	e.refused(1, "effective_from is required when decision is approve", "task", "complete", approveID, "--as", "r.approver",
 		"--outcome", e.file("noeff.json", map[string]any{"decision": "approve"}))
 	e.complete(approveID, "r.approver", map[string]any{"decision": "approve", "comment": "For the board", "effective_from": "2026-08-01"})
 
 	// The status, as the command line and the workflow's query report it.
-	var status workflows.Status
+	var status review.Progress
 	deadline = time.Now().Add(30 * time.Second)
-	for status.Status != workflows.CycleCompleted {
+	for status.Status != review.CycleCompleted {
 		if time.Now().After(deadline) {
 			t.Fatalf("cycle did not complete: %+v", status)
 		}
@@ -261,7 +262,7 @@ func TestCycleThroughCommandLine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if status.Phase != workflows.PhasePublished || status.Round != 2 || status.WorkflowID != wfID {
+	if status.Phase != review.PhasePublished || status.Round != 2 || status.WorkflowID != wfID {
 		t.Errorf("cycle status: got phase %s round %d id %s, want published 2 %s", status.Phase, status.Round, status.WorkflowID, wfID)
 	}
 	if fmt.Sprint(status.Units) != "[{FOREST done} {HARBOUR done} {NORTH done}]" {
@@ -308,7 +309,7 @@ func (e *env) mustShow(id string) shownTask {
 	return t
 }
 
-func queryStatus(t *testing.T, workflowID string) workflows.Status {
+func queryStatus(t *testing.T, workflowID string) review.Progress {
 	t.Helper()
 	c := dialTemporal(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -317,7 +318,7 @@ func queryStatus(t *testing.T, workflowID string) workflows.Status {
 	if err != nil {
 		t.Fatalf("querying %s: %v", workflowID, err)
 	}
-	var s workflows.Status
+	var s review.Progress
 	if err := v.Get(&s); err != nil {
 		t.Fatal(err)
 	}
@@ -333,17 +334,17 @@ func TestWorkerKilledMidCycle(t *testing.T) {
 	e.ok("org", "import", e.file("org.json", e.org()))
 	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year)
 	for _, u := range units {
-		e.complete(e.taskID(workflows.KindEvaluate, 0, u), strings.ToLower(u)+".staff", evaluation(u))
-		e.complete(e.taskID(workflows.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())
+		e.complete(e.taskID(review.KindEvaluate, 0, u), strings.ToLower(u)+".staff", evaluation(u))
+		e.complete(e.taskID(review.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())
 	}
-	e.complete(e.taskID(workflows.KindDraft, 1, ""), "p.editor", draft(1))
+	e.complete(e.taskID(review.KindDraft, 1, ""), "p.editor", draft(1))
 
 	// All three unit heads sign at once; the worker dies under them.
 	var wg sync.WaitGroup
 	results := make([]result, len(units))
 	took := make([]time.Duration, len(units))
 	for i, u := range units {
-		id := e.taskID(workflows.KindSignOff, 1, u)
+		id := e.taskID(review.KindSignOff, 1, u)
 		file := e.file(u+"-sign.json", map[string]any{"decision": "approve", "version_hash": hashOf(e.waitTask(id))})
 		wg.Add(1)
 		go func() {
@@ -364,7 +365,7 @@ func TestWorkerKilledMidCycle(t *testing.T) {
 		}
 	}
 
-	e.complete(e.taskID(workflows.KindApprove, 1, ""), "r.approver", map[string]any{"decision": "approve", "effective_from": "2026-08-01"})
+	e.complete(e.taskID(review.KindApprove, 1, ""), "r.approver", map[string]any{"decision": "approve", "effective_from": "2026-08-01"})
 	deadline := time.Now().Add(30 * time.Second)
 	for e.count(`SELECT count(*) FROM cycles WHERE status = 'completed'`) == 0 {
 		if time.Now().After(deadline) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/workflows"
 )
 
@@ -118,15 +119,15 @@ func TestAuditExportOfFinishedCycle(t *testing.T) {
 	cfg := e.file("config.json", `{"phases": {"evaluate": "2h", "consult": "2h", "update": "1h", "signoff": "1h", "approve": "1h"}}`)
 	cycleID := strings.TrimSpace(e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year, "--config", cfg))
 	for _, u := range units {
-		e.complete(e.taskID(workflows.KindEvaluate, 0, u), strings.ToLower(u)+".staff", evaluation(u))
-		e.complete(e.taskID(workflows.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())
+		e.complete(e.taskID(review.KindEvaluate, 0, u), strings.ToLower(u)+".staff", evaluation(u))
+		e.complete(e.taskID(review.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())
 	}
-	e.complete(e.taskID(workflows.KindDraft, 1, ""), "p.editor", draft(1))
+	e.complete(e.taskID(review.KindDraft, 1, ""), "p.editor", draft(1))
 	for _, u := range units {
-		id := e.taskID(workflows.KindSignOff, 1, u)
+		id := e.taskID(review.KindSignOff, 1, u)
 		e.complete(id, strings.ToLower(u)+".head", map[string]any{"decision": "approve", "version_hash": hashOf(e.waitTask(id))})
 	}
-	e.complete(e.taskID(workflows.KindApprove, 1, ""), "r.approver", map[string]any{"decision": "approve", "effective_from": "2026-08-01"})
+	e.complete(e.taskID(review.KindApprove, 1, ""), "r.approver", map[string]any{"decision": "approve", "effective_from": "2026-08-01"})
 	deadline := time.Now().Add(30 * time.Second)
 	for e.count(`SELECT count(*) FROM cycles WHERE status = 'completed'`) == 0 {
 		if time.Now().After(deadline) {
@@ -250,7 +251,7 @@ func TestAuditExportOfFinishedCycle(t *testing.T) {
 	// history.
 	wantIDs := []string{cycleID}
 	for _, u := range slices.Sorted(slices.Values(units)) {
-		wantIDs = append(wantIDs, workflows.UnitWorkflowID(cycleID, u))
+		wantIDs = append(wantIDs, review.UnitReviewID(cycleID, u))
 	}
 	var gotIDs []string
 	historyTotal := 0

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/smtptest"
-	"github.com/oho-dev/oho/workflows"
 )
 
 // mailbox reads what a loopback SMTP server has received.
@@ -85,8 +85,8 @@ func TestRemindersAndEscalationByMail(t *testing.T) {
 	cfg := fmt.Sprintf(`{"phases": {"evaluate": %q, "consult": "1h"}, "reminders": {"before": %q, "every": "1h"}}`, evaluate, before)
 	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year, "--config", e.file("config.json", cfg))
 
-	late := e.taskID(workflows.KindEvaluate, 0, "HARBOUR")
-	moved := e.taskID(workflows.KindEvaluate, 0, "NORTH")
+	late := e.taskID(review.KindEvaluate, 0, "HARBOUR")
+	moved := e.taskID(review.KindEvaluate, 0, "NORTH")
 	e.waitTask(late)
 	e.waitTask(moved)
 	dueOf := func(id string) time.Time {

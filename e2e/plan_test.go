@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oho-dev/oho/workflows"
+	"github.com/oho-dev/oho/review"
 )
 
 // checkPlanDocuments reads the plan the cycle published through 'plan show',
@@ -21,7 +21,7 @@ func checkPlanDocuments(t *testing.T, e *env, version int, hash string) {
 	if err := e.db.QueryRow(`SELECT content FROM plan_versions WHERE version = $1`, version).Scan(&content); err != nil {
 		t.Fatal(err)
 	}
-	var plan workflows.PlanContent
+	var plan review.PlanContent
 	if err := json.Unmarshal(content, &plan); err != nil {
 		t.Fatal(err)
 	}
@@ -38,9 +38,9 @@ UNION ALL SELECT approver || ' ' || meaning FROM approvals WHERE version_hash = 
 	}
 
 	var shown struct {
-		Version    int                   `json:"version"`
-		Hash       string                `json:"hash"`
-		Content    workflows.PlanContent `json:"content"`
+		Version    int                `json:"version"`
+		Hash       string             `json:"hash"`
+		Content    review.PlanContent `json:"content"`
 		Signatures []struct {
 			Signer  string `json:"signer"`
 			Meaning string `json:"meaning"`
@@ -108,8 +108,8 @@ UNION ALL SELECT approver || ' ' || meaning FROM approvals WHERE version_hash = 
 // approves from effective.
 func (e *env) planCycle(yr int, config any, rated []string, changes []map[string]any, dispositions []map[string]any, effective string) {
 	e.t.Helper()
-	id := func(kind workflows.TaskKind, round int, unit string) string {
-		return workflows.TaskID(e.provider, yr, kind, round, unit)
+	id := func(kind review.TaskKind, round int, unit string) string {
+		return review.TaskID(e.provider, yr, kind, round, unit)
 	}
 	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", strconv.Itoa(yr), "--config", e.file(fmt.Sprintf("config-%d.json", yr), config))
 	for _, u := range units {
@@ -119,17 +119,17 @@ func (e *env) planCycle(yr int, config any, rated []string, changes []map[string
 			ratings = append(ratings, map[string]any{"change_id": c, "rating": "partly", "note": "Seen in " + u})
 		}
 		eval["effectiveness"] = ratings
-		e.complete(id(workflows.KindEvaluate, 0, u), strings.ToLower(u)+".staff", eval)
-		e.complete(id(workflows.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())
+		e.complete(id(review.KindEvaluate, 0, u), strings.ToLower(u)+".staff", eval)
+		e.complete(id(review.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())
 	}
-	e.complete(id(workflows.KindDraft, 1, ""), "p.editor", map[string]any{"changes": changes, "dispositions": dispositions})
+	e.complete(id(review.KindDraft, 1, ""), "p.editor", map[string]any{"changes": changes, "dispositions": dispositions})
 	for _, u := range units {
-		sid := id(workflows.KindSignOff, 1, u)
+		sid := id(review.KindSignOff, 1, u)
 		e.complete(sid, strings.ToLower(u)+".head", map[string]any{"decision": "approve", "version_hash": hashOf(e.waitTask(sid))})
 	}
-	e.complete(id(workflows.KindApprove, 1, ""), "r.approver", map[string]any{"decision": "approve", "effective_from": effective})
+	e.complete(id(review.KindApprove, 1, ""), "r.approver", map[string]any{"decision": "approve", "effective_from": effective})
 	deadline := time.Now().Add(30 * time.Second)
-	for e.count(`SELECT count(*) FROM plan_versions WHERE cycle_id = $1`, workflows.CycleWorkflowID(e.provider, yr)) == 0 {
+	for e.count(`SELECT count(*) FROM plan_versions WHERE cycle_id = $1`, review.CycleID(e.provider, yr)) == 0 {
 		if time.Now().After(deadline) {
 			e.t.Fatalf("the %d cycle did not publish within 30s", yr)
 		}
@@ -138,14 +138,14 @@ func (e *env) planCycle(yr int, config any, rated []string, changes []map[string
 }
 
 // storedPlan reads a published version's content and hash from the database.
-func (e *env) storedPlan(version int) (workflows.PlanContent, string) {
+func (e *env) storedPlan(version int) (review.PlanContent, string) {
 	e.t.Helper()
 	var raw []byte
 	var hash string
 	if err := e.db.QueryRow(`SELECT content, content_hash FROM plan_versions WHERE version = $1`, version).Scan(&raw, &hash); err != nil {
 		e.t.Fatal(err)
 	}
-	var c workflows.PlanContent
+	var c review.PlanContent
 	if err := json.Unmarshal(raw, &c); err != nil {
 		e.t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestPlanVersionsThroughCommandLine(t *testing.T) {
 	if err := json.Unmarshal([]byte(e.ok("plan", "diff", "--provider", e.provider, "--from", "1", "--to", "2", "--json")), &diff); err != nil {
 		t.Fatal(err)
 	}
-	texts := func(c workflows.PlanContent) map[string]string {
+	texts := func(c review.PlanContent) map[string]string {
 		m := map[string]string{}
 		for _, s := range c.Sections {
 			m[s.Key] = s.Text
@@ -285,7 +285,7 @@ ON pv.cycle_id = pc.cycle_id AND pv.round = pc.round WHERE pv.version = 2 ORDER 
 	// plan export of each version: its own hash and signatures, every section.
 	for _, v := range []struct {
 		n       int
-		content workflows.PlanContent
+		content review.PlanContent
 		hash    string
 		other   string
 	}{{1, v1, hash1, hash2}, {2, v2, hash2, hash1}} {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oho-dev/oho/workflows"
+	"github.com/oho-dev/oho/review"
 )
 
 // TestReportThroughCommandLine runs a one-round cycle through the command
@@ -36,8 +36,8 @@ func TestReportThroughCommandLine(t *testing.T) {
 		if u == "NORTH" {
 			text = `NORTH <script>alert("owned")</script>`
 		}
-		e.complete(e.taskID(workflows.KindEvaluate, 0, u), strings.ToLower(u)+".staff", evaluation(text))
-		e.complete(e.taskID(workflows.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())
+		e.complete(e.taskID(review.KindEvaluate, 0, u), strings.ToLower(u)+".staff", evaluation(text))
+		e.complete(e.taskID(review.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())
 	}
 
 	// While the cycle runs the report is written, and says so at the top.
@@ -46,12 +46,12 @@ func TestReportThroughCommandLine(t *testing.T) {
 		t.Errorf("the report of a running cycle does not open with the notice:\n%s", running[:min(len(running), 600)])
 	}
 
-	e.complete(e.taskID(workflows.KindDraft, 1, ""), "p.editor", draft(1))
+	e.complete(e.taskID(review.KindDraft, 1, ""), "p.editor", draft(1))
 	for _, u := range units {
-		id := e.taskID(workflows.KindSignOff, 1, u)
+		id := e.taskID(review.KindSignOff, 1, u)
 		e.complete(id, strings.ToLower(u)+".head", map[string]any{"decision": "approve", "comment": "For " + u, "version_hash": hashOf(e.waitTask(id))})
 	}
-	e.complete(e.taskID(workflows.KindApprove, 1, ""), "r.approver", map[string]any{"decision": "approve", "effective_from": "2026-08-01"})
+	e.complete(e.taskID(review.KindApprove, 1, ""), "r.approver", map[string]any{"decision": "approve", "effective_from": "2026-08-01"})
 	deadline := time.Now().Add(30 * time.Second)
 	for e.count(`SELECT count(*) FROM cycles WHERE status = 'completed'`) == 0 {
 		if time.Now().After(deadline) {

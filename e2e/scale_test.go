@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/workflows"
 )
 
@@ -88,11 +89,11 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 	for _, u := range codes {
 		l := strings.ToLower(u)
 		units = append(units,
-			workflows.CompleteTaskRequest{TaskID: e.taskID(workflows.KindEvaluate, 0, u), Actor: l + ".welfare_staff", Outcome: raw(evaluation(u))},
-			workflows.CompleteTaskRequest{TaskID: e.taskID(workflows.KindConsult, 0, u), Actor: l + ".student_rep", Outcome: raw(consultation())})
+			workflows.CompleteTaskRequest{TaskID: e.taskID(review.KindEvaluate, 0, u), Actor: l + ".welfare_staff", Outcome: raw(evaluation(u))},
+			workflows.CompleteTaskRequest{TaskID: e.taskID(review.KindConsult, 0, u), Actor: l + ".student_rep", Outcome: raw(consultation())})
 	}
 	complete(units, func(r workflows.CompleteTaskRequest) string {
-		return workflows.UnitWorkflowID(wfID, r.TaskID[strings.LastIndex(r.TaskID, "/")+1:])
+		return review.UnitReviewID(wfID, r.TaskID[strings.LastIndex(r.TaskID, "/")+1:])
 	})
 
 	var dispositions []map[string]any
@@ -105,7 +106,7 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 	for round := 1; round <= 3; round++ {
 		change := map[string]any{"changes": []map[string]any{{"id": "C1", "section": "communal", "text": fmt.Sprintf("Round %d wording.", round), "rationale": "Evaluation"}},
 			"dispositions": dispositions}
-		complete([]workflows.CompleteTaskRequest{{TaskID: e.taskID(workflows.KindDraft, round, ""), Actor: "p.editor", Outcome: raw(change)}}, toParent)
+		complete([]workflows.CompleteTaskRequest{{TaskID: e.taskID(review.KindDraft, round, ""), Actor: "p.editor", Outcome: raw(change)}}, toParent)
 		var hash string
 		if err := e.db.Get(&hash, `SELECT content_hash FROM plan_drafts WHERE cycle_id = $1 AND round = $2`, wfID, round); err != nil {
 			t.Fatal(err)
@@ -113,7 +114,7 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 		// Every unit but the last approves; in rounds 1 and 2 the last asks for changes.
 		var signs []workflows.CompleteTaskRequest
 		for _, u := range codes[:n-1] {
-			signs = append(signs, workflows.CompleteTaskRequest{TaskID: e.taskID(workflows.KindSignOff, round, u), Actor: strings.ToLower(u) + ".unit_head",
+			signs = append(signs, workflows.CompleteTaskRequest{TaskID: e.taskID(review.KindSignOff, round, u), Actor: strings.ToLower(u) + ".unit_head",
 				Outcome: raw(map[string]any{"decision": "approve", "version_hash": hash})})
 		}
 		complete(signs, toParent)
@@ -121,9 +122,9 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 		if round < 3 {
 			last = map[string]any{"decision": "request_changes", "comment": "One more pass", "version_hash": hash}
 		}
-		complete([]workflows.CompleteTaskRequest{{TaskID: e.taskID(workflows.KindSignOff, round, codes[n-1]), Actor: strings.ToLower(codes[n-1]) + ".unit_head", Outcome: raw(last)}}, toParent)
+		complete([]workflows.CompleteTaskRequest{{TaskID: e.taskID(review.KindSignOff, round, codes[n-1]), Actor: strings.ToLower(codes[n-1]) + ".unit_head", Outcome: raw(last)}}, toParent)
 	}
-	complete([]workflows.CompleteTaskRequest{{TaskID: e.taskID(workflows.KindApprove, 3, ""), Actor: "r.approver",
+	complete([]workflows.CompleteTaskRequest{{TaskID: e.taskID(review.KindApprove, 3, ""), Actor: "r.approver",
 		Outcome: raw(map[string]any{"decision": "approve", "effective_from": "2026-08-01"})}}, toParent)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -136,7 +137,7 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 		t.Errorf("rounds: got %d, want 3", summary.Rounds)
 	}
 	parent := historyLength(ctx, t, c, wfID)
-	child := historyLength(ctx, t, c, workflows.UnitWorkflowID(wfID, codes[0]))
+	child := historyLength(ctx, t, c, review.UnitReviewID(wfID, codes[0]))
 	t.Logf("history events: parent %d (50 units, 3 rounds, 150 sign-offs), one unit's child %d", parent, child)
 	if parent > 5000 {
 		t.Errorf("parent history has %d events; want it well under Temporal's 10,240 warning (at most 5,000)", parent)

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/workflows"
 )
 
@@ -305,7 +306,7 @@ func TestScheduleStartsTheYearsCycleOnce(t *testing.T) {
 		"--config", e.file("cycle.json", `{"max_rounds": 2}`))
 
 	year := time.Now().In(workflows.ScheduleLocation()).Year()
-	cycleID := workflows.CycleWorkflowID(p, year)
+	cycleID := review.CycleID(p, year)
 	t.Cleanup(func() {
 		// The cycle would wait months for its tasks; end it with the test.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -334,7 +335,7 @@ func TestScheduleStartsTheYearsCycleOnce(t *testing.T) {
 	}
 
 	// The cycle runs, set up from the database, with the schedule's config.
-	var status workflows.Status
+	var status review.Progress
 	deadline := time.Now().Add(time.Minute)
 	for {
 		r := e.starter("cycle", "status", "--provider", p, "--year", strconv.Itoa(year), "--json")
@@ -349,7 +350,7 @@ func TestScheduleStartsTheYearsCycleOnce(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if status.WorkflowID != cycleID || status.Status != workflows.CycleRunning || status.Phase != workflows.PhaseEvaluate {
+	if status.WorkflowID != cycleID || status.Status != review.CycleRunning || status.Phase != review.PhaseEvaluate {
 		t.Errorf("cycle status: got %s %s %s, want %s running in evaluate", status.WorkflowID, status.Status, status.Phase, cycleID)
 	}
 	if n := e.count(`SELECT count(*) FROM cycles WHERE provider_code = $1 AND year = $2 AND (config->>'max_rounds')::int = 2`, p, year); n != 1 {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oho-dev/oho/workflows"
+	"github.com/oho-dev/oho/review"
 )
 
 // TestSteeringThroughCommandLine claims, delegates, reassigns and extends
@@ -20,8 +20,8 @@ func TestSteeringThroughCommandLine(t *testing.T) {
 		map[string]any{"id": "north.staff2", "name": "Second counsellor of NORTH", "roles": []map[string]string{{"role": "welfare_staff", "unit": "NORTH"}}})
 	e.ok("org", "import", e.file("org.json", org))
 	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year)
-	evalN := e.waitTask(e.taskID(workflows.KindEvaluate, 0, "NORTH")).ID
-	consN := e.waitTask(e.taskID(workflows.KindConsult, 0, "NORTH")).ID
+	evalN := e.waitTask(e.taskID(review.KindEvaluate, 0, "NORTH")).ID
+	consN := e.waitTask(e.taskID(review.KindConsult, 0, "NORTH")).ID
 
 	// The inbox: the pool's tasks are claimable; claimed, they are the claimer's alone.
 	if out := e.ok("task", "list", "--mine", "--as", "north.staff2"); !strings.Contains(out, evalN) || !strings.Contains(out, "claimable as welfare_staff") || strings.Contains(out, consN) {
@@ -60,15 +60,15 @@ func TestSteeringThroughCommandLine(t *testing.T) {
 	e.refused(1, `there is no person "nobody"`, "task", "delegate", evalN, "--to", "nobody", "--as", "north.staff")
 	e.ok("task", "delegate", evalN, "--to", "north.staff2", "--as", "north.staff", "--reason", "Away next week")
 	var shown struct {
-		Assignee       string    `json:"assignee"`
-		AssigneePerson string    `json:"assignee_person"`
-		DueAt          time.Time `json:"due_at"`
+		Pool     string    `json:"pool"`
+		Assignee string    `json:"assignee"`
+		DueAt    time.Time `json:"due_at"`
 	}
 	if err := json.Unmarshal([]byte(e.ok("task", "show", evalN, "--json")), &shown); err != nil {
 		t.Fatal(err)
 	}
-	if shown.AssigneePerson != "north.staff2" || shown.Assignee != "welfare_staff@NORTH" {
-		t.Errorf("after delegation the task shows assignee %q for %q, want north.staff2 for welfare_staff@NORTH", shown.AssigneePerson, shown.Assignee)
+	if shown.Assignee != "north.staff2" || shown.Pool != "welfare_staff@NORTH" {
+		t.Errorf("after delegation the task shows assignee %q for %q, want north.staff2 for welfare_staff@NORTH", shown.Assignee, shown.Pool)
 	}
 
 	// Extend: managers only, with a reason, later only.
@@ -103,18 +103,18 @@ func TestSteeringThroughCommandLine(t *testing.T) {
 	e.refused(1, `"north.head" may not cancel the cycle: only the provider's managers may`, "cycle", "cancel", "--provider", e.provider, "--year", year, "--as", "north.head", "--reason", "x")
 	e.refused(2, "cycle cancel needs --reason", "cycle", "cancel", "--provider", e.provider, "--year", year, "--as", "m.manager")
 	e.ok("cycle", "cancel", "--provider", e.provider, "--year", year, "--as", "m.manager", "--reason", "The provider merges with another")
-	var status workflows.Status
+	var status review.Progress
 	if err := json.Unmarshal([]byte(e.ok("cycle", "status", "--provider", e.provider, "--year", year, "--json")), &status); err != nil {
 		t.Fatal(err)
 	}
-	if status.Status != workflows.CycleCancelled {
+	if status.Status != review.CycleCancelled {
 		t.Errorf("cycle status after cancel: got %s, want cancelled", status.Status)
 	}
 	counts := map[string]int{}
 	for _, ts := range status.Tasks {
 		counts[ts.Status]++
 	}
-	if counts[workflows.TaskOpen] != 0 || counts[workflows.TaskCancelled] != 4 || counts[workflows.TaskDone] != 2 {
+	if counts[review.TaskOpen] != 0 || counts[review.TaskCancelled] != 4 || counts[review.TaskDone] != 2 {
 		t.Errorf("tasks after cancel: got %v, want 2 done and the other 4 cancelled", counts)
 	}
 	if n := e.count(`SELECT count(*) FROM findings`); n != 2 {
@@ -124,5 +124,5 @@ func TestSteeringThroughCommandLine(t *testing.T) {
 		t.Errorf("cycle.cancelled audit events with actor and reason: got %d, want 1", n)
 	}
 	e.refused(1, "is cancelled and cannot be cancelled", "cycle", "cancel", "--provider", e.provider, "--year", year, "--as", "m.manager", "--reason", "again")
-	e.refused(1, "is cancelled", "task", "claim", e.taskID(workflows.KindEvaluate, 0, "HARBOUR"), "--as", "harbour.staff")
+	e.refused(1, "is cancelled", "task", "claim", e.taskID(review.KindEvaluate, 0, "HARBOUR"), "--as", "harbour.staff")
 }

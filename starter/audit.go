@@ -19,8 +19,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/oho-dev/oho/check"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 // auditVerify recomputes the audit trail's hash chain: "ok N events" and exit
@@ -164,7 +164,7 @@ func (a *app) cycleWorkflows(ctx context.Context, provider string, year int) ([]
 		return nil, nil, err
 	}
 	histories := map[string][]*historypb.HistoryEvent{}
-	parentID := workflows.CycleWorkflowID(provider, year)
+	parentID := review.CycleID(provider, year)
 	type run struct{ id, runID string }
 	runs := []run{{id: parentID}}
 	var out []cycleWorkflow

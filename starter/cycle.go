@@ -16,6 +16,7 @@ import (
 	"github.com/oho-dev/oho/authz"
 	"github.com/oho-dev/oho/check"
 	"github.com/oho-dev/oho/connect"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/schema"
 	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
@@ -84,7 +85,7 @@ func (a *app) cycleStart(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var cfg workflows.Config
+	var cfg review.Config
 	if *configFile != "" {
 		if _, err := readJSONFile(*configFile, &cfg); err != nil {
 			return err
@@ -122,7 +123,7 @@ func (a *app) startCycle(ctx context.Context, by store.Person, in workflows.Cycl
 	if err != nil {
 		return "", false, err
 	}
-	id = workflows.CycleWorkflowID(in.Provider, in.Year)
+	id = review.CycleID(in.Provider, in.Year)
 	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       id,
 		TaskQueue:                                connect.TaskQueue(),
@@ -132,7 +133,7 @@ func (a *app) startCycle(ctx context.Context, by store.Person, in workflows.Cycl
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.AttrProvider.ValueSet(in.Provider),
 			workflows.AttrYear.ValueSet(int64(in.Year)),
-			workflows.AttrPhase.ValueSet(string(workflows.PhaseEvaluate)),
+			workflows.AttrPhase.ValueSet(string(review.PhaseEvaluate)),
 		),
 	}, workflows.ReviewCycle, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/schema"
 	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
@@ -23,15 +24,15 @@ var demoOrgJSON []byte
 
 // demoConfig gives the demo cycle short deadlines: evaluations are due in
 // seconds, so that one left undone is seen going overdue and being escalated.
-var demoConfig = workflows.Config{
-	Phases: workflows.PhaseDurations{
-		Evaluate: workflows.Duration(4 * time.Second),
-		Consult:  workflows.Duration(20 * time.Minute),
-		Update:   workflows.Duration(10 * time.Minute),
-		SignOff:  workflows.Duration(10 * time.Minute),
-		Approve:  workflows.Duration(10 * time.Minute),
+var demoConfig = review.Config{
+	Phases: review.PhaseDurations{
+		Evaluate: review.Duration(4 * time.Second),
+		Consult:  review.Duration(20 * time.Minute),
+		Update:   review.Duration(10 * time.Minute),
+		SignOff:  review.Duration(10 * time.Minute),
+		Approve:  review.Duration(10 * time.Minute),
 	},
-	Reminders: workflows.Reminders{Before: workflows.Duration(2 * time.Second), Every: workflows.Duration(time.Minute)},
+	Reminders: review.Reminders{Before: review.Duration(2 * time.Second), Every: review.Duration(time.Minute)},
 	MaxRounds: 3,
 }
 
@@ -63,7 +64,7 @@ func (a *app) demo(ctx context.Context, args []string) error {
 		return err
 	}
 	d := &demoRun{app: a, st: st, org: org, provider: org.Provider.Code}
-	manager, err := a.actor(ctx, d.holder(workflows.RoleManager, ""))
+	manager, err := a.actor(ctx, d.holder(review.RoleManager, ""))
 	if err != nil {
 		return err
 	}
@@ -163,7 +164,7 @@ type demoRun struct {
 }
 
 // holder returns the first person of the demo organisation holding a role.
-func (d *demoRun) holder(role workflows.Role, unit string) string {
+func (d *demoRun) holder(role review.Role, unit string) string {
 	for _, p := range d.org.People {
 		for _, r := range p.Roles {
 			if r.Role == role && r.Unit == unit {
@@ -174,8 +175,8 @@ func (d *demoRun) holder(role workflows.Role, unit string) string {
 	return ""
 }
 
-func (d *demoRun) taskID(kind workflows.TaskKind, round int, unit string) string {
-	return workflows.TaskID(d.provider, d.year, kind, round, unit)
+func (d *demoRun) taskID(kind review.TaskKind, round int, unit string) string {
+	return review.TaskID(d.provider, d.year, kind, round, unit)
 }
 
 // waitOpen waits until the worker has opened the task and returns it.
@@ -183,7 +184,7 @@ func (d *demoRun) waitOpen(ctx context.Context, id string) (store.Task, error) {
 	deadline := time.Now().Add(taskWait)
 	for {
 		t, err := d.st.Task(ctx, id)
-		if err == nil && t.Status == workflows.TaskOpen {
+		if err == nil && t.Status == review.TaskOpen {
 			return t, nil
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -221,7 +222,7 @@ func (d *demoRun) complete(ctx context.Context, id, actor string, outcome any) e
 func (d *demoRun) waitEvent(ctx context.Context, taskID, action string) error {
 	deadline := time.Now().Add(taskWait)
 	for {
-		events, err := d.st.Events(ctx, workflows.CycleWorkflowID(d.provider, d.year))
+		events, err := d.st.Events(ctx, review.CycleID(d.provider, d.year))
 		if err != nil {
 			return err
 		}
@@ -263,17 +264,17 @@ func (d *demoRun) play(ctx context.Context) error {
 	units := d.org.Units
 
 	d.printf("\n1. Evaluate and consult students, every unit in parallel\n")
-	first := d.taskID(workflows.KindEvaluate, 0, units[0].Code)
+	first := d.taskID(review.KindEvaluate, 0, units[0].Code)
 	task, err := d.waitOpen(ctx, first)
 	if err != nil {
 		return err
 	}
-	var evalIn workflows.EvaluateInput
+	var evalIn review.EvaluateInput
 	if err := json.Unmarshal(task.Input, &evalIn); err != nil {
 		return fmt.Errorf("reading the input of %s: %w", first, err)
 	}
 	// Show a refusal: a student representative cannot file the staff's evaluation.
-	rep := d.holder(workflows.RoleStudentRep, units[0].Code)
+	rep := d.holder(review.RoleStudentRep, units[0].Code)
 	raw, _ := json.Marshal(demoEvaluation(units[0].Code, 0, evalIn.PreviousChanges))
 	if _, err := d.completeTask(ctx, first, rep, raw); err != nil {
 		d.printf("  %s tries to file the staff's evaluation: %s\n", rep, err)
@@ -283,25 +284,25 @@ func (d *demoRun) play(ctx context.Context) error {
 	last := len(units) - 1
 	for i, u := range units {
 		if i != last {
-			if err := d.complete(ctx, d.taskID(workflows.KindEvaluate, 0, u.Code), d.holder(workflows.RoleWelfareStaff, u.Code), demoEvaluation(u.Code, i, evalIn.PreviousChanges)); err != nil {
+			if err := d.complete(ctx, d.taskID(review.KindEvaluate, 0, u.Code), d.holder(review.RoleWelfareStaff, u.Code), demoEvaluation(u.Code, i, evalIn.PreviousChanges)); err != nil {
 				return err
 			}
 		}
-		if err := d.complete(ctx, d.taskID(workflows.KindConsult, 0, u.Code), d.holder(workflows.RoleStudentRep, u.Code), demoConsultation(i, d.year)); err != nil {
+		if err := d.complete(ctx, d.taskID(review.KindConsult, 0, u.Code), d.holder(review.RoleStudentRep, u.Code), demoConsultation(i, d.year)); err != nil {
 			return err
 		}
 	}
 	// The last unit's evaluation is left undone: it goes overdue, is
 	// escalated to the managers, and a manager reassigns it.
-	late := d.taskID(workflows.KindEvaluate, 0, units[last].Code)
+	late := d.taskID(review.KindEvaluate, 0, units[last].Code)
 	d.printf("  %s is left undone; it is due in %s\n", late, time.Duration(demoConfig.Phases.Evaluate))
 	if err := d.waitEvent(ctx, late, "task.overdue"); err != nil {
 		return err
 	}
-	managers := d.holder(workflows.RoleManager, "")
+	managers := d.holder(review.RoleManager, "")
 	d.printf("  %s is overdue: the workflow escalated it to the managers (%s)\n", late, managers)
-	substitute := d.holder(workflows.RoleWelfareStaff, units[0].Code)
-	if err := d.steer(ctx, workflows.ChangeTaskRequest{TaskID: late, Op: workflows.OpReassign, Actor: managers, To: substitute,
+	substitute := d.holder(review.RoleWelfareStaff, units[0].Code)
+	if err := d.steer(ctx, workflows.ChangeTaskRequest{TaskID: late, Op: review.OpReassign, Actor: managers, To: substitute,
 		Reason: "The unit's adviser is on leave; North's nurse covers."}); err != nil {
 		return err
 	}
@@ -312,38 +313,38 @@ func (d *demoRun) play(ctx context.Context) error {
 
 	for round := 1; round <= 2; round++ {
 		d.printf("\n%d. Round %d: the plan editor drafts, every unit head signs off\n", round+1, round)
-		draftID := d.taskID(workflows.KindDraft, round, "")
+		draftID := d.taskID(review.KindDraft, round, "")
 		task, err := d.waitOpen(ctx, draftID)
 		if err != nil {
 			return err
 		}
-		var in workflows.DraftInput
+		var in review.DraftInput
 		if err := json.Unmarshal(task.Input, &in); err != nil {
 			return fmt.Errorf("reading the input of %s: %w", draftID, err)
 		}
-		if err := d.complete(ctx, draftID, d.holder(workflows.RolePlanEditor, ""), demoDraft(in, d.year)); err != nil {
+		if err := d.complete(ctx, draftID, d.holder(review.RolePlanEditor, ""), demoDraft(in, d.year)); err != nil {
 			return err
 		}
 		for i, u := range units {
-			id := d.taskID(workflows.KindSignOff, round, u.Code)
+			id := d.taskID(review.KindSignOff, round, u.Code)
 			t, err := d.waitOpen(ctx, id)
 			if err != nil {
 				return err
 			}
-			var so workflows.SignOffInput
+			var so review.SignOffInput
 			if err := json.Unmarshal(t.Input, &so); err != nil {
 				return fmt.Errorf("reading the input of %s: %w", id, err)
 			}
-			decision := workflows.SignOff{Decision: workflows.DecisionApprove, VersionHash: so.VersionHash,
+			decision := review.SignOff{Decision: review.DecisionApprove, VersionHash: so.VersionHash,
 				Comment: "Approved for " + u.Name}
 			if round == 1 && i == 0 {
-				decision.Decision = workflows.DecisionRequestChanges
+				decision.Decision = review.DecisionRequestChanges
 				decision.Comment = "Name who owns the break supervision rota in each unit."
 			}
-			if err := d.complete(ctx, id, d.holder(workflows.RoleUnitHead, u.Code), decision); err != nil {
+			if err := d.complete(ctx, id, d.holder(review.RoleUnitHead, u.Code), decision); err != nil {
 				return err
 			}
-			if decision.Decision == workflows.DecisionRequestChanges {
+			if decision.Decision == review.DecisionRequestChanges {
 				d.printf("  %s requested changes: the other sign-offs of round 1 are superseded\n", u.Code)
 				break
 			}
@@ -351,8 +352,8 @@ func (d *demoRun) play(ctx context.Context) error {
 	}
 
 	d.printf("\n4. The approver approves; the plan is published\n")
-	return d.complete(ctx, d.taskID(workflows.KindApprove, 2, ""), d.holder(workflows.RoleApprover, ""),
-		workflows.Approval{Decision: workflows.DecisionApprove, Comment: "Approved by the board",
+	return d.complete(ctx, d.taskID(review.KindApprove, 2, ""), d.holder(review.RoleApprover, ""),
+		review.Approval{Decision: review.DecisionApprove, Comment: "Approved by the board",
 			EffectiveFrom: fmt.Sprintf("%d-08-01", d.year)})
 }
 
@@ -367,7 +368,7 @@ func (d *demoRun) summary(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if rep.Cycle.Status != workflows.CycleRunning {
+		if rep.Cycle.Status != review.CycleRunning {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -375,7 +376,7 @@ func (d *demoRun) summary(ctx context.Context) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if rep.Cycle.Status != workflows.CycleCompleted || rep.Version == nil {
+	if rep.Cycle.Status != review.CycleCompleted || rep.Version == nil {
 		return fmt.Errorf("cycle %s ended %s: %s", d.workflowID, rep.Cycle.Status, rep.Cycle.Reason)
 	}
 	d.printf("\nCycle %s completed in %s\n", d.workflowID, plural(rep.Rounds, "round", "rounds"))
@@ -436,34 +437,34 @@ func webUIURL(workflowID, runID string) string {
 	return u
 }
 
-func demoEvaluation(unit string, i int, previousChanges []string) workflows.Evaluation {
+func demoEvaluation(unit string, i int, previousChanges []string) review.Evaluation {
 	value, target := 3.4+0.2*float64(i), 4.0
 	absences, absTarget := 7.5-float64(i), 5.0
-	e := workflows.Evaluation{
-		Indicators: []workflows.Indicator{
+	e := review.Evaluation{
+		Indicators: []review.Indicator{
 			{Name: "School health survey: wellbeing at school", Value: &value, Target: &target, Unit: "score 1-5"},
 			{Name: "Unexplained absences", Value: &absences, Target: &absTarget, Unit: "% of lessons", Better: "lower"},
 		},
-		Findings: []workflows.Finding{
-			{ID: "F1", Section: "communal", Severity: workflows.SeverityMajor,
+		Findings: []review.Finding{
+			{ID: "F1", Section: "communal", Severity: review.SeverityMajor,
 				Text:           "Break-time supervision does not reach the workshop halls of " + unit + ".",
 				Recommendation: "Add the workshop halls to the supervision rota."},
-			{ID: "F2", Section: "monitoring", Severity: workflows.SeverityMinor,
+			{ID: "F2", Section: "monitoring", Severity: review.SeverityMinor,
 				Text: "Absence figures reach the welfare group two months late."},
 		},
 	}
 	for _, id := range previousChanges {
-		e.Effectiveness = append(e.Effectiveness, workflows.Effectiveness{
+		e.Effectiveness = append(e.Effectiveness, review.Effectiveness{
 			ChangeID: id, Rating: []string{"effective", "partly", "effective"}[i%3], Note: "Seen in this year's figures."})
 	}
 	return e
 }
 
-func demoConsultation(i, year int) workflows.Consultation {
+func demoConsultation(i, year int) review.Consultation {
 	methods := []string{"council", "survey", "workshop"}
-	return workflows.Consultation{
+	return review.Consultation{
 		Method: methods[i%len(methods)], Participants: 12 + 40*i, HeldOn: fmt.Sprintf("%d-03-1%d", year, i),
-		Feedback: []workflows.FeedbackItem{
+		Feedback: []review.FeedbackItem{
 			{ID: "S1", Section: "individual", Text: "It is hard to find out when the counsellor is available."},
 		},
 	}
@@ -471,15 +472,15 @@ func demoConsultation(i, year int) workflows.Consultation {
 
 // demoDraft answers every item that needs it: majors and feedback by a change
 // to their section, except that one unit's feedback is deferred with a reason.
-func demoDraft(in workflows.DraftInput, year int) workflows.Draft {
-	var d workflows.Draft
+func demoDraft(in review.DraftInput, year int) review.Draft {
+	var d review.Draft
 	changeFor := map[string]string{}
 	for _, it := range in.Items {
 		if !it.NeedsDisposition() {
 			continue
 		}
-		if strings.HasPrefix(it.Ref, "FOREST/") && it.Kind == workflows.ItemFeedback {
-			d.Dispositions = append(d.Dispositions, workflows.Disposition{Item: it.Ref, Decision: workflows.DecisionDeferred,
+		if strings.HasPrefix(it.Ref, "FOREST/") && it.Kind == review.ItemFeedback {
+			d.Dispositions = append(d.Dispositions, review.Disposition{Item: it.Ref, Decision: review.DecisionDeferred,
 				Reason: "Forest Campus moves to new premises next year; its counselling hours are planned with the move."})
 			continue
 		}
@@ -487,7 +488,7 @@ func demoDraft(in workflows.DraftInput, year int) workflows.Draft {
 		if !ok {
 			id = fmt.Sprintf("C%d", len(d.Changes)+1)
 			changeFor[it.Section] = id
-			d.Changes = append(d.Changes, workflows.Change{ID: id, Section: it.Section,
+			d.Changes = append(d.Changes, review.Change{ID: id, Section: it.Section,
 				Text:      fmt.Sprintf("%s (Reviewed in %d.)", demoText[it.Section], year),
 				Rationale: "Answers this year's evaluation and student feedback."})
 		}
@@ -496,7 +497,7 @@ func demoDraft(in workflows.DraftInput, year int) workflows.Draft {
 				d.Changes[i].Addresses = append(d.Changes[i].Addresses, it.Ref)
 			}
 		}
-		d.Dispositions = append(d.Dispositions, workflows.Disposition{Item: it.Ref, Decision: workflows.DecisionAddressed, Change: id})
+		d.Dispositions = append(d.Dispositions, review.Disposition{Item: it.Ref, Decision: review.DecisionAddressed, Change: id})
 	}
 	if len(in.Comments) > 0 {
 		for i := range d.Changes {

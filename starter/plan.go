@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/oho-dev/oho/check"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 // planArgs parses --provider, an optional --version and the flags setup
@@ -123,8 +123,8 @@ func lineDiff(a, b string) []diffLine {
 
 // diffPlans compares two versions section by section, in the order of the
 // newer version, then the sections it no longer has.
-func diffPlans(from, to workflows.PlanContent) []sectionDiff {
-	old := map[string]workflows.SectionText{}
+func diffPlans(from, to review.PlanContent) []sectionDiff {
+	old := map[string]review.SectionText{}
 	for _, s := range from.Sections {
 		old[s.Key] = s
 	}

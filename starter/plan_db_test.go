@@ -14,8 +14,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oho-dev/oho/dbtest"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 // dbPlanVersion is a published version as the database holds it, with the
@@ -28,7 +28,7 @@ type dbPlanVersion struct {
 	Round         int    `db:"round"`
 	ApprovedBy    string `db:"approved_by"`
 	Raw           []byte `db:"content"`
-	Content       workflows.PlanContent
+	Content       review.PlanContent
 	Signatures    []dbSignature
 }
 
@@ -237,7 +237,7 @@ func TestMarkdownPlanTextIsNotMarkup(t *testing.T) {
 			t.Errorf("mdPlanText(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
-	content := workflows.PlanContent{Sections: []workflows.SectionText{
+	content := review.PlanContent{Sections: []review.SectionText{
 		{Key: "communal", Title: "Communal <b>welfare</b>", Text: "Line one.\n# Heading?\n<script>alert(1)</script>"}}}
 	b, err := renderPlan(store.PlanDocument{PlanVersion: store.PlanVersion{Version: 1, Hash: content.Hash(), Content: content},
 		ProviderName: "Acme\n# College"}, "md")

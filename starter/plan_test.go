@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 func TestLineDiff(t *testing.T) {
@@ -36,13 +36,13 @@ func TestLineDiff(t *testing.T) {
 }
 
 func TestDiffPlans(t *testing.T) {
-	from := workflows.PlanContent{Sections: []workflows.SectionText{
+	from := review.PlanContent{Sections: []review.SectionText{
 		{Key: "a", Title: "A", Text: "same"},
 		{Key: "b", Title: "B", Text: "old\nkept"},
 		{Key: "c", Title: "C", Text: "renamed only"},
 		{Key: "gone", Title: "Gone", Text: "bye"},
 	}}
-	to := workflows.PlanContent{Sections: []workflows.SectionText{
+	to := review.PlanContent{Sections: []review.SectionText{
 		{Key: "a", Title: "A", Text: "same"},
 		{Key: "b", Title: "B", Text: "new\nkept"},
 		{Key: "c", Title: "C2", Text: "renamed only"},
@@ -65,7 +65,7 @@ func TestDiffPlans(t *testing.T) {
 }
 
 func TestRenderPlan(t *testing.T) {
-	content := workflows.PlanContent{Sections: []workflows.SectionText{
+	content := review.PlanContent{Sections: []review.SectionText{
 		{Key: "communal", Title: "Communal welfare", Text: "First paragraph.\n\nSecond <script>alert(1)</script> paragraph."},
 		{Key: "empty", Title: "Empty section"},
 	}}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
 )
@@ -233,12 +234,12 @@ func traceDoc(tr store.Trace, now time.Time) *doc {
 	c := tr.Cycle
 	d := &doc{Title: fmt.Sprintf("Traceability report: %s (%s), review cycle %d", tr.ProviderName, tr.Provider, c.Year)}
 	switch c.Status {
-	case workflows.CycleRunning:
+	case review.CycleRunning:
 		d.notice(fmt.Sprintf("IN PROGRESS: this cycle is still running (phase %s, round %d). This report shows the records as they stood on %s; "+
 			"dispositions, changes and signatures may still change, and no plan version has been published from this cycle.", c.Phase, c.Round, when(now)))
-	case workflows.CycleFailed:
+	case review.CycleFailed:
 		d.notice(fmt.Sprintf("This cycle FAILED without publishing a plan version: %s", c.Reason))
-	case workflows.CycleCancelled:
+	case review.CycleCancelled:
 		d.notice(fmt.Sprintf("This cycle was CANCELLED without publishing a plan version: %s", c.Reason))
 	}
 	d.p("This report traces the %d review of the student welfare plan of %s: every finding of the evaluation and every item of "+
@@ -332,7 +333,7 @@ func cycleSection(d *doc, tr store.Trace) {
 func disposition(it store.TraceItem, running bool) string {
 	ds := it.Disposition
 	if ds == nil {
-		need := it.Kind == store.ItemFeedback || it.Severity == workflows.SeverityMajor
+		need := it.Kind == store.ItemFeedback || it.Severity == review.SeverityMajor
 		switch {
 		case need && running:
 			return "none yet"
@@ -360,7 +361,7 @@ func kindOf(it store.TraceItem) string {
 }
 
 func chainSection(d *doc, tr store.Trace, summary string) {
-	running := tr.Cycle.Status == workflows.CycleRunning
+	running := tr.Cycle.Status == review.CycleRunning
 	d.h(2, "3. From finding and feedback to the published plan")
 	d.p("One row for every finding and every student feedback item of the cycle: item → disposition → change → published version → signatures. "+
 		"Dispositions and changes are those of round %d, the round that was published or, if none was, the last one drafted.", tr.FinalRound)
@@ -406,7 +407,7 @@ func changesSection(d *doc, tr store.Trace) {
 }
 
 func unitsSection(d *doc, tr store.Trace) {
-	running := tr.Cycle.Status == workflows.CycleRunning
+	running := tr.Cycle.Status == review.CycleRunning
 	d.h(2, "5. Evidence per unit")
 	for _, u := range tr.Units {
 		if u.Name != "" {
@@ -468,7 +469,7 @@ func unitsSection(d *doc, tr store.Trace) {
 // roundOutcome says how a round ended.
 func roundOutcome(tr store.Trace, r store.TraceRound) string {
 	if a := r.Approval; a != nil {
-		if a.Decision == workflows.DecisionApprove {
+		if a.Decision == review.DecisionApprove {
 			if p := tr.Published; p != nil && p.Round == r.Round {
 				return fmt.Sprintf("approved for the provider and published as version %d", p.Number)
 			}
@@ -478,14 +479,14 @@ func roundOutcome(tr store.Trace, r store.TraceRound) string {
 	}
 	var asked []string
 	for _, so := range r.SignOffs {
-		if so.Decision == workflows.DecisionRequestChanges {
+		if so.Decision == review.DecisionRequestChanges {
 			asked = append(asked, so.Unit)
 		}
 	}
 	if len(asked) > 0 {
 		return "sent back: changes requested for " + strings.Join(asked, ", ")
 	}
-	if tr.Cycle.Status == workflows.CycleRunning {
+	if tr.Cycle.Status == review.CycleRunning {
 		return "awaiting signatures"
 	}
 	return "closed without a decision"
@@ -519,13 +520,13 @@ func signaturesSection(d *doc, tr store.Trace) {
 		var unsigned []string
 		for _, u := range r.Unsigned {
 			what := "the approval"
-			if u.Kind == workflows.KindSignOff {
+			if u.Kind == review.KindSignOff {
 				what = "the sign-off for unit " + u.Unit
 			}
 			switch u.Status {
-			case workflows.TaskOpen:
+			case review.TaskOpen:
 				unsigned = append(unsigned, what+" is still open")
-			case workflows.TaskSuperseded:
+			case review.TaskSuperseded:
 				unsigned = append(unsigned, what+" was closed unsigned when the round ended")
 			default:
 				unsigned = append(unsigned, what+" was "+u.Status)

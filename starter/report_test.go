@@ -16,8 +16,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oho-dev/oho/dbtest"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 // reportCycle runs a whole cycle of provider ACME through the store, as the
@@ -29,15 +29,15 @@ type reportCycle struct {
 	s        *store.Store
 	id       string
 	year     int
-	baseline workflows.PlanContent
+	baseline review.PlanContent
 }
 
 const scriptFinding = `Reports of bullying <script>alert("x")</script> are not followed up the same way | everywhere & always.`
 
 func newReportCycle(t *testing.T, s *store.Store, year int) *reportCycle {
 	t.Helper()
-	c := &reportCycle{t: t, s: s, id: workflows.CycleWorkflowID("ACME", year), year: year}
-	setup, err := s.SetupCycle(context.Background(), workflows.SetupCycleInput{CycleID: c.id, Provider: "ACME", Year: year})
+	c := &reportCycle{t: t, s: s, id: review.CycleID("ACME", year), year: year}
+	setup, err := s.SetupCycle(context.Background(), review.SetupCycleInput{CycleID: c.id, Provider: "ACME", Year: year})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,40 +45,40 @@ func newReportCycle(t *testing.T, s *store.Store, year int) *reportCycle {
 	return c
 }
 
-func (c *reportCycle) spec(kind workflows.TaskKind, round int, unit string) workflows.TaskSpec {
+func (c *reportCycle) spec(kind review.TaskKind, round int, unit string) review.TaskSpec {
 	wf := c.id
-	if kind == workflows.KindEvaluate || kind == workflows.KindConsult {
-		wf = workflows.UnitWorkflowID(c.id, unit)
+	if kind == review.KindEvaluate || kind == review.KindConsult {
+		wf = review.UnitReviewID(c.id, unit)
 	}
-	return workflows.TaskSpec{ID: workflows.TaskID("ACME", c.year, kind, round, unit), CycleID: c.id, WorkflowID: wf,
+	return review.TaskSpec{ID: review.TaskID("ACME", c.year, kind, round, unit), CycleID: c.id, WorkflowID: wf,
 		Kind: kind, Unit: unit, Round: round, Role: kind.AssigneeRole(), DueAt: time.Now().Add(time.Hour)}
 }
 
-func (c *reportCycle) open(phase workflows.Phase, round int, tasks ...workflows.TaskSpec) {
+func (c *reportCycle) open(phase review.Phase, round int, tasks ...review.TaskSpec) {
 	c.t.Helper()
-	if _, err := c.s.OpenTasks(context.Background(), workflows.OpenTasksInput{CycleID: c.id, Phase: phase, Round: round, Tasks: tasks}); err != nil {
+	if _, err := c.s.OpenTasks(context.Background(), review.OpenTasksInput{CycleID: c.id, Phase: phase, Round: round, Tasks: tasks}); err != nil {
 		c.t.Fatal(err)
 	}
 }
 
-func (c *reportCycle) complete(task workflows.TaskSpec, actor string, outcome any, draft *workflows.PlanContent) {
+func (c *reportCycle) complete(task review.TaskSpec, actor string, outcome any, draft *review.PlanContent) {
 	c.t.Helper()
 	raw, err := json.Marshal(outcome)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if err := c.s.CompleteTask(context.Background(), workflows.CompleteTaskInput{Task: task, Actor: actor, Outcome: raw, Draft: draft}); err != nil {
+	if err := c.s.CompleteTask(context.Background(), review.CompleteTaskInput{Task: task, Actor: actor, Outcome: raw, Draft: draft}); err != nil {
 		c.t.Fatalf("completing %s: %v", task.ID, err)
 	}
 }
 
 func (c *reportCycle) evaluate() {
 	c.t.Helper()
-	var tasks []workflows.TaskSpec
+	var tasks []review.TaskSpec
 	for _, u := range []string{"NORTH", "SOUTH"} {
-		tasks = append(tasks, c.spec(workflows.KindEvaluate, 0, u), c.spec(workflows.KindConsult, 0, u))
+		tasks = append(tasks, c.spec(review.KindEvaluate, 0, u), c.spec(review.KindConsult, 0, u))
 	}
-	c.open(workflows.PhaseEvaluate, 0, tasks...)
+	c.open(review.PhaseEvaluate, 0, tasks...)
 	c.complete(tasks[0], "acme.nurse.north", map[string]any{
 		"indicators": []map[string]any{
 			{"name": "Feels safe at school", "value": 78.5, "target": 85, "unit": "%"},
@@ -97,15 +97,15 @@ func (c *reportCycle) evaluate() {
 			{"id": "S2", "section": "individual", "text": "Counsellor hours are hard to find."}}}, nil)
 }
 
-func (c *reportCycle) draft(round int, c1 string) workflows.PlanContent {
+func (c *reportCycle) draft(round int, c1 string) review.PlanContent {
 	c.t.Helper()
-	changes := []workflows.Change{
+	changes := []review.Change{
 		{ID: "C1", Section: "communal", Text: c1, Rationale: "Bullying finding", Addresses: []string{"NORTH/F1"}},
 		{ID: "C2", Section: "monitoring", Text: "The welfare group reviews the indicators every term.", Rationale: "South's finding", Addresses: []string{"SOUTH/F1"}},
 	}
 	content := c.baseline.Apply(changes)
-	c.open(workflows.PhaseUpdate, round, c.spec(workflows.KindDraft, round, ""))
-	c.complete(c.spec(workflows.KindDraft, round, ""), "acme.editor", workflows.Draft{Changes: changes, Dispositions: []workflows.Disposition{
+	c.open(review.PhaseUpdate, round, c.spec(review.KindDraft, round, ""))
+	c.complete(c.spec(review.KindDraft, round, ""), "acme.editor", review.Draft{Changes: changes, Dispositions: []review.Disposition{
 		{Item: "NORTH/F1", Decision: "addressed", Change: "C1"},
 		{Item: "NORTH/S1", Decision: "deferred", Reason: "Handled with the new intranet next year."},
 		{Item: "SOUTH/F1", Decision: "addressed", Change: "C2"},
@@ -120,20 +120,20 @@ func (c *reportCycle) run() {
 	ctx := context.Background()
 	c.evaluate()
 	d1 := c.draft(1, "Every campus follows one anti-bullying procedure.")
-	c.open(workflows.PhaseSignOff, 1, c.spec(workflows.KindSignOff, 1, "NORTH"), c.spec(workflows.KindSignOff, 1, "SOUTH"))
-	c.complete(c.spec(workflows.KindSignOff, 1, "NORTH"), "acme.head.north",
-		workflows.SignOff{Decision: "request_changes", Comment: "Name the owner.", VersionHash: d1.Hash()}, nil)
-	if err := c.s.SupersedeTasks(ctx, workflows.SupersedeTasksInput{CycleID: c.id, TaskIDs: []string{c.spec(workflows.KindSignOff, 1, "SOUTH").ID}, Reason: "NORTH requested changes"}); err != nil {
+	c.open(review.PhaseSignOff, 1, c.spec(review.KindSignOff, 1, "NORTH"), c.spec(review.KindSignOff, 1, "SOUTH"))
+	c.complete(c.spec(review.KindSignOff, 1, "NORTH"), "acme.head.north",
+		review.SignOff{Decision: "request_changes", Comment: "Name the owner.", VersionHash: d1.Hash()}, nil)
+	if err := c.s.SupersedeTasks(ctx, review.SupersedeTasksInput{CycleID: c.id, TaskIDs: []string{c.spec(review.KindSignOff, 1, "SOUTH").ID}, Reason: "NORTH requested changes"}); err != nil {
 		c.t.Fatal(err)
 	}
 	d2 := c.draft(2, "Every campus follows one anti-bullying procedure; the campus head owns it.")
-	c.open(workflows.PhaseSignOff, 2, c.spec(workflows.KindSignOff, 2, "NORTH"), c.spec(workflows.KindSignOff, 2, "SOUTH"))
+	c.open(review.PhaseSignOff, 2, c.spec(review.KindSignOff, 2, "NORTH"), c.spec(review.KindSignOff, 2, "SOUTH"))
 	for _, u := range []string{"NORTH", "SOUTH"} {
-		c.complete(c.spec(workflows.KindSignOff, 2, u), "acme.head."+strings.ToLower(u), workflows.SignOff{Decision: "approve", VersionHash: d2.Hash()}, nil)
+		c.complete(c.spec(review.KindSignOff, 2, u), "acme.head."+strings.ToLower(u), review.SignOff{Decision: "approve", VersionHash: d2.Hash()}, nil)
 	}
-	c.open(workflows.PhaseApprove, 2, c.spec(workflows.KindApprove, 2, ""))
-	c.complete(c.spec(workflows.KindApprove, 2, ""), "acme.approver", workflows.Approval{Decision: "approve", EffectiveFrom: "2025-08-01"}, nil)
-	if _, err := c.s.Publish(ctx, workflows.PublishInput{CycleID: c.id, Provider: "ACME", Round: 2, Content: d2, EffectiveFrom: "2025-08-01", ApprovedBy: "acme.approver"}); err != nil {
+	c.open(review.PhaseApprove, 2, c.spec(review.KindApprove, 2, ""))
+	c.complete(c.spec(review.KindApprove, 2, ""), "acme.approver", review.Approval{Decision: "approve", EffectiveFrom: "2025-08-01"}, nil)
+	if _, err := c.s.Publish(ctx, review.PublishInput{CycleID: c.id, Provider: "ACME", Round: 2, Content: d2, EffectiveFrom: "2025-08-01", ApprovedBy: "acme.approver"}); err != nil {
 		c.t.Fatal(err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/oho-dev/oho/authz"
 	"github.com/oho-dev/oho/check"
 	"github.com/oho-dev/oho/connect"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
 )
@@ -106,7 +107,7 @@ func dateOf(spec *client.ScheduleSpec) (d yearlyDate, ok bool) {
 
 // yearlyAction is what a provider's schedule does every year: start
 // YearlyStart, which starts the cycle under its deterministic ID.
-func yearlyAction(provider string, cfg workflows.Config) *client.ScheduleWorkflowAction {
+func yearlyAction(provider string, cfg review.Config) *client.ScheduleWorkflowAction {
 	return &client.ScheduleWorkflowAction{
 		ID:        workflows.YearlyStartWorkflowID(provider),
 		Workflow:  workflows.YearlyStart,
@@ -175,7 +176,7 @@ func (a *app) scheduleSet(ctx context.Context, args []string) error {
 	if err := d.check(); err != nil {
 		return err
 	}
-	var cfg workflows.Config
+	var cfg review.Config
 	if *configFile != "" {
 		if _, err := readJSONFile(*configFile, &cfg); err != nil {
 			return err

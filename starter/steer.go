@@ -9,6 +9,7 @@ import (
 
 	"github.com/oho-dev/oho/authz"
 	"github.com/oho-dev/oho/check"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
 )
@@ -47,7 +48,7 @@ func authorize(p store.Person, provider string, op authz.Op) error {
 
 // taskChange is one of the task-steering commands.
 type taskChange struct {
-	op       workflows.TaskOp
+	op       review.TaskOp
 	needTo   bool
 	needDue  bool
 	reasonOK bool // whether --reason is accepted
@@ -56,11 +57,11 @@ type taskChange struct {
 }
 
 var taskChanges = map[string]taskChange{
-	"claim":    {op: workflows.OpClaim, done: "claimed by %[2]s"},
-	"unclaim":  {op: workflows.OpUnclaim, done: "given back to the %[3]s"},
-	"delegate": {op: workflows.OpDelegate, needTo: true, reasonOK: true, done: "delegated to %[2]s"},
-	"reassign": {op: workflows.OpReassign, needTo: true, reasonOK: true, needWhy: true, done: "reassigned to %[2]s"},
-	"extend":   {op: workflows.OpExtend, needDue: true, reasonOK: true, needWhy: true, done: "now due %[4]s"},
+	"claim":    {op: review.OpClaim, done: "claimed by %[2]s"},
+	"unclaim":  {op: review.OpUnclaim, done: "given back to the %[3]s"},
+	"delegate": {op: review.OpDelegate, needTo: true, reasonOK: true, done: "delegated to %[2]s"},
+	"reassign": {op: review.OpReassign, needTo: true, reasonOK: true, needWhy: true, done: "reassigned to %[2]s"},
+	"extend":   {op: review.OpExtend, needDue: true, reasonOK: true, needWhy: true, done: "now due %[4]s"},
 }
 
 // taskSteer runs task claim|unclaim|delegate|reassign|extend. The workflow's
@@ -108,7 +109,7 @@ func (a *app) taskSteer(ctx context.Context, name string, args []string) error {
 	if err != nil {
 		return taskError(pos[0], err)
 	}
-	if t.Status != workflows.TaskOpen {
+	if t.Status != review.TaskOpen {
 		return fmt.Errorf("refused: task %s is %s", t.ID, t.Status)
 	}
 	req := workflows.ChangeTaskRequest{TaskID: t.ID, Op: spec.op, Actor: p.ID, Reason: strings.TrimSpace(*reason)}
@@ -138,7 +139,7 @@ func (a *app) taskSteer(ctx context.Context, name string, args []string) error {
 	if err != nil {
 		return updateError(t.ID, t.WorkflowID, err)
 	}
-	a.printf("task %s "+spec.done+"\n", res.TaskID, res.Assignee, workflows.Assignee(t.Role, t.Unit), res.DueAt.UTC().Format("2006-01-02 15:04 UTC"))
+	a.printf("task %s "+spec.done+"\n", res.TaskID, res.Assignee, review.Pool(t.Role, t.Unit), res.DueAt.UTC().Format("2006-01-02 15:04 UTC"))
 	return nil
 }
 
@@ -187,7 +188,7 @@ func (a *app) cycleCancel(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cyc.Status != workflows.CycleRunning {
+	if cyc.Status != review.CycleRunning {
 		return fmt.Errorf("refused: cycle %s is %s and cannot be cancelled", cyc.ID, cyc.Status)
 	}
 	c, err := a.client(ctx)

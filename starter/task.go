@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/oho-dev/oho/check"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
 )
@@ -28,10 +29,10 @@ type taskRow struct {
 	DueAt                            time.Time
 }
 
-func tasksFromStatus(ts []workflows.TaskStatus) []taskRow {
+func tasksFromStatus(ts []review.TaskProgress) []taskRow {
 	rows := make([]taskRow, len(ts))
 	for i, t := range ts {
-		rows[i] = taskRow{t.ID, string(t.Kind), t.Unit, t.Assignee, t.Status, t.DueAt}
+		rows[i] = taskRow{t.ID, string(t.Kind), t.Unit, t.Holder, t.Status, t.DueAt}
 	}
 	return rows
 }
@@ -112,10 +113,10 @@ func (a *app) taskList(ctx context.Context, args []string) error {
 // holder is who has a task: the person it is assigned to, or its role's pool
 // ("role@UNIT").
 func holder(t store.Task) string {
-	if t.AssigneePerson != "" {
-		return t.AssigneePerson
+	if t.Assignee != "" {
+		return t.Assignee
 	}
-	return t.Assignee
+	return t.Pool
 }
 
 // inbox prints what the person can act on now: the open tasks assigned to
@@ -177,12 +178,12 @@ func (a *app) taskShow(ctx context.Context, args []string) error {
 	if *asJSON {
 		return a.printJSON(t)
 	}
-	assignee := t.Assignee + " (any holder of the role may claim it)"
-	if t.AssigneePerson != "" {
-		assignee = t.AssigneePerson + " (for " + t.Assignee + ")"
+	assignee := t.Pool + " (any holder of the role may claim it)"
+	if t.Assignee != "" {
+		assignee = t.Assignee + " (for " + t.Pool + ")"
 	}
 	due := t.DueAt.Local().Format(time.RFC3339)
-	if t.OverdueAt != nil && t.Status == workflows.TaskOpen {
+	if t.OverdueAt != nil && t.Status == review.TaskOpen {
 		due += "  OVERDUE"
 	}
 	a.printf("task      %s\nkind      %s\nunit      %s\nassignee  %s\nstatus    %s\ndue       %s\nworkflow  %s\n",
@@ -268,13 +269,13 @@ func (a *app) completeTask(ctx context.Context, taskID, actor string, outcome js
 		return res, personError(actor, err)
 	}
 	switch t.Status {
-	case workflows.TaskDone:
+	case review.TaskDone:
 		// The same completion sent again is answered as it was the first time.
 		if t.CompletedBy == actor && sameJSON(t.Outcome, outcome) {
-			return workflows.CompleteTaskResult{TaskID: taskID, Status: workflows.TaskDone, CompletedBy: actor}, nil
+			return workflows.CompleteTaskResult{TaskID: taskID, Status: review.TaskDone, CompletedBy: actor}, nil
 		}
 		return res, fmt.Errorf("refused: task %s is already done (completed by %s)", taskID, t.CompletedBy)
-	case workflows.TaskSuperseded:
+	case review.TaskSuperseded:
 		return res, fmt.Errorf("refused: task %s is closed: it was superseded and needs no outcome", taskID)
 	}
 	c, err := a.client(ctx)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
 )
@@ -45,8 +46,8 @@ func privileged(t *testing.T, db *sqlx.DB, stmts ...string) {
 
 func TestAuditChainOverAWorkload(t *testing.T) {
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	c.open(workflows.PhaseEvaluate, 0, c.task(workflows.KindEvaluate, 0, "NORTH"))
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	c.open(review.PhaseEvaluate, 0, c.task(review.KindEvaluate, 0, "NORTH"))
 	events, err := s.Events(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -191,12 +192,12 @@ VALUES ('x', 'test.event', 's', '{}', 100, $1, $1, '2000-01-01') RETURNING seq, 
 func TestAuditLogFilters(t *testing.T) {
 	s, db := imported(t, "ACME", "BETA")
 	ctx := context.Background()
-	newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	newCycle(t, s, db, "BETA", 2026, workflows.Config{})
+	newCycle(t, s, db, "ACME", 2025, review.Config{})
+	newCycle(t, s, db, "BETA", 2026, review.Config{})
 	byRun := store.WithRun(ctx, "review-cycle/ACME/2025", "run-1")
-	c := newCycle(t, s, db, "ACME", 2026, workflows.Config{})
-	if _, err := s.OpenTasks(byRun, workflows.OpenTasksInput{CycleID: c.id, Phase: workflows.PhaseEvaluate,
-		Tasks: []workflows.TaskSpec{c.task(workflows.KindEvaluate, 0, "SOUTH")}}); err != nil {
+	c := newCycle(t, s, db, "ACME", 2026, review.Config{})
+	if _, err := s.OpenTasks(byRun, review.OpenTasksInput{CycleID: c.id, Phase: review.PhaseEvaluate,
+		Tasks: []review.TaskSpec{c.task(review.KindEvaluate, 0, "SOUTH")}}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -12,8 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-
-	"github.com/oho-dev/oho/workflows"
+	"github.com/oho-dev/oho/review"
 )
 
 // The methods in this file are the ones the activities call, one per
@@ -56,15 +55,15 @@ func lockCycle(ctx context.Context, q sqlx.QueryerContext, id string) (cycleRow,
 // (see CheckReady). Another cycle of the provider for the same year is
 // refused with ErrDuplicate; a cycle that has already ended with
 // ErrCycleClosed.
-func (s *Store) SetupCycle(ctx context.Context, in workflows.SetupCycleInput) (workflows.CycleSetup, error) {
+func (s *Store) SetupCycle(ctx context.Context, in review.SetupCycleInput) (review.CycleSetup, error) {
 	if in.CycleID == "" || in.Provider == "" || in.Year == 0 {
-		return workflows.CycleSetup{}, errorf(ErrInvalid, "setting up a cycle needs cycle_id, provider and year (got %q, %q, %d)", in.CycleID, in.Provider, in.Year)
+		return review.CycleSetup{}, errorf(ErrInvalid, "setting up a cycle needs cycle_id, provider and year (got %q, %q, %d)", in.CycleID, in.Provider, in.Year)
 	}
 	config, err := json.Marshal(in.Config)
 	if err != nil {
-		return workflows.CycleSetup{}, fmt.Errorf("encoding config of cycle %s: %w", in.CycleID, err)
+		return review.CycleSetup{}, fmt.Errorf("encoding config of cycle %s: %w", in.CycleID, err)
 	}
-	var out workflows.CycleSetup
+	var out review.CycleSetup
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := checkReady(ctx, tx, in.Provider); err != nil {
 			return err
@@ -90,12 +89,12 @@ ON CONFLICT DO NOTHING`
 			return err
 		}
 
-		out.Units = []workflows.Unit{}
+		out.Units = []review.Unit{}
 		const qUnits = `SELECT code, name FROM units WHERE provider_code = $1 ORDER BY code`
 		if err := sqlx.SelectContext(ctx, tx, &out.Units, qUnits, in.Provider); err != nil {
 			return fmt.Errorf("reading units of %s: %w", in.Provider, dbError(err))
 		}
-		if out.Managers, err = holders(ctx, tx, in.Provider, workflows.RoleManager); err != nil {
+		if out.Managers, err = holders(ctx, tx, in.Provider, review.RoleManager); err != nil {
 			return err
 		}
 		if out.Baseline, out.BaselineVersion, err = baseline(ctx, tx, in); err != nil {
@@ -105,14 +104,14 @@ ON CONFLICT DO NOTHING`
 		return err
 	})
 	if err != nil {
-		return workflows.CycleSetup{}, fmt.Errorf("setting up cycle %s: %w", in.CycleID, err)
+		return review.CycleSetup{}, fmt.Errorf("setting up cycle %s: %w", in.CycleID, err)
 	}
 	return out, nil
 }
 
 // sameCycle explains why a cycle was not inserted: it is this very cycle
 // (a retry, fine while it runs), or another one holds the provider's year.
-func sameCycle(ctx context.Context, q sqlx.QueryerContext, in workflows.SetupCycleInput) error {
+func sameCycle(ctx context.Context, q sqlx.QueryerContext, in review.SetupCycleInput) error {
 	var rows []cycleRow
 	const qExisting = `
 SELECT id, provider_code, year, status, phase, round FROM cycles
@@ -127,7 +126,7 @@ ORDER BY id`
 			return errorf(ErrDuplicate, "provider %s already has cycle %s for %d", c.Provider, c.ID, c.Year)
 		case c.Provider != in.Provider || c.Year != in.Year:
 			return errorf(ErrDuplicate, "cycle ID %s is already used for provider %s, year %d", c.ID, c.Provider, c.Year)
-		case c.Status != workflows.CycleRunning:
+		case c.Status != review.CycleRunning:
 			return errorf(ErrCycleClosed, "cycle %s has already %s; a provider has one cycle a year", c.ID, ended(c.Status))
 		}
 	}
@@ -136,7 +135,7 @@ ORDER BY id`
 
 // baseline returns the provider's latest published plan laid out on the
 // configured sections, or, with none published yet, empty sections.
-func baseline(ctx context.Context, q sqlx.QueryerContext, in workflows.SetupCycleInput) (workflows.PlanContent, int, error) {
+func baseline(ctx context.Context, q sqlx.QueryerContext, in review.SetupCycleInput) (review.PlanContent, int, error) {
 	var row struct {
 		Version int    `db:"version"`
 		Content []byte `db:"content"`
@@ -151,16 +150,16 @@ LIMIT 1`
 	if errors.Is(err, sql.ErrNoRows) {
 		sections := in.Config.Sections
 		if len(sections) == 0 {
-			sections = workflows.DefaultSections
+			sections = review.DefaultSections
 		}
-		return workflows.PlanContent{}.Reshape(sections), 0, nil
+		return review.PlanContent{}.Reshape(sections), 0, nil
 	}
 	if err != nil {
-		return workflows.PlanContent{}, 0, fmt.Errorf("reading the published plan of %s: %w", in.Provider, dbError(err))
+		return review.PlanContent{}, 0, fmt.Errorf("reading the published plan of %s: %w", in.Provider, dbError(err))
 	}
-	var content workflows.PlanContent
+	var content review.PlanContent
 	if err := json.Unmarshal(row.Content, &content); err != nil {
-		return workflows.PlanContent{}, 0, fmt.Errorf("decoding plan version %d of %s: %w", row.Version, in.Provider, err)
+		return review.PlanContent{}, 0, fmt.Errorf("decoding plan version %d of %s: %w", row.Version, in.Provider, err)
 	}
 	return content.Reshape(in.Config.Sections), row.Version, nil
 }
@@ -187,9 +186,9 @@ ORDER BY pc.change_id`
 
 // openPhases are the phases OpenTasks may move a cycle to; the others are
 // reached through Publish and FailCycle.
-var openPhases = []workflows.Phase{workflows.PhaseEvaluate, workflows.PhaseUpdate, workflows.PhaseSignOff, workflows.PhaseApprove}
+var openPhases = []review.Phase{review.PhaseEvaluate, review.PhaseUpdate, review.PhaseSignOff, review.PhaseApprove}
 
-var taskKinds = []workflows.TaskKind{workflows.KindEvaluate, workflows.KindConsult, workflows.KindDraft, workflows.KindSignOff, workflows.KindApprove}
+var taskKinds = []review.TaskKind{review.KindEvaluate, review.KindConsult, review.KindDraft, review.KindSignOff, review.KindApprove}
 
 // OpenTasks moves a running cycle to the phase and round and records the
 // tasks as open, offered to their role's pool, in one transaction, returning
@@ -197,17 +196,17 @@ var taskKinds = []workflows.TaskKind{workflows.KindEvaluate, workflows.KindConsu
 // its unit; each of them gets an "assigned" notice. A task nobody can
 // complete is refused with ErrNoCandidates. Tasks already recorded are left
 // as they are, and no notice is queued for them again.
-func (s *Store) OpenTasks(ctx context.Context, in workflows.OpenTasksInput) ([]workflows.OpenedTask, error) {
+func (s *Store) OpenTasks(ctx context.Context, in review.OpenTasksInput) ([]review.OpenedTask, error) {
 	if err := checkOpenTasks(in); err != nil {
 		return nil, fmt.Errorf("opening tasks of cycle %s: %w", in.CycleID, err)
 	}
-	out := make([]workflows.OpenedTask, 0, len(in.Tasks))
+	out := make([]review.OpenedTask, 0, len(in.Tasks))
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		c, err := lockCycle(ctx, tx, in.CycleID)
 		if err != nil {
 			return err
 		}
-		if c.Status != workflows.CycleRunning {
+		if c.Status != review.CycleRunning {
 			return errorf(ErrCycleClosed, "cycle %s has %s and takes no new tasks", c.ID, ended(c.Status))
 		}
 		if c.Phase != string(in.Phase) || c.Round != in.Round {
@@ -243,7 +242,7 @@ func (s *Store) OpenTasks(ctx context.Context, in workflows.OpenTasksInput) ([]w
 					return err
 				}
 			}
-			out = append(out, workflows.OpenedTask{ID: t.ID, Candidates: cands})
+			out = append(out, review.OpenedTask{ID: t.ID, Candidates: cands})
 		}
 		return nil
 	})
@@ -253,7 +252,7 @@ func (s *Store) OpenTasks(ctx context.Context, in workflows.OpenTasksInput) ([]w
 	return out, nil
 }
 
-func checkOpenTasks(in workflows.OpenTasksInput) error {
+func checkOpenTasks(in review.OpenTasksInput) error {
 	var p []string
 	if in.CycleID == "" {
 		p = append(p, "cycle_id is required")
@@ -289,7 +288,7 @@ func checkOpenTasks(in workflows.OpenTasksInput) error {
 
 // taskRole is the role whose holders may complete the task: the one it names,
 // or else the one its kind goes to.
-func taskRole(t workflows.TaskSpec) workflows.Role {
+func taskRole(t review.TaskSpec) review.Role {
 	if t.Role != "" {
 		return t.Role
 	}
@@ -298,7 +297,7 @@ func taskRole(t workflows.TaskSpec) workflows.Role {
 
 // candidates lists the people of the provider who hold the role in the unit
 // ("" for provider-wide), ordered by ID.
-func candidates(ctx context.Context, q sqlx.QueryerContext, provider string, role workflows.Role, unit string) ([]string, error) {
+func candidates(ctx context.Context, q sqlx.QueryerContext, provider string, role review.Role, unit string) ([]string, error) {
 	const qCands = `
 SELECT p.id
 FROM people p JOIN person_roles pr ON pr.person_id = p.id
@@ -306,14 +305,14 @@ WHERE p.provider_code = $1 AND pr.role = $2 AND pr.unit_code = $3
 ORDER BY p.id`
 	ids := []string{}
 	if err := sqlx.SelectContext(ctx, q, &ids, qCands, provider, role, unit); err != nil {
-		return nil, fmt.Errorf("finding who holds %s: %w", workflows.Assignee(role, unit), dbError(err))
+		return nil, fmt.Errorf("finding who holds %s: %w", review.Pool(role, unit), dbError(err))
 	}
 	return ids, nil
 }
 
 // insertTask records the task unless it is recorded already, and reports
 // whether it did.
-func insertTask(ctx context.Context, ext sqlx.ExtContext, cycleID string, t workflows.TaskSpec) (bool, error) {
+func insertTask(ctx context.Context, ext sqlx.ExtContext, cycleID string, t review.TaskSpec) (bool, error) {
 	input := string(t.Input)
 	if len(t.Input) == 0 {
 		input = "{}"
@@ -339,12 +338,12 @@ ON CONFLICT (id) DO NOTHING`
 
 // taskRow is the part of a tasks row that completing it needs.
 type taskRow struct {
-	ID      string             `db:"id"`
-	CycleID string             `db:"cycle_id"`
-	Kind    workflows.TaskKind `db:"kind"`
-	Unit    string             `db:"unit_code"`
-	Round   int                `db:"round"`
-	Role    workflows.Role     `db:"role"`
+	ID      string          `db:"id"`
+	CycleID string          `db:"cycle_id"`
+	Kind    review.TaskKind `db:"kind"`
+	Unit    string          `db:"unit_code"`
+	Round   int             `db:"round"`
+	Role    review.Role     `db:"role"`
 }
 
 // outcomeWriter writes the records an outcome carries, in the transaction
@@ -357,7 +356,7 @@ type outcomeWriter func(ctx context.Context, tx *sqlx.Tx, t taskRow, actor strin
 // succeeded does nothing; completing a task that is done or superseded is
 // refused with ErrTaskClosed, and an outcome that breaks the rules with
 // ErrInvalid.
-func (s *Store) CompleteTask(ctx context.Context, in workflows.CompleteTaskInput) error {
+func (s *Store) CompleteTask(ctx context.Context, in review.CompleteTaskInput) error {
 	id := in.Task.ID
 	if id == "" || in.Actor == "" {
 		return errorf(ErrInvalid, "completing a task needs the task's id and the actor (got %q, %q)", id, in.Actor)
@@ -395,7 +394,7 @@ RETURNING id, cycle_id, kind, unit_code, round, role`
 
 // alreadyClosed decides what a task that is not open means: a retry of the
 // very completion that closed it (nil), or a refusal.
-func alreadyClosed(ctx context.Context, q sqlx.QueryerContext, in workflows.CompleteTaskInput) error {
+func alreadyClosed(ctx context.Context, q sqlx.QueryerContext, in review.CompleteTaskInput) error {
 	var row struct {
 		Status      string `db:"status"`
 		CompletedBy string `db:"completed_by"`
@@ -412,9 +411,9 @@ FROM tasks WHERE id = $1`
 		return fmt.Errorf("reading task: %w", dbError(err))
 	}
 	switch {
-	case row.Status == workflows.TaskDone && row.CompletedBy == in.Actor && row.Same:
+	case row.Status == review.TaskDone && row.CompletedBy == in.Actor && row.Same:
 		return nil
-	case row.Status == workflows.TaskDone:
+	case row.Status == review.TaskDone:
 		return errorf(ErrTaskClosed, "task %s is already done (completed by %s)", in.Task.ID, row.CompletedBy)
 	default:
 		return errorf(ErrTaskClosed, "task %s was %s and takes no outcome", in.Task.ID, row.Status)
@@ -423,30 +422,30 @@ FROM tasks WHERE id = $1`
 
 // decodeOutcome reads the outcome strictly for the task's kind and returns
 // the writer of its records.
-func decodeOutcome(in workflows.CompleteTaskInput) (outcomeWriter, error) {
+func decodeOutcome(in review.CompleteTaskInput) (outcomeWriter, error) {
 	invalid := func(err error) error {
 		return errorf(ErrInvalid, "the %s outcome is not valid: %v", in.Task.Kind, err)
 	}
 	switch in.Task.Kind {
-	case workflows.KindEvaluate:
-		var e workflows.Evaluation
-		if err := workflows.DecodeOutcome(in.Outcome, &e); err != nil {
+	case review.KindEvaluate:
+		var e review.Evaluation
+		if err := review.DecodeOutcome(in.Outcome, &e); err != nil {
 			return nil, invalid(err)
 		}
 		return func(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string) error {
 			return insertEvaluation(ctx, tx, t, actor, e)
 		}, nil
-	case workflows.KindConsult:
-		var c workflows.Consultation
-		if err := workflows.DecodeOutcome(in.Outcome, &c); err != nil {
+	case review.KindConsult:
+		var c review.Consultation
+		if err := review.DecodeOutcome(in.Outcome, &c); err != nil {
 			return nil, invalid(err)
 		}
 		return func(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string) error {
 			return insertConsultation(ctx, tx, t, actor, c)
 		}, nil
-	case workflows.KindDraft:
-		var d workflows.Draft
-		if err := workflows.DecodeOutcome(in.Outcome, &d); err != nil {
+	case review.KindDraft:
+		var d review.Draft
+		if err := review.DecodeOutcome(in.Outcome, &d); err != nil {
 			return nil, invalid(err)
 		}
 		if in.Draft == nil {
@@ -456,17 +455,17 @@ func decodeOutcome(in workflows.CompleteTaskInput) (outcomeWriter, error) {
 		return func(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string) error {
 			return insertDraft(ctx, tx, t, actor, d, content)
 		}, nil
-	case workflows.KindSignOff:
-		var so workflows.SignOff
-		if err := workflows.DecodeOutcome(in.Outcome, &so); err != nil {
+	case review.KindSignOff:
+		var so review.SignOff
+		if err := review.DecodeOutcome(in.Outcome, &so); err != nil {
 			return nil, invalid(err)
 		}
 		return func(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string) error {
 			return insertSignOff(ctx, tx, t, actor, so)
 		}, nil
-	case workflows.KindApprove:
-		var a workflows.Approval
-		if err := workflows.DecodeOutcome(in.Outcome, &a); err != nil {
+	case review.KindApprove:
+		var a review.Approval
+		if err := review.DecodeOutcome(in.Outcome, &a); err != nil {
 			return nil, invalid(err)
 		}
 		return func(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string) error {
@@ -491,7 +490,7 @@ func joinKinds() string {
 // follow one finding, disposition or signature through the trail; the
 // task.completed event after them carries the whole outcome.
 
-func insertEvaluation(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, e workflows.Evaluation) error {
+func insertEvaluation(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, e review.Evaluation) error {
 	const qIndicator = `
 INSERT INTO indicators (cycle_id, unit_code, ordinal, name, value, target, unit, better, task_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE(NULLIF($8, ''), 'higher'), $9)`
@@ -527,7 +526,7 @@ VALUES ($1, $2, $3, $4, $5, $6)`
 	return nil
 }
 
-func insertConsultation(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, c workflows.Consultation) error {
+func insertConsultation(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, c review.Consultation) error {
 	const qConsultation = `
 INSERT INTO consultations (cycle_id, unit_code, method, participants, held_on, task_id)
 VALUES ($1, $2, $3, $4, $5, $6)`
@@ -552,7 +551,7 @@ VALUES ($1, $2, $3, $4, $5, $6)`
 	return nil
 }
 
-func insertDraft(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, d workflows.Draft, content workflows.PlanContent) error {
+func insertDraft(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, d review.Draft, content review.PlanContent) error {
 	const qChange = `
 INSERT INTO plan_changes (cycle_id, round, change_id, section, text, rationale, addresses, task_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
@@ -609,7 +608,7 @@ func draftHash(ctx context.Context, q sqlx.QueryerContext, cycleID string, round
 	return hash, nil
 }
 
-func insertSignOff(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, so workflows.SignOff) error {
+func insertSignOff(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, so review.SignOff) error {
 	// The workflow checks the hash before it accepts a sign-off; checking it
 	// again here means no signature can be stored against other content.
 	hash, err := draftHash(ctx, tx, t.CycleID, t.Round)
@@ -620,7 +619,7 @@ func insertSignOff(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, so
 		return errorf(ErrInvalid, "the sign-off names version_hash %s, but the draft of round %d is %s", so.VersionHash, t.Round, hash)
 	}
 	meaning := "approved for unit " + t.Unit
-	if so.Decision == workflows.DecisionRequestChanges {
+	if so.Decision == review.DecisionRequestChanges {
 		meaning = "changes requested for unit " + t.Unit
 	}
 	const qSignOff = `
@@ -635,13 +634,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	return record(ctx, tx, actor, ActionSignOffRecorded, fmt.Sprintf("r%d/%s", t.Round, t.Unit), t.CycleID, payload)
 }
 
-func insertApproval(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, a workflows.Approval) error {
+func insertApproval(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, a review.Approval) error {
 	hash, err := draftHash(ctx, tx, t.CycleID, t.Round)
 	if err != nil {
 		return err
 	}
 	meaning := "approved for the provider"
-	if a.Decision == workflows.DecisionReturn {
+	if a.Decision == review.DecisionReturn {
 		meaning = "returned for the provider"
 	}
 	const qApproval = `
@@ -657,7 +656,7 @@ VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::date, $8, $9, $10)`
 // SupersedeTasks closes the open tasks among the IDs as superseded, with one
 // audit event for each task it closed. Tasks already closed are left alone; an
 // ID that is no task of the cycle is refused with ErrNotFound.
-func (s *Store) SupersedeTasks(ctx context.Context, in workflows.SupersedeTasksInput) error {
+func (s *Store) SupersedeTasks(ctx context.Context, in review.SupersedeTasksInput) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		for _, id := range in.TaskIDs {
 			const qSupersede = `
@@ -699,14 +698,14 @@ WHERE id = $1 AND cycle_id = $2 AND status = 'open'`
 // managers and unit heads get a "published" notice. The content must be the
 // draft the round's approval names. Called again for a cycle that has
 // published, it returns the version already written.
-func (s *Store) Publish(ctx context.Context, in workflows.PublishInput) (workflows.Published, error) {
+func (s *Store) Publish(ctx context.Context, in review.PublishInput) (review.Published, error) {
 	if _, err := time.Parse(time.DateOnly, in.EffectiveFrom); err != nil {
-		return workflows.Published{}, errorf(ErrInvalid, "publishing cycle %s: effective_from must be a date written as YYYY-MM-DD (got %q)", in.CycleID, in.EffectiveFrom)
+		return review.Published{}, errorf(ErrInvalid, "publishing cycle %s: effective_from must be a date written as YYYY-MM-DD (got %q)", in.CycleID, in.EffectiveFrom)
 	}
 	if in.ApprovedBy == "" {
-		return workflows.Published{}, errorf(ErrInvalid, "publishing cycle %s: approved_by is required", in.CycleID)
+		return review.Published{}, errorf(ErrInvalid, "publishing cycle %s: approved_by is required", in.CycleID)
 	}
-	var out workflows.Published
+	var out review.Published
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		c, err := lockCycle(ctx, tx, in.CycleID)
 		if err != nil {
@@ -720,7 +719,7 @@ func (s *Store) Publish(ctx context.Context, in workflows.PublishInput) (workflo
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("reading the published version: %w", dbError(err))
 		}
-		if c.Status != workflows.CycleRunning {
+		if c.Status != review.CycleRunning {
 			return errorf(ErrCycleClosed, "cycle %s has %s without a published plan", c.ID, ended(c.Status))
 		}
 		if in.Provider != "" && in.Provider != c.Provider {
@@ -765,7 +764,7 @@ WHERE id = $1`
 		if err := record(ctx, tx, in.ApprovedBy, ActionPlanPublished, fmt.Sprintf("plan/%s/v%d", c.Provider, out.Version), c.ID, payload); err != nil {
 			return err
 		}
-		told, err := holders(ctx, tx, c.Provider, workflows.RoleManager, workflows.RoleUnitHead)
+		told, err := holders(ctx, tx, c.Provider, review.RoleManager, review.RoleUnitHead)
 		if err != nil {
 			return err
 		}
@@ -776,7 +775,7 @@ WHERE id = $1`
 		return closeOpenTasks(ctx, tx, c.ID, fmt.Sprintf("the cycle published version %d", out.Version))
 	})
 	if err != nil {
-		return workflows.Published{}, fmt.Errorf("publishing cycle %s: %w", in.CycleID, err)
+		return review.Published{}, fmt.Errorf("publishing cycle %s: %w", in.CycleID, err)
 	}
 	return out, nil
 }
@@ -803,16 +802,16 @@ func checkApproved(ctx context.Context, q sqlx.QueryerContext, cycleID string, r
 // supersedes its open tasks so that they leave everyone's task list. A cycle
 // that has already failed is left as it is; one that completed or was
 // cancelled is refused with ErrCycleClosed.
-func (s *Store) FailCycle(ctx context.Context, in workflows.FailCycleInput) error {
+func (s *Store) FailCycle(ctx context.Context, in review.FailCycleInput) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		c, err := lockCycle(ctx, tx, in.CycleID)
 		if err != nil {
 			return err
 		}
 		switch c.Status {
-		case workflows.CycleFailed:
+		case review.CycleFailed:
 			return nil
-		case workflows.CycleCompleted, workflows.CycleCancelled:
+		case review.CycleCompleted, review.CycleCancelled:
 			return errorf(ErrCycleClosed, "cycle %s has %s and cannot fail", c.ID, ended(c.Status))
 		}
 		const qFail = `
@@ -855,7 +854,7 @@ RETURNING id`
 // ended words a cycle status after "has": "completed", "failed", "been
 // cancelled".
 func ended(status string) string {
-	if status == workflows.CycleCancelled {
+	if status == review.CycleCancelled {
 		return "been cancelled"
 	}
 	return status

@@ -10,19 +10,19 @@ import (
 	"testing"
 
 	"github.com/oho-dev/oho/dbtest"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 func TestCyclePath(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
 
-	if got, want := c.setup.Units, []workflows.Unit{{Code: "NORTH", Name: "North campus"}, {Code: "SOUTH", Name: "South campus"}}; !slices.Equal(got, want) {
+	if got, want := c.setup.Units, []review.Unit{{Code: "NORTH", Name: "North campus"}, {Code: "SOUTH", Name: "South campus"}}; !slices.Equal(got, want) {
 		t.Errorf("got units %v, want %v", got, want)
 	}
-	if got, want := c.setup.Baseline.Outline(), workflows.DefaultSections; !slices.Equal(got, want) {
+	if got, want := c.setup.Baseline.Outline(), review.DefaultSections; !slices.Equal(got, want) {
 		t.Errorf("got baseline sections %v, want the default %v", got, want)
 	}
 	if c.setup.BaselineVersion != 0 || len(c.setup.PreviousChanges) != 0 {
@@ -38,7 +38,7 @@ func TestCyclePath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cyc.Status != workflows.CycleCompleted || cyc.Phase != workflows.PhasePublished || cyc.Round != 2 || cyc.CompletedAt == nil {
+	if cyc.Status != review.CycleCompleted || cyc.Phase != review.PhasePublished || cyc.Round != 2 || cyc.CompletedAt == nil {
 		t.Errorf("got cycle %+v, want completed, published, round 2, with completed_at", cyc)
 	}
 
@@ -110,9 +110,9 @@ func TestCyclePath(t *testing.T) {
 func TestCompleteTaskAfterDone(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	task := c.task(workflows.KindEvaluate, 0, "NORTH")
-	c.open(workflows.PhaseEvaluate, 0, task)
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	task := c.task(review.KindEvaluate, 0, "NORTH")
+	c.open(review.PhaseEvaluate, 0, task)
 	c.complete(task, evaluationNorth, nil)
 
 	tests := []struct {
@@ -126,7 +126,7 @@ func TestCompleteTaskAfterDone(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := rowCounts(t, db)
-			err := s.CompleteTask(ctx, workflows.CompleteTaskInput{Task: task, Actor: tt.actor, Outcome: json.RawMessage(tt.outcome)})
+			err := s.CompleteTask(ctx, review.CompleteTaskInput{Task: task, Actor: tt.actor, Outcome: json.RawMessage(tt.outcome)})
 			wantKind(t, err, store.ErrTaskClosed, task.ID, "already done", "acme.nurse.north")
 			if d := diff(before, rowCounts(t, db)); d != "" {
 				t.Errorf("the refused completion wrote rows: %s", d)
@@ -136,7 +136,7 @@ func TestCompleteTaskAfterDone(t *testing.T) {
 
 	// The same outcome written differently is the same jsonb: a retry.
 	compact, _ := json.Marshal(json.RawMessage(evaluationNorth))
-	if err := s.CompleteTask(ctx, workflows.CompleteTaskInput{Task: task, Actor: "acme.nurse.north", Outcome: compact}); err != nil {
+	if err := s.CompleteTask(ctx, review.CompleteTaskInput{Task: task, Actor: "acme.nurse.north", Outcome: compact}); err != nil {
 		t.Errorf("retry with the outcome re-encoded: got %v, want nil", err)
 	}
 }
@@ -144,9 +144,9 @@ func TestCompleteTaskAfterDone(t *testing.T) {
 func TestFailedCompletionLeavesNothing(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	task := c.task(workflows.KindEvaluate, 0, "NORTH")
-	c.open(workflows.PhaseEvaluate, 0, task)
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	task := c.task(review.KindEvaluate, 0, "NORTH")
+	c.open(review.PhaseEvaluate, 0, task)
 
 	const twoF1 = `{"indicators": [{"name": "Feels safe", "value": 80, "target": 85, "unit": "%"}],
   "findings": [
@@ -154,7 +154,7 @@ func TestFailedCompletionLeavesNothing(t *testing.T) {
     {"id": "F1", "section": "individual", "severity": "minor", "text": "Second with the same ID."}],
   "effectiveness": []}`
 	before := rowCounts(t, db)
-	err := s.CompleteTask(ctx, workflows.CompleteTaskInput{Task: task, Actor: "acme.nurse.north", Outcome: json.RawMessage(twoF1)})
+	err := s.CompleteTask(ctx, review.CompleteTaskInput{Task: task, Actor: "acme.nurse.north", Outcome: json.RawMessage(twoF1)})
 	wantKind(t, err, store.ErrDuplicate, "F1")
 	if d := diff(before, rowCounts(t, db)); d != "" {
 		t.Errorf("the failed completion wrote rows: %s", d)
@@ -163,7 +163,7 @@ func TestFailedCompletionLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != workflows.TaskOpen || got.Outcome != nil || got.CompletedBy != "" {
+	if got.Status != review.TaskOpen || got.Outcome != nil || got.CompletedBy != "" {
 		t.Errorf("got task %s %q by %q, want it still open without outcome", got.Status, got.Outcome, got.CompletedBy)
 	}
 	if n := actions(t, s, c.id)[store.ActionTaskCompleted]; n != 0 {
@@ -176,22 +176,22 @@ func TestFailedCompletionLeavesNothing(t *testing.T) {
 func TestCompleteTaskRefusals(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	eval := c.task(workflows.KindEvaluate, 0, "NORTH")
-	c.open(workflows.PhaseEvaluate, 0, eval)
-	c.open(workflows.PhaseUpdate, 1, c.task(workflows.KindDraft, 1, ""))
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	eval := c.task(review.KindEvaluate, 0, "NORTH")
+	c.open(review.PhaseEvaluate, 0, eval)
+	c.open(review.PhaseUpdate, 1, c.task(review.KindDraft, 1, ""))
 	c.draft(1, round1Changes)
-	signoff := c.task(workflows.KindSignOff, 1, "NORTH")
-	c.open(workflows.PhaseSignOff, 1, signoff)
+	signoff := c.task(review.KindSignOff, 1, "NORTH")
+	c.open(review.PhaseSignOff, 1, signoff)
 
 	wrongKind := eval
-	wrongKind.Kind = workflows.KindConsult
-	draftTask := c.task(workflows.KindDraft, 2, "")
+	wrongKind.Kind = review.KindConsult
+	draftTask := c.task(review.KindDraft, 2, "")
 	tests := []struct {
 		name    string
-		task    workflows.TaskSpec
+		task    review.TaskSpec
 		outcome string
-		draft   *workflows.PlanContent
+		draft   *review.PlanContent
 		kind    error
 		says    []string
 	}{
@@ -199,14 +199,14 @@ func TestCompleteTaskRefusals(t *testing.T) {
 		{"rule broken", eval, `{"indicators": [], "findings": [{"id": "F1", "section": "communal", "severity": "huge", "text": "x"}], "effectiveness": []}`, nil, store.ErrInvalid, []string{"severity"}},
 		{"not JSON", eval, `{"indicators": [`, nil, store.ErrInvalid, []string{"is not valid JSON"}},
 		{"wrong kind", wrongKind, consultationNorth, nil, store.ErrInvalid, []string{"is a evaluate task"}},
-		{"unknown task", c.task(workflows.KindEvaluate, 0, "WEST"), evaluationNorth, nil, store.ErrNotFound, []string{"ACME/2025/evaluate/WEST"}},
+		{"unknown task", c.task(review.KindEvaluate, 0, "WEST"), evaluationNorth, nil, store.ErrNotFound, []string{"ACME/2025/evaluate/WEST"}},
 		{"draft without content", draftTask, draftOutcome(round1Changes, "C1"), nil, store.ErrInvalid, []string{"plan content"}},
-		{"sign-off of other content", signoff, `{"decision": "approve", "version_hash": "` + c.drafts[1].Reshape(workflows.DefaultSections[:2]).Hash() + `"}`, nil, store.ErrInvalid, []string{"version_hash", c.drafts[1].Hash()}},
+		{"sign-off of other content", signoff, `{"decision": "approve", "version_hash": "` + c.drafts[1].Reshape(review.DefaultSections[:2]).Hash() + `"}`, nil, store.ErrInvalid, []string{"version_hash", c.drafts[1].Hash()}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := rowCounts(t, db)
-			err := s.CompleteTask(ctx, workflows.CompleteTaskInput{Task: tt.task, Actor: c.person(tt.task), Outcome: json.RawMessage(tt.outcome), Draft: tt.draft})
+			err := s.CompleteTask(ctx, review.CompleteTaskInput{Task: tt.task, Actor: c.person(tt.task), Outcome: json.RawMessage(tt.outcome), Draft: tt.draft})
 			wantKind(t, err, tt.kind, tt.says...)
 			if d := diff(before, rowCounts(t, db)); d != "" {
 				t.Errorf("the refused completion wrote rows: %s", d)
@@ -218,20 +218,20 @@ func TestCompleteTaskRefusals(t *testing.T) {
 func TestSetupCycleRefusals(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	if err := s.FailCycle(ctx, workflows.FailCycleInput{CycleID: workflows.CycleWorkflowID("ACME", 2024), Reason: "x"}); err == nil {
+	newCycle(t, s, db, "ACME", 2025, review.Config{})
+	if err := s.FailCycle(ctx, review.FailCycleInput{CycleID: review.CycleID("ACME", 2024), Reason: "x"}); err == nil {
 		t.Error("FailCycle of an unknown cycle: got nil, want ErrNotFound")
 	}
 
 	tests := []struct {
 		name string
-		in   workflows.SetupCycleInput
+		in   review.SetupCycleInput
 		kind error
 		says []string
 	}{
-		{"same year, other ID", workflows.SetupCycleInput{CycleID: "other", Provider: "ACME", Year: 2025}, store.ErrDuplicate, []string{"already has cycle review-cycle/ACME/2025 for 2025"}},
-		{"unknown provider", workflows.SetupCycleInput{CycleID: "x", Provider: "NOPE", Year: 2025}, store.ErrNotFound, []string{`provider "NOPE" has not been imported`}},
-		{"no year", workflows.SetupCycleInput{CycleID: "x", Provider: "ACME"}, store.ErrInvalid, nil},
+		{"same year, other ID", review.SetupCycleInput{CycleID: "other", Provider: "ACME", Year: 2025}, store.ErrDuplicate, []string{"already has cycle review-cycle/ACME/2025 for 2025"}},
+		{"unknown provider", review.SetupCycleInput{CycleID: "x", Provider: "NOPE", Year: 2025}, store.ErrNotFound, []string{`provider "NOPE" has not been imported`}},
+		{"no year", review.SetupCycleInput{CycleID: "x", Provider: "ACME"}, store.ErrInvalid, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,12 +248,12 @@ func TestSetupCycleRefusals(t *testing.T) {
 func TestSecondYearStartsFromPublishedPlan(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME", "BETA")
-	first := newCycle(t, s, db, "ACME", 2024, workflows.Config{})
+	first := newCycle(t, s, db, "ACME", 2024, review.Config{})
 	pub := first.run(round1Changes, append(round2Changes, change{"C0", "monitoring", "The welfare group reviews indicators each term."}))
 	// Another provider's cycle and a later ACME year must not count.
-	newCycle(t, s, db, "BETA", 2024, workflows.Config{}).run(round1Changes, []change{{"B9", "communal", "x"}})
+	newCycle(t, s, db, "BETA", 2024, review.Config{}).run(round1Changes, []change{{"B9", "communal", "x"}})
 
-	second := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
+	second := newCycle(t, s, db, "ACME", 2025, review.Config{})
 	if got, want := second.setup.PreviousChanges, []string{"C0", "C1", "C2"}; !slices.Equal(got, want) {
 		t.Errorf("got previous changes %v, want %v (the published round's, ordered)", got, want)
 	}
@@ -263,9 +263,9 @@ func TestSecondYearStartsFromPublishedPlan(t *testing.T) {
 
 	// With configured sections, the baseline keeps the text of the sections
 	// that stay and starts new ones empty.
-	sections := []workflows.Section{{Key: "communal", Title: "Communal welfare"}, {Key: "digital", Title: "Digital wellbeing"}}
-	third := newCycle(t, s, db, "ACME", 2026, workflows.Config{Sections: sections})
-	want := workflows.PlanContent{Sections: []workflows.SectionText{
+	sections := []review.Section{{Key: "communal", Title: "Communal welfare"}, {Key: "digital", Title: "Digital wellbeing"}}
+	third := newCycle(t, s, db, "ACME", 2026, review.Config{Sections: sections})
+	want := review.PlanContent{Sections: []review.SectionText{
 		{Key: "communal", Title: "Communal welfare", Text: round2Changes[0].text},
 		{Key: "digital", Title: "Digital wellbeing"},
 	}}
@@ -284,7 +284,7 @@ func TestSecondYearStartsFromPublishedPlan(t *testing.T) {
 func TestOpenTasksWithoutCandidates(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
 
 	// The student rep of SOUTH steps down after the cycle started.
 	org := dbtest.Org("ACME")
@@ -298,16 +298,16 @@ func TestOpenTasksWithoutCandidates(t *testing.T) {
 	}
 
 	before := rowCounts(t, db)
-	_, err := s.OpenTasks(ctx, workflows.OpenTasksInput{CycleID: c.id, Phase: workflows.PhaseEvaluate, Tasks: []workflows.TaskSpec{
-		c.task(workflows.KindConsult, 0, "NORTH"), c.task(workflows.KindConsult, 0, "SOUTH"),
+	_, err := s.OpenTasks(ctx, review.OpenTasksInput{CycleID: c.id, Phase: review.PhaseEvaluate, Tasks: []review.TaskSpec{
+		c.task(review.KindConsult, 0, "NORTH"), c.task(review.KindConsult, 0, "SOUTH"),
 	}})
 	wantKind(t, err, store.ErrNoCandidates, "student_rep", "SOUTH")
 	if d := diff(before, rowCounts(t, db)); d != "" {
 		t.Errorf("the refused OpenTasks wrote rows: %s", d)
 	}
 
-	opened := c.open(workflows.PhaseEvaluate, 0, c.task(workflows.KindEvaluate, 0, "SOUTH"), c.task(workflows.KindConsult, 0, "NORTH"))
-	want := []workflows.OpenedTask{
+	opened := c.open(review.PhaseEvaluate, 0, c.task(review.KindEvaluate, 0, "SOUTH"), c.task(review.KindConsult, 0, "NORTH"))
+	want := []review.OpenedTask{
 		{ID: "ACME/2025/evaluate/SOUTH", Candidates: []string{"acme.nurse.south"}},
 		{ID: "ACME/2025/consult/NORTH", Candidates: []string{"acme.rep.north"}},
 	}
@@ -319,18 +319,18 @@ func TestOpenTasksWithoutCandidates(t *testing.T) {
 func TestFailCycle(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	c.open(workflows.PhaseEvaluate, 0, c.task(workflows.KindEvaluate, 0, "NORTH"), c.task(workflows.KindConsult, 0, "NORTH"))
-	c.complete(c.task(workflows.KindEvaluate, 0, "NORTH"), evaluationNorth, nil)
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	c.open(review.PhaseEvaluate, 0, c.task(review.KindEvaluate, 0, "NORTH"), c.task(review.KindConsult, 0, "NORTH"))
+	c.complete(c.task(review.KindEvaluate, 0, "NORTH"), evaluationNorth, nil)
 
 	c.twice("FailCycle", func() error {
-		return s.FailCycle(ctx, workflows.FailCycleInput{CycleID: c.id, Reason: "cancelled by the manager"})
+		return s.FailCycle(ctx, review.FailCycleInput{CycleID: c.id, Reason: "cancelled by the manager"})
 	})
 	cyc, err := s.Cycle(ctx, "ACME", 2025)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cyc.Status != workflows.CycleFailed || cyc.Phase != workflows.PhaseFailed || cyc.Reason != "cancelled by the manager" || cyc.CompletedAt == nil {
+	if cyc.Status != review.CycleFailed || cyc.Phase != review.PhaseFailed || cyc.Reason != "cancelled by the manager" || cyc.CompletedAt == nil {
 		t.Errorf("got cycle %+v, want failed with the reason", cyc)
 	}
 	tasks, err := s.Tasks(ctx, store.TaskFilter{Provider: "ACME", Status: "all"})
@@ -348,31 +348,31 @@ func TestFailCycle(t *testing.T) {
 		t.Errorf("got audit actions %v, want one cycle.failed and one task.superseded", got)
 	}
 
-	_, err = s.OpenTasks(ctx, workflows.OpenTasksInput{CycleID: c.id, Phase: workflows.PhaseUpdate, Round: 1, Tasks: []workflows.TaskSpec{c.task(workflows.KindDraft, 1, "")}})
+	_, err = s.OpenTasks(ctx, review.OpenTasksInput{CycleID: c.id, Phase: review.PhaseUpdate, Round: 1, Tasks: []review.TaskSpec{c.task(review.KindDraft, 1, "")}})
 	wantKind(t, err, store.ErrCycleClosed, "failed")
-	_, err = s.Publish(ctx, workflows.PublishInput{CycleID: c.id, Round: 1, EffectiveFrom: "2025-08-01", ApprovedBy: "acme.approver"})
+	_, err = s.Publish(ctx, review.PublishInput{CycleID: c.id, Round: 1, EffectiveFrom: "2025-08-01", ApprovedBy: "acme.approver"})
 	wantKind(t, err, store.ErrCycleClosed)
-	_, err = s.SetupCycle(ctx, workflows.SetupCycleInput{CycleID: c.id, Provider: "ACME", Year: 2025})
+	_, err = s.SetupCycle(ctx, review.SetupCycleInput{CycleID: c.id, Provider: "ACME", Year: 2025})
 	wantKind(t, err, store.ErrCycleClosed, "has already failed")
-	err = s.CompleteTask(ctx, workflows.CompleteTaskInput{Task: c.task(workflows.KindConsult, 0, "NORTH"), Actor: "acme.rep.north", Outcome: json.RawMessage(consultationNorth)})
+	err = s.CompleteTask(ctx, review.CompleteTaskInput{Task: c.task(review.KindConsult, 0, "NORTH"), Actor: "acme.rep.north", Outcome: json.RawMessage(consultationNorth)})
 	wantKind(t, err, store.ErrTaskClosed, "superseded")
 }
 
 func TestPublishNeedsTheApprovedDraft(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	left := c.task(workflows.KindConsult, 0, "SOUTH") // never completed
-	c.open(workflows.PhaseEvaluate, 0, left)
-	c.open(workflows.PhaseUpdate, 1, c.task(workflows.KindDraft, 1, ""))
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	left := c.task(review.KindConsult, 0, "SOUTH") // never completed
+	c.open(review.PhaseEvaluate, 0, left)
+	c.open(review.PhaseUpdate, 1, c.task(review.KindDraft, 1, ""))
 	c.draft(1, round1Changes)
-	in := workflows.PublishInput{CycleID: c.id, Provider: "ACME", Round: 1, Content: c.drafts[1], EffectiveFrom: "2025-08-01", ApprovedBy: "acme.approver"}
+	in := review.PublishInput{CycleID: c.id, Provider: "ACME", Round: 1, Content: c.drafts[1], EffectiveFrom: "2025-08-01", ApprovedBy: "acme.approver"}
 
 	_, err := s.Publish(ctx, in)
 	wantKind(t, err, store.ErrInvalid, "no approval")
 
-	c.open(workflows.PhaseApprove, 1, c.task(workflows.KindApprove, 1, ""))
-	c.complete(c.task(workflows.KindApprove, 1, ""), `{"decision": "approve", "effective_from": "2025-08-01"}`, nil)
+	c.open(review.PhaseApprove, 1, c.task(review.KindApprove, 1, ""))
+	c.complete(c.task(review.KindApprove, 1, ""), `{"decision": "approve", "effective_from": "2025-08-01"}`, nil)
 	other := in
 	other.Content = c.setup.Baseline
 	_, err = s.Publish(ctx, other)
@@ -389,7 +389,7 @@ func TestPublishNeedsTheApprovedDraft(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if task.Status != workflows.TaskSuperseded {
+	if task.Status != review.TaskSuperseded {
 		t.Errorf("got the task left open %s after publishing, want superseded", task.Status)
 	}
 }
@@ -397,15 +397,15 @@ func TestPublishNeedsTheApprovedDraft(t *testing.T) {
 func TestConcurrentCompletions(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	task := c.task(workflows.KindSignOff, 1, "NORTH")
-	c.open(workflows.PhaseUpdate, 1, c.task(workflows.KindDraft, 1, ""))
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	task := c.task(review.KindSignOff, 1, "NORTH")
+	c.open(review.PhaseUpdate, 1, c.task(review.KindDraft, 1, ""))
 	c.draft(1, round1Changes)
-	c.open(workflows.PhaseSignOff, 1, task)
+	c.open(review.PhaseSignOff, 1, task)
 
 	// Two people hold unit_head in NORTH and both sign at once.
 	org := dbtest.Org("ACME")
-	org.People = append(org.People, store.OrgPerson{ID: "acme.deputy.north", Name: "Deputy head", Roles: []store.PersonRole{{Role: workflows.RoleUnitHead, Unit: "NORTH"}}})
+	org.People = append(org.People, store.OrgPerson{ID: "acme.deputy.north", Name: "Deputy head", Roles: []store.PersonRole{{Role: review.RoleUnitHead, Unit: "NORTH"}}})
 	if _, err := s.ImportOrg(ctx, org); err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +415,7 @@ func TestConcurrentCompletions(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, actor := range actors {
 		wg.Go(func() {
-			errs[i] = s.CompleteTask(ctx, workflows.CompleteTaskInput{Task: task, Actor: actor, Outcome: outcome})
+			errs[i] = s.CompleteTask(ctx, review.CompleteTaskInput{Task: task, Actor: actor, Outcome: outcome})
 		})
 	}
 	wg.Wait()

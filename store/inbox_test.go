@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/oho-dev/oho/dbtest"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 // inboxLine is what the tests compare of an inbox entry.
@@ -42,22 +42,22 @@ func TestInbox(t *testing.T) {
 	now := time.Date(2025, 4, 1, 12, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
 
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	dueIn := func(task workflows.TaskSpec, d time.Duration) workflows.TaskSpec {
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	dueIn := func(task review.TaskSpec, d time.Duration) review.TaskSpec {
 		task.DueAt = now.Add(d)
 		return task
 	}
-	evalN := dueIn(c.task(workflows.KindEvaluate, 0, "NORTH"), 10*day)
-	evalS := dueIn(c.task(workflows.KindEvaluate, 0, "SOUTH"), 5*day)
-	consultN := dueIn(c.task(workflows.KindConsult, 0, "NORTH"), -day)
-	draft := dueIn(c.task(workflows.KindDraft, 1, ""), 20*day)
-	c.open(workflows.PhaseEvaluate, 0, evalN, evalS, consultN)
-	c.open(workflows.PhaseUpdate, 1, draft)
+	evalN := dueIn(c.task(review.KindEvaluate, 0, "NORTH"), 10*day)
+	evalS := dueIn(c.task(review.KindEvaluate, 0, "SOUTH"), 5*day)
+	consultN := dueIn(c.task(review.KindConsult, 0, "NORTH"), -day)
+	draft := dueIn(c.task(review.KindDraft, 1, ""), 20*day)
+	c.open(review.PhaseEvaluate, 0, evalN, evalS, consultN)
+	c.open(review.PhaseUpdate, 1, draft)
 
 	// BETA's units have the same codes and its people the same roles.
-	beta := newCycle(t, s, db, "BETA", 2025, workflows.Config{})
-	betaEval := dueIn(beta.task(workflows.KindEvaluate, 0, "NORTH"), day)
-	beta.open(workflows.PhaseEvaluate, 0, betaEval)
+	beta := newCycle(t, s, db, "BETA", 2025, review.Config{})
+	betaEval := dueIn(beta.task(review.KindEvaluate, 0, "NORTH"), day)
+	beta.open(review.PhaseEvaluate, 0, betaEval)
 
 	pool := []inboxLine{{evalN.ID, false, true}}
 	for _, person := range []string{"acme.nurse.north", "acme.nurse2.north"} {
@@ -67,9 +67,9 @@ func TestInbox(t *testing.T) {
 	}
 
 	// Once claimed, the task leaves the rest of the pool.
-	c.taskOp(workflows.TaskOpInput{Task: evalN, Op: workflows.OpClaim, Seq: 1, Actor: "acme.nurse2.north", Assignee: "acme.nurse2.north", DueAt: evalN.DueAt})
+	c.taskOp(review.TaskOpInput{Task: evalN, Op: review.OpClaim, Seq: 1, Actor: "acme.nurse2.north", Assignee: "acme.nurse2.north", DueAt: evalN.DueAt})
 	// A manager gives the overdue consultation to the same nurse.
-	c.taskOp(workflows.TaskOpInput{Task: consultN, Op: workflows.OpReassign, Seq: 1, Actor: "acme.manager", Reason: "The rep has left.", Assignee: "acme.nurse2.north", DueAt: consultN.DueAt})
+	c.taskOp(review.TaskOpInput{Task: consultN, Op: review.OpReassign, Seq: 1, Actor: "acme.manager", Reason: "The rep has left.", Assignee: "acme.nurse2.north", DueAt: consultN.DueAt})
 
 	tests := []struct {
 		person string
@@ -104,12 +104,12 @@ func TestInbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := tasks[0]
-	if got.Provider != "ACME" || got.Year != 2025 || got.AssigneePerson != "acme.nurse2.north" || got.Assignee != "student_rep@NORTH" ||
-		got.WorkflowID != workflows.UnitWorkflowID(c.id, "NORTH") || !got.DueAt.Equal(consultN.DueAt) {
+	if got.Provider != "ACME" || got.Year != 2025 || got.Assignee != "acme.nurse2.north" || got.Pool != "student_rep@NORTH" ||
+		got.WorkflowID != review.UnitReviewID(c.id, "NORTH") || !got.DueAt.Equal(consultN.DueAt) {
 		t.Errorf("got inbox task %+v, want the NORTH consultation with its provider, workflow and assignee", got)
 	}
 	b, _ := json.Marshal(got)
-	for _, key := range []string{`"id":"ACME/2025/consult/NORTH"`, `"assignee_person":"acme.nurse2.north"`, `"overdue":true`, `"claimable":false`} {
+	for _, key := range []string{`"id":"ACME/2025/consult/NORTH"`, `"assignee":"acme.nurse2.north"`, `"overdue":true`, `"claimable":false`} {
 		if !strings.Contains(string(b), key) {
 			t.Errorf("got JSON %s, want it to contain %s", b, key)
 		}
@@ -161,7 +161,7 @@ func TestInboxPlanWithAMillionDoneTasks(t *testing.T) {
 
 	// Years of past work: a million closed tasks of every kind, a third of
 	// them once assigned to the nurse whose inbox is read.
-	past := newCycle(t, s, db, "ACME", 2015, workflows.Config{})
+	past := newCycle(t, s, db, "ACME", 2015, review.Config{})
 	start := time.Now()
 	const qPast = `
 INSERT INTO tasks (id, cycle_id, workflow_id, kind, unit_code, round, role, status, due_at,
@@ -182,18 +182,18 @@ FROM generate_series(1, 1000000) AS g`
 
 	// This year's few open tasks: one claimed by the nurse, one in her pool,
 	// others for other people.
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	evalN, evalS := c.task(workflows.KindEvaluate, 0, "NORTH"), c.task(workflows.KindEvaluate, 0, "SOUTH")
-	consultN, consultS := c.task(workflows.KindConsult, 0, "NORTH"), c.task(workflows.KindConsult, 0, "SOUTH")
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	evalN, evalS := c.task(review.KindEvaluate, 0, "NORTH"), c.task(review.KindEvaluate, 0, "SOUTH")
+	consultN, consultS := c.task(review.KindConsult, 0, "NORTH"), c.task(review.KindConsult, 0, "SOUTH")
 	consultN.DueAt = consultN.DueAt.Add(-time.Hour)
-	c.open(workflows.PhaseEvaluate, 0, evalN, evalS, consultN, consultS)
-	c.taskOp(workflows.TaskOpInput{Task: consultN, Op: workflows.OpReassign, Seq: 1, Actor: "acme.manager", Reason: "Rep away.", Assignee: "acme.nurse.north", DueAt: consultN.DueAt})
+	c.open(review.PhaseEvaluate, 0, evalN, evalS, consultN, consultS)
+	c.taskOp(review.TaskOpInput{Task: consultN, Op: review.OpReassign, Seq: 1, Actor: "acme.manager", Reason: "Rep away.", Assignee: "acme.nurse.north", DueAt: consultN.DueAt})
 	// Another provider of a hundred units is evaluating too: 300 open tasks,
 	// a quarter of them claimed.
 	if _, err := s.ImportOrg(ctx, dbtest.Org("BETA")); err != nil {
 		t.Fatal(err)
 	}
-	other := newCycle(t, s, db, "BETA", 2025, workflows.Config{})
+	other := newCycle(t, s, db, "BETA", 2025, review.Config{})
 	const qOpen = `
 INSERT INTO tasks (id, cycle_id, workflow_id, kind, unit_code, round, role, status, due_at, assignee)
 SELECT 'BETA/2025/open/' || g, $1, $1,

@@ -9,8 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-
-	"github.com/oho-dev/oho/workflows"
+	"github.com/oho-dev/oho/review"
 )
 
 // Notices are queued in the notifications table (the outbox) in the
@@ -38,7 +37,7 @@ type noticeFacts struct {
 	Kind string
 	// The task.
 	TaskID   string
-	TaskKind workflows.TaskKind
+	TaskKind review.TaskKind
 	Unit     string
 	DueAt    time.Time
 	// Holder is who has the task, for escalations: a person ID or "role@UNIT".
@@ -54,12 +53,12 @@ type noticeFacts struct {
 }
 
 // kindWords names task kinds in Finnish and English.
-var kindWords = map[workflows.TaskKind][2]string{
-	workflows.KindEvaluate: {"arviointi", "evaluation"},
-	workflows.KindConsult:  {"opiskelijoiden kuuleminen", "student consultation"},
-	workflows.KindDraft:    {"suunnitelman päivitys", "plan update"},
-	workflows.KindSignOff:  {"yksikön hyväksyntä", "unit sign-off"},
-	workflows.KindApprove:  {"suunnitelman hyväksyminen", "plan approval"},
+var kindWords = map[review.TaskKind][2]string{
+	review.KindEvaluate: {"arviointi", "evaluation"},
+	review.KindConsult:  {"opiskelijoiden kuuleminen", "student consultation"},
+	review.KindDraft:    {"suunnitelman päivitys", "plan update"},
+	review.KindSignOff:  {"yksikön hyväksyntä", "unit sign-off"},
+	review.KindApprove:  {"suunnitelman hyväksyminen", "plan approval"},
 }
 
 // noticeTime formats a time for notices: UTC, to the minute.
@@ -173,7 +172,7 @@ ON CONFLICT (id) DO NOTHING`
 
 // holders lists the people of the provider who hold any of the roles, in any
 // unit, ordered by ID: the managers who receive escalations, say.
-func holders(ctx context.Context, q sqlx.QueryerContext, provider string, roles ...workflows.Role) ([]string, error) {
+func holders(ctx context.Context, q sqlx.QueryerContext, provider string, roles ...review.Role) ([]string, error) {
 	names := make([]string, len(roles))
 	for i, r := range roles {
 		names[i] = string(r)
@@ -192,7 +191,7 @@ ORDER BY p.id`
 
 // taskRecipients is who hears about a task: its assignee, or, while it is in
 // its role's pool, everyone holding the role in its unit.
-func taskRecipients(ctx context.Context, q sqlx.QueryerContext, provider string, role workflows.Role, unit, assignee string) ([]string, error) {
+func taskRecipients(ctx context.Context, q sqlx.QueryerContext, provider string, role review.Role, unit, assignee string) ([]string, error) {
 	if assignee != "" {
 		return []string{assignee}, nil
 	}

@@ -5,13 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oho-dev/oho/workflows"
+	"github.com/oho-dev/oho/review"
 )
 
 func TestNoticeText(t *testing.T) {
 	due := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
 	task := func(kind string) noticeFacts {
-		return noticeFacts{Kind: kind, TaskID: "DEMO/2027/evaluate/NORTH", TaskKind: workflows.KindEvaluate, Unit: "NORTH", DueAt: due}
+		return noticeFacts{Kind: kind, TaskID: "DEMO/2027/evaluate/NORTH", TaskKind: review.KindEvaluate, Unit: "NORTH", DueAt: due}
 	}
 	with := func(f noticeFacts, change func(*noticeFacts)) noticeFacts {
 		change(&f)
@@ -73,7 +73,7 @@ func TestNoticeText(t *testing.T) {
 			absent:  []string{"Katso ja tee", "See and do"},
 		},
 		{
-			name: "provider-wide task", facts: noticeFacts{Kind: NoticeAssigned, TaskID: "DEMO/2027/draft/r1", TaskKind: workflows.KindDraft, DueAt: due},
+			name: "provider-wide task", facts: noticeFacts{Kind: NoticeAssigned, TaskID: "DEMO/2027/draft/r1", TaskKind: review.KindDraft, DueAt: due},
 			subject: "Uusi tehtävä / New task: DEMO/2027/draft/r1 due 2027-03-01",
 			body:    []string{"(suunnitelman päivitys, koko järjestäjä)", "(plan update, whole provider)"},
 		},

@@ -12,7 +12,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/oho-dev/oho/check"
-	"github.com/oho-dev/oho/workflows"
+	"github.com/oho-dev/oho/review"
 )
 
 // Org is an organisation file: a provider, its units and its people with
@@ -49,8 +49,8 @@ type OrgPerson struct {
 // PersonRole is a role a person holds in a unit, or for the whole provider
 // when Unit is empty.
 type PersonRole struct {
-	Role workflows.Role `db:"role" json:"role" validate:"required,oneof=manager unit_head welfare_staff student_rep plan_editor approver auditor"`
-	Unit string         `db:"unit_code" json:"unit,omitempty" validate:"omitempty,code"`
+	Role review.Role `db:"role" json:"role" validate:"required,oneof=manager unit_head welfare_staff student_rep plan_editor approver auditor"`
+	Unit string      `db:"unit_code" json:"unit,omitempty" validate:"omitempty,code"`
 }
 
 // Validate checks the file: its fields, and then the rules that span fields.
@@ -90,14 +90,14 @@ func (o Org) Validate() error {
 			// The roles a cycle needs in every unit are held in a unit, those
 			// it needs for the provider provider-wide; the manager and the
 			// auditor may be either.
-			if slices.Contains(workflows.RequiredUnitRoles, r.Role) && r.Unit == "" {
+			if slices.Contains(review.RequiredUnitRoles, r.Role) && r.Unit == "" {
 				problems = append(problems, fmt.Sprintf("%s: %s needs a unit", where, r.Role))
 			}
-			if slices.Contains(workflows.RequiredProviderRoles, r.Role) && r.Unit != "" {
+			if slices.Contains(review.RequiredProviderRoles, r.Role) && r.Unit != "" {
 				problems = append(problems, fmt.Sprintf("%s: %s is provider-wide, so its unit must be empty (got %q)", where, r.Role, r.Unit))
 			}
 			if seen[r] {
-				problems = append(problems, fmt.Sprintf("%s: %s is listed twice", where, workflows.Assignee(r.Role, r.Unit)))
+				problems = append(problems, fmt.Sprintf("%s: %s is listed twice", where, review.Pool(r.Role, r.Unit)))
 			}
 			seen[r] = true
 		}
@@ -255,7 +255,7 @@ func syncRoles(ctx context.Context, tx *sqlx.Tx, p OrgPerson, res *ImportResult)
 			return fmt.Errorf("removing role %s of %s: %w", r.Role, p.ID, dbError(err))
 		}
 		res.Removed++
-		res.Changes = append(res.Changes, fmt.Sprintf("role %s of %s removed", workflows.Assignee(r.Role, r.Unit), p.ID))
+		res.Changes = append(res.Changes, fmt.Sprintf("role %s of %s removed", review.Pool(r.Role, r.Unit), p.ID))
 	}
 	for _, r := range p.Roles {
 		if slices.Contains(current, r) {
@@ -266,14 +266,14 @@ func syncRoles(ctx context.Context, tx *sqlx.Tx, p OrgPerson, res *ImportResult)
 			return fmt.Errorf("adding role %s of %s: %w", r.Role, p.ID, dbError(err))
 		}
 		res.Added++
-		res.Changes = append(res.Changes, fmt.Sprintf("role %s of %s added", workflows.Assignee(r.Role, r.Unit), p.ID))
+		res.Changes = append(res.Changes, fmt.Sprintf("role %s of %s added", review.Pool(r.Role, r.Unit), p.ID))
 	}
 	return nil
 }
 
 // CheckReady reports whether the provider can start a cycle: it must have
-// been imported, and every unit needs people in workflows.RequiredUnitRoles
-// and the provider people in workflows.RequiredProviderRoles. The error wraps
+// been imported, and every unit needs people in review.RequiredUnitRoles
+// and the provider people in review.RequiredProviderRoles. The error wraps
 // ErrNotFound or ErrNotReady and lists every missing role holder.
 func (s *Store) CheckReady(ctx context.Context, provider string) error {
 	return checkReady(ctx, s.db, provider)
@@ -301,13 +301,13 @@ WHERE p.provider_code = $1`
 		missing = append(missing, "it has no units")
 	}
 	for _, u := range units {
-		for _, role := range workflows.RequiredUnitRoles {
+		for _, role := range review.RequiredUnitRoles {
 			if !slices.Contains(held, PersonRole{Role: role, Unit: u}) {
 				missing = append(missing, fmt.Sprintf("unit %s has no %s", u, role))
 			}
 		}
 	}
-	for _, role := range workflows.RequiredProviderRoles {
+	for _, role := range review.RequiredProviderRoles {
 		if !slices.Contains(held, PersonRole{Role: role}) {
 			missing = append(missing, fmt.Sprintf("the provider has no %s", role))
 		}

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/oho-dev/oho/dbtest"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 func TestOrgValidate(t *testing.T) {
@@ -64,7 +64,7 @@ func TestOrgValidate(t *testing.T) {
 	}
 	// Managers and auditors may work for a unit or the whole provider.
 	org := dbtest.Org("ACME")
-	person(&org, "acme.auditor").Roles = append(person(&org, "acme.auditor").Roles, store.PersonRole{Role: workflows.RoleManager, Unit: "NORTH"})
+	person(&org, "acme.auditor").Roles = append(person(&org, "acme.auditor").Roles, store.PersonRole{Role: review.RoleManager, Unit: "NORTH"})
 	if err := org.Validate(); err != nil {
 		t.Errorf("a unit manager: got %v, want it valid", err)
 	}
@@ -106,7 +106,7 @@ func TestImportOrgTwiceChangesNothing(t *testing.T) {
 		case "acme.auditor":
 			org.People[i].Roles = nil
 		case "acme.manager":
-			org.People[i].Roles = append(org.People[i].Roles, store.PersonRole{Role: workflows.RoleAuditor})
+			org.People[i].Roles = append(org.People[i].Roles, store.PersonRole{Role: review.RoleAuditor})
 		}
 	}
 	res, err = s.ImportOrg(ctx, org)
@@ -126,7 +126,7 @@ func TestImportOrgTwiceChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []store.PersonRole{{Role: workflows.RoleAuditor}, {Role: workflows.RoleManager}}; !slices.Equal(p.Roles, want) || p.Provider != "ACME" || p.Name != "Quality Manager" {
+	if want := []store.PersonRole{{Role: review.RoleAuditor}, {Role: review.RoleManager}}; !slices.Equal(p.Roles, want) || p.Provider != "ACME" || p.Name != "Quality Manager" {
 		t.Errorf("got person %+v, want ACME's Quality Manager with roles %v", p, want)
 	}
 }

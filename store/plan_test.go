@@ -5,15 +5,15 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 func TestPlanDocumentAndChanges(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	pub1 := newCycle(t, s, db, "ACME", 2024, workflows.Config{}).run(round1Changes, round2Changes)
-	pub2 := newCycle(t, s, db, "ACME", 2025, workflows.Config{}).run(round1Changes, []change{{"C7", "monitoring", "Indicators are reviewed every term."}})
+	pub1 := newCycle(t, s, db, "ACME", 2024, review.Config{}).run(round1Changes, round2Changes)
+	pub2 := newCycle(t, s, db, "ACME", 2025, review.Config{}).run(round1Changes, []change{{"C7", "monitoring", "Indicators are reviewed every term."}})
 
 	doc, err := s.PlanDocument(ctx, "ACME", 0)
 	if err != nil {
@@ -72,7 +72,7 @@ func TestPlanDocumentSaysWhatIsMissing(t *testing.T) {
 	wantKind(t, err, store.ErrNotFound, "provider ACME has no plan version 1")
 
 	// Another provider's version is not ACME's.
-	newCycle(t, s, db, "BETA", 2024, workflows.Config{}).run(round1Changes, round2Changes)
+	newCycle(t, s, db, "BETA", 2024, review.Config{}).run(round1Changes, round2Changes)
 	_, err = s.PlanDocument(ctx, "ACME", 1)
 	wantKind(t, err, store.ErrNotFound, "provider ACME has no plan version 1")
 	if changes, err := s.PlanChanges(ctx, "ACME", 0, 1); err != nil || len(changes) != 0 {

@@ -10,8 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-
-	"github.com/oho-dev/oho/workflows"
+	"github.com/oho-dev/oho/review"
 )
 
 // The reads in this file serve the command line, which prints their results
@@ -23,7 +22,7 @@ type Cycle struct {
 	Provider    string          `db:"provider_code" json:"provider"`
 	Year        int             `db:"year" json:"year"`
 	Status      string          `db:"status" json:"status"`
-	Phase       workflows.Phase `db:"phase" json:"phase"`
+	Phase       review.Phase    `db:"phase" json:"phase"`
 	Round       int             `db:"round" json:"round"`
 	Config      json.RawMessage `db:"config" json:"config"`
 	Reason      string          `db:"reason" json:"reason,omitempty"`
@@ -64,14 +63,14 @@ func (s *Store) Cycles(ctx context.Context) ([]Cycle, error) {
 // CycleStatus returns where the provider's cycle for the year stands, built
 // from the records; it answers the same question as the workflow's status
 // query, and still does once the workflow has closed.
-func (s *Store) CycleStatus(ctx context.Context, provider string, year int) (workflows.Status, error) {
+func (s *Store) CycleStatus(ctx context.Context, provider string, year int) (review.Progress, error) {
 	c, err := s.Cycle(ctx, provider, year)
 	if err != nil {
-		return workflows.Status{}, err
+		return review.Progress{}, err
 	}
-	st := workflows.Status{
+	st := review.Progress{
 		Provider: c.Provider, Year: c.Year, WorkflowID: c.ID, Status: c.Status,
-		Phase: c.Phase, Round: c.Round, Units: []workflows.UnitStatus{}, Tasks: []workflows.TaskStatus{},
+		Phase: c.Phase, Round: c.Round, Units: []review.UnitProgress{}, Tasks: []review.TaskProgress{},
 	}
 	// A unit is still evaluating while it has an open evaluate or consult
 	// task, or, during the evaluate phase, until it has done both.
@@ -93,23 +92,23 @@ ORDER BY u.code`
 		Signing    bool   `db:"signing"`
 	}
 	if err := sqlx.SelectContext(ctx, s.db, &units, qUnits, c.Provider, c.ID); err != nil {
-		return workflows.Status{}, fmt.Errorf("reading unit status of cycle %s: %w", c.ID, dbError(err))
+		return review.Progress{}, fmt.Errorf("reading unit status of cycle %s: %w", c.ID, dbError(err))
 	}
 	for _, u := range units {
 		phase := "waiting"
 		switch {
-		case c.Status == workflows.CycleCompleted:
+		case c.Status == review.CycleCompleted:
 			phase = "done"
-		case c.Status == workflows.CycleFailed:
+		case c.Status == review.CycleFailed:
 			phase = "failed"
-		case c.Status == workflows.CycleCancelled:
+		case c.Status == review.CycleCancelled:
 			phase = "cancelled"
-		case u.Evaluating, c.Phase == workflows.PhaseEvaluate && !u.Evaluated:
-			phase = string(workflows.PhaseEvaluate)
+		case u.Evaluating, c.Phase == review.PhaseEvaluate && !u.Evaluated:
+			phase = string(review.PhaseEvaluate)
 		case u.Signing:
-			phase = string(workflows.PhaseSignOff)
+			phase = string(review.PhaseSignOff)
 		}
-		st.Units = append(st.Units, workflows.UnitStatus{Unit: u.Code, Phase: phase})
+		st.Units = append(st.Units, review.UnitProgress{Unit: u.Code, Phase: phase})
 	}
 	// As in the workflow's status, the assignee is the person who has the
 	// task or else its role, and a task is overdue once its timers found it
@@ -120,25 +119,25 @@ SELECT id, kind, unit_code, role, assignee, status, due_at,
 FROM tasks WHERE cycle_id = $1
 ORDER BY created_at, id`
 	var tasks []struct {
-		ID       string             `db:"id"`
-		Kind     workflows.TaskKind `db:"kind"`
-		Unit     string             `db:"unit_code"`
-		Role     workflows.Role     `db:"role"`
-		Assignee string             `db:"assignee"`
-		Status   string             `db:"status"`
-		DueAt    time.Time          `db:"due_at"`
-		Overdue  bool               `db:"overdue"`
+		ID       string          `db:"id"`
+		Kind     review.TaskKind `db:"kind"`
+		Unit     string          `db:"unit_code"`
+		Role     review.Role     `db:"role"`
+		Assignee string          `db:"assignee"`
+		Status   string          `db:"status"`
+		DueAt    time.Time       `db:"due_at"`
+		Overdue  bool            `db:"overdue"`
 	}
 	if err := sqlx.SelectContext(ctx, s.db, &tasks, qTasks, c.ID); err != nil {
-		return workflows.Status{}, fmt.Errorf("reading tasks of cycle %s: %w", c.ID, dbError(err))
+		return review.Progress{}, fmt.Errorf("reading tasks of cycle %s: %w", c.ID, dbError(err))
 	}
 	for _, t := range tasks {
 		assignee := t.Assignee
 		if assignee == "" {
-			assignee = workflows.Assignee(t.Role, t.Unit)
+			assignee = review.Pool(t.Role, t.Unit)
 		}
-		st.Tasks = append(st.Tasks, workflows.TaskStatus{
-			ID: t.ID, Kind: t.Kind, Unit: t.Unit, Assignee: assignee,
+		st.Tasks = append(st.Tasks, review.TaskProgress{
+			ID: t.ID, Kind: t.Kind, Unit: t.Unit, Holder: assignee,
 			Status: t.Status, DueAt: t.DueAt, Overdue: t.Overdue,
 		})
 	}
@@ -147,23 +146,24 @@ ORDER BY created_at, id`
 
 // Task is a human task with everything recorded about it.
 type Task struct {
-	ID         string             `db:"id" json:"id"`
-	CycleID    string             `db:"cycle_id" json:"cycle_id"`
-	WorkflowID string             `db:"workflow_id" json:"workflow_id"`
-	Provider   string             `db:"provider_code" json:"provider"`
-	Year       int                `db:"year" json:"year"`
-	Kind       workflows.TaskKind `db:"kind" json:"kind"`
-	Unit       string             `db:"unit_code" json:"unit"`
-	Round      int                `db:"round" json:"round"`
-	Role       workflows.Role     `db:"role" json:"role"`
-	// Assignee is who the task is offered to: its role, as "role@UNIT".
-	Assignee string `db:"-" json:"assignee"`
-	// AssigneePerson is the person who has the task (claimed, delegated or
+	ID         string          `db:"id" json:"id"`
+	CycleID    string          `db:"cycle_id" json:"cycle_id"`
+	WorkflowID string          `db:"workflow_id" json:"workflow_id"`
+	Provider   string          `db:"provider_code" json:"provider"`
+	Year       int             `db:"year" json:"year"`
+	Kind       review.TaskKind `db:"kind" json:"kind"`
+	Unit       string          `db:"unit_code" json:"unit"`
+	Round      int             `db:"round" json:"round"`
+	Role       review.Role     `db:"role" json:"role"`
+	// Pool is who the task is offered to: its role in its unit, written
+	// "role@UNIT" (review.Pool).
+	Pool string `db:"-" json:"pool"`
+	// Assignee is the person who has the task (claimed, delegated or
 	// reassigned), who alone may complete it; empty while the task is in its
-	// role's pool, where any holder of Assignee may.
-	AssigneePerson string    `db:"assignee" json:"assignee_person"`
-	Status         string    `db:"status" json:"status"`
-	DueAt          time.Time `db:"due_at" json:"due_at"`
+	// pool, where anyone holding the pool's role may.
+	Assignee string    `db:"assignee" json:"assignee,omitempty"`
+	Status   string    `db:"status" json:"status"`
+	DueAt    time.Time `db:"due_at" json:"due_at"`
 	// OverdueAt is when the task was found overdue, if it has been since its
 	// due time was last set.
 	OverdueAt *time.Time `db:"overdue_at" json:"overdue_at,omitempty"`
@@ -179,23 +179,23 @@ type Task struct {
 	Candidates []string `db:"-" json:"candidates,omitempty"`
 	// Draft is what a sign-off or approval signs: the round's draft with its
 	// changes and the hash the signature is bound to. Filled by Task.
-	Draft *Draft `db:"-" json:"draft,omitempty"`
+	Draft *RoundDraft `db:"-" json:"draft,omitempty"`
 }
 
-// Draft is a round's draft of the plan: the text to be signed and the
+// RoundDraft is a round's draft of the plan: the text to be signed and the
 // changes that made it.
-type Draft struct {
-	Round       int                   `json:"round"`
-	VersionHash string                `json:"version_hash"`
-	DraftedBy   string                `json:"drafted_by"`
-	Content     workflows.PlanContent `json:"content"`
-	Changes     []workflows.Change    `json:"changes"`
+type RoundDraft struct {
+	Round       int                `json:"round"`
+	VersionHash string             `json:"version_hash"`
+	DraftedBy   string             `json:"drafted_by"`
+	Content     review.PlanContent `json:"content"`
+	Changes     []review.Change    `json:"changes"`
 }
 
 // Spec returns the task as the workflows describe it, as CompleteTaskInput
 // carries it.
-func (t Task) Spec() workflows.TaskSpec {
-	return workflows.TaskSpec{
+func (t Task) Spec() review.TaskSpec {
+	return review.TaskSpec{
 		ID: t.ID, CycleID: t.CycleID, WorkflowID: t.WorkflowID, Kind: t.Kind, Unit: t.Unit,
 		Round: t.Round, Role: t.Role, DueAt: t.DueAt, Input: t.Input,
 	}
@@ -223,12 +223,12 @@ type TaskFilter struct {
 func (s *Store) Tasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 	var statuses []string
 	switch f.Status {
-	case "", workflows.TaskOpen:
-		statuses = []string{workflows.TaskOpen}
-	case workflows.TaskDone:
-		statuses = []string{workflows.TaskDone, workflows.TaskSuperseded, workflows.TaskCancelled}
+	case "", review.TaskOpen:
+		statuses = []string{review.TaskOpen}
+	case review.TaskDone:
+		statuses = []string{review.TaskDone, review.TaskSuperseded, review.TaskCancelled}
 	case "all":
-		statuses = []string{workflows.TaskOpen, workflows.TaskDone, workflows.TaskSuperseded, workflows.TaskCancelled}
+		statuses = []string{review.TaskOpen, review.TaskDone, review.TaskSuperseded, review.TaskCancelled}
 	default:
 		return nil, errorf(ErrInvalid, "task status %q is not one of open, done, all", f.Status)
 	}
@@ -248,7 +248,7 @@ ORDER BY t.due_at, t.id`
 		return nil, fmt.Errorf("reading tasks: %w", dbError(err))
 	}
 	for i := range tasks {
-		tasks[i].Assignee = workflows.Assignee(tasks[i].Role, tasks[i].Unit)
+		tasks[i].Pool = review.Pool(tasks[i].Role, tasks[i].Unit)
 	}
 	return tasks, nil
 }
@@ -271,11 +271,11 @@ WHERE t.id = $1`
 	if string(t.Outcome) == "null" {
 		t.Outcome = nil
 	}
-	t.Assignee = workflows.Assignee(t.Role, t.Unit)
+	t.Pool = review.Pool(t.Role, t.Unit)
 	if t.Candidates, err = candidates(ctx, s.db, t.Provider, t.Role, t.Unit); err != nil {
 		return Task{}, err
 	}
-	if t.Kind == workflows.KindSignOff || t.Kind == workflows.KindApprove {
+	if t.Kind == review.KindSignOff || t.Kind == review.KindApprove {
 		d, err := s.draft(ctx, t.CycleID, t.Round)
 		if err != nil {
 			return Task{}, err
@@ -331,13 +331,13 @@ func (s *Store) Inbox(ctx context.Context, person string, now time.Time) ([]Inbo
 		return nil, fmt.Errorf("reading the inbox of %s: %w", person, dbError(err))
 	}
 	for i := range tasks {
-		tasks[i].Assignee = workflows.Assignee(tasks[i].Role, tasks[i].Unit)
+		tasks[i].Pool = review.Pool(tasks[i].Role, tasks[i].Unit)
 	}
 	return tasks, nil
 }
 
 // draft reads a round's draft and its changes.
-func (s *Store) draft(ctx context.Context, cycleID string, round int) (Draft, error) {
+func (s *Store) draft(ctx context.Context, cycleID string, round int) (RoundDraft, error) {
 	var row struct {
 		Hash      string `db:"content_hash"`
 		DraftedBy string `db:"drafted_by"`
@@ -346,13 +346,13 @@ func (s *Store) draft(ctx context.Context, cycleID string, round int) (Draft, er
 	const qDraft = `SELECT content_hash, drafted_by, content FROM plan_drafts WHERE cycle_id = $1 AND round = $2`
 	if err := sqlx.GetContext(ctx, s.db, &row, qDraft, cycleID, round); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return Draft{}, errorf(ErrNotFound, "cycle %s has no draft for round %d", cycleID, round)
+			return RoundDraft{}, errorf(ErrNotFound, "cycle %s has no draft for round %d", cycleID, round)
 		}
-		return Draft{}, fmt.Errorf("reading the round %d draft of %s: %w", round, cycleID, dbError(err))
+		return RoundDraft{}, fmt.Errorf("reading the round %d draft of %s: %w", round, cycleID, dbError(err))
 	}
-	d := Draft{Round: round, VersionHash: row.Hash, DraftedBy: row.DraftedBy, Changes: []workflows.Change{}}
+	d := RoundDraft{Round: round, VersionHash: row.Hash, DraftedBy: row.DraftedBy, Changes: []review.Change{}}
 	if err := json.Unmarshal(row.Content, &d.Content); err != nil {
-		return Draft{}, fmt.Errorf("decoding the round %d draft of %s: %w", round, cycleID, err)
+		return RoundDraft{}, fmt.Errorf("decoding the round %d draft of %s: %w", round, cycleID, err)
 	}
 	var changes []struct {
 		ID        string         `db:"change_id"`
@@ -365,25 +365,25 @@ func (s *Store) draft(ctx context.Context, cycleID string, round int) (Draft, er
 SELECT change_id, section, text, rationale, addresses FROM plan_changes
 WHERE cycle_id = $1 AND round = $2 ORDER BY change_id`
 	if err := sqlx.SelectContext(ctx, s.db, &changes, qChanges, cycleID, round); err != nil {
-		return Draft{}, fmt.Errorf("reading the round %d changes of %s: %w", round, cycleID, dbError(err))
+		return RoundDraft{}, fmt.Errorf("reading the round %d changes of %s: %w", round, cycleID, dbError(err))
 	}
 	for _, c := range changes {
-		d.Changes = append(d.Changes, workflows.Change{ID: c.ID, Section: c.Section, Text: c.Text, Rationale: c.Rationale, Addresses: c.Addresses})
+		d.Changes = append(d.Changes, review.Change{ID: c.ID, Section: c.Section, Text: c.Text, Rationale: c.Rationale, Addresses: c.Addresses})
 	}
 	return d, nil
 }
 
 // PlanVersion is a published version of a provider's plan.
 type PlanVersion struct {
-	Provider      string                `db:"provider_code" json:"provider"`
-	Version       int                   `db:"version" json:"version"`
-	Hash          string                `db:"content_hash" json:"hash"`
-	EffectiveFrom string                `db:"effective_from" json:"effective_from"`
-	PublishedAt   time.Time             `db:"published_at" json:"published_at"`
-	CycleID       string                `db:"cycle_id" json:"cycle_id"`
-	Round         int                   `db:"round" json:"round"`
-	ApprovedBy    string                `db:"approved_by" json:"approved_by"`
-	Content       workflows.PlanContent `db:"-" json:"content"`
+	Provider      string             `db:"provider_code" json:"provider"`
+	Version       int                `db:"version" json:"version"`
+	Hash          string             `db:"content_hash" json:"hash"`
+	EffectiveFrom string             `db:"effective_from" json:"effective_from"`
+	PublishedAt   time.Time          `db:"published_at" json:"published_at"`
+	CycleID       string             `db:"cycle_id" json:"cycle_id"`
+	Round         int                `db:"round" json:"round"`
+	ApprovedBy    string             `db:"approved_by" json:"approved_by"`
+	Content       review.PlanContent `db:"-" json:"content"`
 }
 
 // PlanVersion returns a published version of the provider's plan, the latest

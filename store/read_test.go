@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 func unitPhases(t *testing.T, s *store.Store) map[string]string {
@@ -43,29 +43,29 @@ func TestCycleStatus(t *testing.T) {
 	_, err := s.CycleStatus(ctx, "ACME", 2025)
 	wantKind(t, err, store.ErrNotFound, "ACME has no cycle for 2025")
 
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
 	wantPhases(t, s, "before any task", map[string]string{"NORTH": "evaluate", "SOUTH": "evaluate"})
 
-	c.open(workflows.PhaseEvaluate, 0,
-		c.task(workflows.KindEvaluate, 0, "NORTH"), c.task(workflows.KindConsult, 0, "NORTH"),
-		c.task(workflows.KindEvaluate, 0, "SOUTH"), c.task(workflows.KindConsult, 0, "SOUTH"))
-	c.complete(c.task(workflows.KindEvaluate, 0, "NORTH"), evaluationNorth, nil)
+	c.open(review.PhaseEvaluate, 0,
+		c.task(review.KindEvaluate, 0, "NORTH"), c.task(review.KindConsult, 0, "NORTH"),
+		c.task(review.KindEvaluate, 0, "SOUTH"), c.task(review.KindConsult, 0, "SOUTH"))
+	c.complete(c.task(review.KindEvaluate, 0, "NORTH"), evaluationNorth, nil)
 	wantPhases(t, s, "NORTH half done", map[string]string{"NORTH": "evaluate", "SOUTH": "evaluate"})
-	c.complete(c.task(workflows.KindConsult, 0, "NORTH"), consultationNorth, nil)
+	c.complete(c.task(review.KindConsult, 0, "NORTH"), consultationNorth, nil)
 	wantPhases(t, s, "NORTH done", map[string]string{"NORTH": "waiting", "SOUTH": "evaluate"})
 
 	st, err := s.CycleStatus(ctx, "ACME", 2025)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.WorkflowID != c.id || st.Status != workflows.CycleRunning || st.Phase != workflows.PhaseEvaluate || st.Round != 0 || st.Provider != "ACME" || st.Year != 2025 {
+	if st.WorkflowID != c.id || st.Status != review.CycleRunning || st.Phase != review.PhaseEvaluate || st.Round != 0 || st.Provider != "ACME" || st.Year != 2025 {
 		t.Errorf("got status %+v, want running ACME 2025 in evaluate round 0", st)
 	}
-	want := []workflows.TaskStatus{
-		{ID: "ACME/2025/consult/NORTH", Kind: workflows.KindConsult, Unit: "NORTH", Assignee: "student_rep@NORTH", Status: "done", DueAt: due},
-		{ID: "ACME/2025/consult/SOUTH", Kind: workflows.KindConsult, Unit: "SOUTH", Assignee: "student_rep@SOUTH", Status: "open", DueAt: due},
-		{ID: "ACME/2025/evaluate/NORTH", Kind: workflows.KindEvaluate, Unit: "NORTH", Assignee: "welfare_staff@NORTH", Status: "done", DueAt: due},
-		{ID: "ACME/2025/evaluate/SOUTH", Kind: workflows.KindEvaluate, Unit: "SOUTH", Assignee: "welfare_staff@SOUTH", Status: "open", DueAt: due},
+	want := []review.TaskProgress{
+		{ID: "ACME/2025/consult/NORTH", Kind: review.KindConsult, Unit: "NORTH", Holder: "student_rep@NORTH", Status: "done", DueAt: due},
+		{ID: "ACME/2025/consult/SOUTH", Kind: review.KindConsult, Unit: "SOUTH", Holder: "student_rep@SOUTH", Status: "open", DueAt: due},
+		{ID: "ACME/2025/evaluate/NORTH", Kind: review.KindEvaluate, Unit: "NORTH", Holder: "welfare_staff@NORTH", Status: "done", DueAt: due},
+		{ID: "ACME/2025/evaluate/SOUTH", Kind: review.KindEvaluate, Unit: "SOUTH", Holder: "welfare_staff@SOUTH", Status: "open", DueAt: due},
 	}
 	if !equalTasks(st.Tasks, want) {
 		t.Errorf("got tasks %+v, want %+v", st.Tasks, want)
@@ -75,36 +75,36 @@ func TestCycleStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mine) != 1 || mine[0].ID != "ACME/2025/evaluate/SOUTH" || mine[0].Assignee != "welfare_staff@SOUTH" {
+	if len(mine) != 1 || mine[0].ID != "ACME/2025/evaluate/SOUTH" || mine[0].Pool != "welfare_staff@SOUTH" {
 		t.Errorf("got open tasks of acme.nurse.south %+v, want the SOUTH evaluation", mine)
 	}
 
-	c.complete(c.task(workflows.KindEvaluate, 0, "SOUTH"), evaluationSouth, nil)
-	c.complete(c.task(workflows.KindConsult, 0, "SOUTH"), consultationSouth, nil)
-	c.open(workflows.PhaseUpdate, 1, c.task(workflows.KindDraft, 1, ""))
+	c.complete(c.task(review.KindEvaluate, 0, "SOUTH"), evaluationSouth, nil)
+	c.complete(c.task(review.KindConsult, 0, "SOUTH"), consultationSouth, nil)
+	c.open(review.PhaseUpdate, 1, c.task(review.KindDraft, 1, ""))
 	wantPhases(t, s, "drafting", map[string]string{"NORTH": "waiting", "SOUTH": "waiting"})
 	c.draft(1, round1Changes)
-	c.open(workflows.PhaseSignOff, 1, c.task(workflows.KindSignOff, 1, "NORTH"), c.task(workflows.KindSignOff, 1, "SOUTH"))
+	c.open(review.PhaseSignOff, 1, c.task(review.KindSignOff, 1, "NORTH"), c.task(review.KindSignOff, 1, "SOUTH"))
 	wantPhases(t, s, "signing off", map[string]string{"NORTH": "signoff", "SOUTH": "signoff"})
-	c.signOff(1, "SOUTH", workflows.DecisionApprove, "")
+	c.signOff(1, "SOUTH", review.DecisionApprove, "")
 	wantPhases(t, s, "SOUTH signed", map[string]string{"NORTH": "signoff", "SOUTH": "waiting"})
 
-	if err := s.FailCycle(ctx, workflows.FailCycleInput{CycleID: c.id, Reason: "cancelled"}); err != nil {
+	if err := s.FailCycle(ctx, review.FailCycleInput{CycleID: c.id, Reason: "cancelled"}); err != nil {
 		t.Fatal(err)
 	}
 	wantPhases(t, s, "failed", map[string]string{"NORTH": "failed", "SOUTH": "failed"})
 }
 
-func equalTasks(got, want []workflows.TaskStatus) bool {
-	return slices.EqualFunc(got, want, func(a, b workflows.TaskStatus) bool {
-		return a.ID == b.ID && a.Kind == b.Kind && a.Unit == b.Unit && a.Assignee == b.Assignee && a.Status == b.Status && a.DueAt.Equal(b.DueAt)
+func equalTasks(got, want []review.TaskProgress) bool {
+	return slices.EqualFunc(got, want, func(a, b review.TaskProgress) bool {
+		return a.ID == b.ID && a.Kind == b.Kind && a.Unit == b.Unit && a.Holder == b.Holder && a.Status == b.Status && a.DueAt.Equal(b.DueAt)
 	})
 }
 
 func TestReadsOfAPublishedCycle(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME", "BETA")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
 	pub := c.run(round1Changes, round2Changes)
 
 	wantPhases(t, s, "published", map[string]string{"NORTH": "done", "SOUTH": "done"})
@@ -152,7 +152,7 @@ func TestReadsOfAPublishedCycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		if task.WorkflowID != c.id || task.CycleID != c.id || task.Provider != "ACME" || task.Year != 2025 || task.Round != 1 ||
-			task.Kind != workflows.KindSignOff || task.Role != workflows.RoleUnitHead || task.Assignee != "unit_head@NORTH" ||
+			task.Kind != review.KindSignOff || task.Role != review.RoleUnitHead || task.Pool != "unit_head@NORTH" ||
 			task.Status != "done" || !task.DueAt.Equal(due.AddDate(0, 0, 1)) || task.CompletedBy != "acme.head.north" || task.CompletedAt == nil ||
 			!slices.Equal(task.Candidates, []string{"acme.head.north"}) {
 			t.Errorf("got task %+v", task)
@@ -164,8 +164,8 @@ func TestReadsOfAPublishedCycle(t *testing.T) {
 		if d := task.Draft; d == nil || d.Round != 1 || d.VersionHash != c.drafts[1].Hash() || d.Content.Hash() != d.VersionHash || len(d.Changes) == 0 {
 			t.Errorf("got draft %+v, want the round 1 draft with its changes and hash", task.Draft)
 		}
-		var outcome workflows.SignOff
-		if err := workflows.DecodeOutcome(task.Outcome, &outcome); err != nil || outcome.Decision != workflows.DecisionRequestChanges {
+		var outcome review.SignOff
+		if err := review.DecodeOutcome(task.Outcome, &outcome); err != nil || outcome.Decision != review.DecisionRequestChanges {
 			t.Errorf("got outcome %s (%v), want the request for changes", task.Outcome, err)
 		}
 		if spec := task.Spec(); spec.ID != task.ID || spec.Kind != task.Kind || spec.Unit != "NORTH" || spec.Round != 1 {
@@ -180,7 +180,7 @@ func TestReadsOfAPublishedCycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Cycle.ID != c.id || r.Cycle.Status != workflows.CycleCompleted {
+		if r.Cycle.ID != c.id || r.Cycle.Status != review.CycleCompleted {
 			t.Errorf("got cycle %+v, want %s completed", r.Cycle, c.id)
 		}
 		if r.Version == nil || *r.Version != (store.ReportVersion{Number: 1, Hash: pub.Hash, EffectiveFrom: "2025-08-01"}) {

@@ -10,8 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-
-	"github.com/oho-dev/oho/workflows"
+	"github.com/oho-dev/oho/review"
 )
 
 // Trace is everything the traceability report of one cycle shows: every
@@ -181,10 +180,10 @@ type TraceSignature struct {
 
 // TraceUnsigned is a signature task without a signature, and why.
 type TraceUnsigned struct {
-	Round  int                `db:"round" json:"round"`
-	Kind   workflows.TaskKind `db:"kind" json:"kind"`
-	Unit   string             `db:"unit_code" json:"unit,omitempty"`
-	Status string             `db:"status" json:"status"`
+	Round  int             `db:"round" json:"round"`
+	Kind   review.TaskKind `db:"kind" json:"kind"`
+	Unit   string          `db:"unit_code" json:"unit,omitempty"`
+	Status string          `db:"status" json:"status"`
 }
 
 // TraceReport reads the traceability report of the provider's cycle for the
@@ -255,7 +254,7 @@ SELECT pv.version, pv.content_hash, to_char(pv.effective_from, 'YYYY-MM-DD') AS 
     pv.round, pv.approved_by, COALESCE(p.name, '') AS approved_by_name, pv.content
 FROM plan_versions pv LEFT JOIN people p ON p.id = pv.approved_by
 WHERE pv.cycle_id = $1`
-	var content workflows.PlanContent
+	var content review.PlanContent
 	err = sqlx.GetContext(ctx, q, &published, qPublished, id)
 	switch {
 	case err == nil:
@@ -334,7 +333,7 @@ ORDER BY i.unit_code, i.kind DESC, i.item_id`
 				d.Change = &cc
 			}
 			it.Disposition = d
-			if d.Decision == workflows.DecisionDeferred {
+			if d.Decision == review.DecisionDeferred {
 				tr.Deferrals = append(tr.Deferrals, it)
 			}
 		}
@@ -451,7 +450,7 @@ func readSignatures(ctx context.Context, q sqlx.QueryerContext, cycleID string, 
 		if !ok {
 			continue // the foreign key to the round's draft makes this impossible
 		}
-		if sig.Kind == string(workflows.KindApprove) {
+		if sig.Kind == string(review.KindApprove) {
 			r.Approval = &sig
 		} else {
 			r.SignOffs = append(r.SignOffs, sig)

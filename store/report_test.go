@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 // itemLines lists every finding and feedback item of the cycle in the
@@ -50,14 +50,14 @@ func traceLines(tr store.Trace) []string {
 func TestTraceReportOfAPublishedCycle(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
 	pub := c.run(round1Changes, round2Changes)
 
 	tr, err := s.TraceReport(ctx, "ACME", 2025)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.ProviderName != "Provider ACME" || tr.Cycle.ID != c.id || tr.Cycle.Status != workflows.CycleCompleted || tr.FinalRound != 2 {
+	if tr.ProviderName != "Provider ACME" || tr.Cycle.ID != c.id || tr.Cycle.Status != review.CycleCompleted || tr.FinalRound != 2 {
 		t.Errorf("got provider %q, cycle %s %s, final round %d; want Provider ACME, %s completed, round 2", tr.ProviderName, tr.Cycle.ID, tr.Cycle.Status, tr.FinalRound, c.id)
 	}
 	if p := tr.Published; p == nil || p.Number != pub.Version || p.Hash != pub.Hash || p.Round != 2 || p.EffectiveFrom != "2025-08-01" || p.ApprovedBy != "acme.approver" || p.ApprovedByName != "Director" {
@@ -144,10 +144,10 @@ func TestTraceReportOfAPublishedCycle(t *testing.T) {
 func TestTraceReportOfARunningCycle(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	newCycle(t, s, db, "ACME", 2024, workflows.Config{}).run(round1Changes, round2Changes)
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	eval := c.task(workflows.KindEvaluate, 0, "NORTH")
-	c.open(workflows.PhaseEvaluate, 0, eval, c.task(workflows.KindEvaluate, 0, "SOUTH"))
+	newCycle(t, s, db, "ACME", 2024, review.Config{}).run(round1Changes, round2Changes)
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	eval := c.task(review.KindEvaluate, 0, "NORTH")
+	c.open(review.PhaseEvaluate, 0, eval, c.task(review.KindEvaluate, 0, "SOUTH"))
 	c.complete(eval, `{"indicators": [{"name": "Feels safe", "value": 86, "target": 85, "unit": "%"}],
   "findings": [{"id": "F7", "section": "communal", "severity": "major", "text": "The procedure works on North campus only."}],
   "effectiveness": [{"change_id": "C1", "rating": "partly", "note": "North only."},
@@ -157,10 +157,10 @@ func TestTraceReportOfARunningCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.Cycle.Status != workflows.CycleRunning || tr.Published != nil || tr.FinalRound != 0 || len(tr.Rounds) != 0 {
+	if tr.Cycle.Status != review.CycleRunning || tr.Published != nil || tr.FinalRound != 0 || len(tr.Rounds) != 0 {
 		t.Errorf("got cycle %s, published %v, final round %d, %d rounds; want running, none, 0, 0", tr.Cycle.Status, tr.Published, tr.FinalRound, len(tr.Rounds))
 	}
-	if tr.PreviousCycle != workflows.CycleWorkflowID("ACME", 2024) {
+	if tr.PreviousCycle != review.CycleID("ACME", 2024) {
 		t.Errorf("got previous cycle %q, want 2024's", tr.PreviousCycle)
 	}
 	want := []store.TraceRating{
@@ -178,7 +178,7 @@ func TestTraceReportOfARunningCycle(t *testing.T) {
 	}
 
 	// Drafted but not published: the changes are not in any version.
-	c.open(workflows.PhaseUpdate, 1, c.task(workflows.KindDraft, 1, ""))
+	c.open(review.PhaseUpdate, 1, c.task(review.KindDraft, 1, ""))
 	c.draft(1, round1Changes)
 	if tr, err = s.TraceReport(ctx, "ACME", 2025); err != nil {
 		t.Fatal(err)
@@ -200,10 +200,10 @@ func TestTraceReportRefusals(t *testing.T) {
 func TestIndicatorDirectionIsChecked(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	task := c.task(workflows.KindEvaluate, 0, "NORTH")
-	c.open(workflows.PhaseEvaluate, 0, task)
-	err := s.CompleteTask(ctx, workflows.CompleteTaskInput{Task: task, Actor: "acme.nurse.north", Outcome: []byte(
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	task := c.task(review.KindEvaluate, 0, "NORTH")
+	c.open(review.PhaseEvaluate, 0, task)
+	err := s.CompleteTask(ctx, review.CompleteTaskInput{Task: task, Actor: "acme.nurse.north", Outcome: []byte(
 		`{"indicators": [{"name": "Absences", "value": 6, "target": 8, "unit": "%", "better": "down"}]}`)})
 	wantKind(t, err, store.ErrInvalid, "indicators[0].better must be one of higher, lower")
 }

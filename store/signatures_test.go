@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oho-dev/oho/workflows"
+	"github.com/oho-dev/oho/review"
 )
 
 // TestSignaturesCannotBeRewritten checks that the database itself keeps a
@@ -14,7 +14,7 @@ import (
 func TestSignaturesCannotBeRewritten(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
 	c.run(round1Changes, round2Changes)
 	h1, h2 := c.drafts[1].Hash(), c.drafts[2].Hash()
 
@@ -57,17 +57,17 @@ func TestSignaturesCannotBeRewritten(t *testing.T) {
 func TestSignatureBoundToTheRoundsDraft(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
 	c.run(round1Changes, round2Changes)
 	h1, h2 := c.drafts[1].Hash(), c.drafts[2].Hash()
-	southR1 := c.task(workflows.KindSignOff, 1, "SOUTH").ID // superseded, never signed
+	southR1 := c.task(review.KindSignOff, 1, "SOUTH").ID // superseded, never signed
 	const insertSignOff = `
 INSERT INTO signoffs (cycle_id, round, unit_code, signer, role, decision, version_hash, meaning, task_id)
 VALUES ($1, 1, 'SOUTH', 'acme.head.south', 'unit_head', 'approve', $2, $3, $4)`
 	const insertApproval = `
 INSERT INTO approvals (cycle_id, round, approver, role, decision, version_hash, meaning, task_id)
 VALUES ($1, 1, 'acme.approver', 'approver', 'return', $2, $3, $4)`
-	approveR2 := c.task(workflows.KindApprove, 2, "").ID
+	approveR2 := c.task(review.KindApprove, 2, "").ID
 
 	tests := []struct {
 		name  string
@@ -108,8 +108,8 @@ VALUES ($1, 1, 'acme.approver', 'approver', 'return', $2, $3, $4)`
 	if err := db.GetContext(ctx, &planID, `SELECT plan_id FROM plan_versions`); err != nil {
 		t.Fatal(err)
 	}
-	other := newCycle(t, s, db, "ACME", 2026, workflows.Config{})
-	other.open(workflows.PhaseUpdate, 1, other.task(workflows.KindDraft, 1, ""))
+	other := newCycle(t, s, db, "ACME", 2026, review.Config{})
+	other.open(review.PhaseUpdate, 1, other.task(review.KindDraft, 1, ""))
 	other.draft(1, round1Changes)
 	_, err := db.ExecContext(ctx, `
 INSERT INTO plan_versions (plan_id, version, content, content_hash, effective_from, cycle_id, round, approved_by)
@@ -125,14 +125,14 @@ VALUES ($1, 2, '{}', $2, '2026-08-01', $3, 1, 'acme.approver')`, planID, other.d
 func TestSignatureRolesAndMeanings(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	c.open(workflows.PhaseUpdate, 1, c.task(workflows.KindDraft, 1, ""))
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	c.open(review.PhaseUpdate, 1, c.task(review.KindDraft, 1, ""))
 	c.draft(1, round1Changes)
-	c.open(workflows.PhaseSignOff, 1, c.task(workflows.KindSignOff, 1, "NORTH"), c.task(workflows.KindSignOff, 1, "SOUTH"))
-	c.signOff(1, "NORTH", workflows.DecisionApprove, "")
-	c.signOff(1, "SOUTH", workflows.DecisionApprove, "")
-	c.open(workflows.PhaseApprove, 1, c.task(workflows.KindApprove, 1, ""))
-	c.complete(c.task(workflows.KindApprove, 1, ""), `{"decision": "return", "comment": "The board wants the budget named."}`, nil)
+	c.open(review.PhaseSignOff, 1, c.task(review.KindSignOff, 1, "NORTH"), c.task(review.KindSignOff, 1, "SOUTH"))
+	c.signOff(1, "NORTH", review.DecisionApprove, "")
+	c.signOff(1, "SOUTH", review.DecisionApprove, "")
+	c.open(review.PhaseApprove, 1, c.task(review.KindApprove, 1, ""))
+	c.complete(c.task(review.KindApprove, 1, ""), `{"decision": "return", "comment": "The board wants the budget named."}`, nil)
 
 	var got []string
 	const q = `

@@ -15,8 +15,8 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/oho-dev/oho/dbtest"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 // newStore returns a store over a fresh database.
@@ -131,14 +131,14 @@ type cycle struct {
 	provider string
 	year     int
 	id       string
-	setup    workflows.CycleSetup
-	drafts   map[int]workflows.PlanContent
+	setup    review.CycleSetup
+	drafts   map[int]review.PlanContent
 }
 
-func newCycle(t *testing.T, s *store.Store, db *sqlx.DB, provider string, year int, config workflows.Config) *cycle {
+func newCycle(t *testing.T, s *store.Store, db *sqlx.DB, provider string, year int, config review.Config) *cycle {
 	t.Helper()
-	c := &cycle{t: t, s: s, db: db, provider: provider, year: year, id: workflows.CycleWorkflowID(provider, year), drafts: map[int]workflows.PlanContent{}}
-	in := workflows.SetupCycleInput{CycleID: c.id, Provider: provider, Year: year, Config: config}
+	c := &cycle{t: t, s: s, db: db, provider: provider, year: year, id: review.CycleID(provider, year), drafts: map[int]review.PlanContent{}}
+	in := review.SetupCycleInput{CycleID: c.id, Provider: provider, Year: year, Config: config}
 	c.twice("SetupCycle", func() error {
 		out, err := s.SetupCycle(context.Background(), in)
 		if err == nil && c.setup.Units != nil && !equalJSON(out, c.setup) {
@@ -174,51 +174,51 @@ func (c *cycle) twice(what string, f func() error) {
 
 var due = time.Date(2025, 4, 30, 12, 0, 0, 0, time.UTC)
 
-func (c *cycle) task(kind workflows.TaskKind, round int, unit string) workflows.TaskSpec {
+func (c *cycle) task(kind review.TaskKind, round int, unit string) review.TaskSpec {
 	wf := c.id
-	if kind == workflows.KindEvaluate || kind == workflows.KindConsult {
-		wf = workflows.UnitWorkflowID(c.id, unit)
+	if kind == review.KindEvaluate || kind == review.KindConsult {
+		wf = review.UnitReviewID(c.id, unit)
 	}
 	input := json.RawMessage(`{}`)
-	if d, ok := c.drafts[round]; ok && kind == workflows.KindSignOff {
+	if d, ok := c.drafts[round]; ok && kind == review.KindSignOff {
 		input = json.RawMessage(fmt.Sprintf(`{"hash":%q}`, d.Hash()))
 	}
-	return workflows.TaskSpec{
-		ID: workflows.TaskID(c.provider, c.year, kind, round, unit), CycleID: c.id, WorkflowID: wf,
+	return review.TaskSpec{
+		ID: review.TaskID(c.provider, c.year, kind, round, unit), CycleID: c.id, WorkflowID: wf,
 		Kind: kind, Unit: unit, Round: round, Role: kind.AssigneeRole(), DueAt: due.AddDate(0, 0, round), Input: input,
 	}
 }
 
-func (c *cycle) open(phase workflows.Phase, round int, tasks ...workflows.TaskSpec) []workflows.OpenedTask {
+func (c *cycle) open(phase review.Phase, round int, tasks ...review.TaskSpec) []review.OpenedTask {
 	c.t.Helper()
-	var out []workflows.OpenedTask
+	var out []review.OpenedTask
 	c.twice(fmt.Sprintf("OpenTasks %s r%d", phase, round), func() error {
 		var err error
-		out, err = c.s.OpenTasks(context.Background(), workflows.OpenTasksInput{CycleID: c.id, Phase: phase, Round: round, Tasks: tasks})
+		out, err = c.s.OpenTasks(context.Background(), review.OpenTasksInput{CycleID: c.id, Phase: phase, Round: round, Tasks: tasks})
 		return err
 	})
 	return out
 }
 
 // person is the fixture person who holds the task's role.
-func (c *cycle) person(t workflows.TaskSpec) string {
+func (c *cycle) person(t review.TaskSpec) string {
 	id := strings.ToLower(c.provider)
 	switch t.Kind {
-	case workflows.KindEvaluate:
+	case review.KindEvaluate:
 		return id + ".nurse." + strings.ToLower(t.Unit)
-	case workflows.KindConsult:
+	case review.KindConsult:
 		return id + ".rep." + strings.ToLower(t.Unit)
-	case workflows.KindSignOff:
+	case review.KindSignOff:
 		return id + ".head." + strings.ToLower(t.Unit)
-	case workflows.KindDraft:
+	case review.KindDraft:
 		return id + ".editor"
 	}
 	return id + ".approver"
 }
 
-func (c *cycle) complete(t workflows.TaskSpec, outcome string, draft *workflows.PlanContent) {
+func (c *cycle) complete(t review.TaskSpec, outcome string, draft *review.PlanContent) {
 	c.t.Helper()
-	in := workflows.CompleteTaskInput{Task: t, Actor: c.person(t), Outcome: json.RawMessage(outcome), Draft: draft}
+	in := review.CompleteTaskInput{Task: t, Actor: c.person(t), Outcome: json.RawMessage(outcome), Draft: draft}
 	c.twice("CompleteTask "+t.ID, func() error { return c.s.CompleteTask(context.Background(), in) })
 }
 
@@ -271,59 +271,59 @@ func draftOutcome(changes []change, addressed string) string {
 
 func (c *cycle) draft(round int, changes []change) {
 	c.t.Helper()
-	var wc []workflows.Change
+	var wc []review.Change
 	for _, ch := range changes {
-		wc = append(wc, workflows.Change{ID: ch.id, Section: ch.section, Text: ch.text})
+		wc = append(wc, review.Change{ID: ch.id, Section: ch.section, Text: ch.text})
 	}
 	content := c.setup.Baseline.Apply(wc)
 	c.drafts[round] = content
-	c.complete(c.task(workflows.KindDraft, round, ""), draftOutcome(changes, changes[0].id), &content)
+	c.complete(c.task(review.KindDraft, round, ""), draftOutcome(changes, changes[0].id), &content)
 }
 
 func (c *cycle) signOff(round int, unit, decision, comment string) {
 	c.t.Helper()
 	outcome := fmt.Sprintf(`{"decision": %q, "comment": %q, "version_hash": %q}`, decision, comment, c.drafts[round].Hash())
-	c.complete(c.task(workflows.KindSignOff, round, unit), outcome, nil)
+	c.complete(c.task(review.KindSignOff, round, unit), outcome, nil)
 }
 
 // run takes the cycle from evaluation to publication in two rounds: NORTH
 // sends the first draft back, the second is signed off, approved and
 // published. It returns what Publish returned.
-func (c *cycle) run(changes1, changes2 []change) workflows.Published {
+func (c *cycle) run(changes1, changes2 []change) review.Published {
 	c.t.Helper()
-	var evalTasks []workflows.TaskSpec
+	var evalTasks []review.TaskSpec
 	for _, u := range []string{"NORTH", "SOUTH"} {
-		evalTasks = append(evalTasks, c.task(workflows.KindEvaluate, 0, u), c.task(workflows.KindConsult, 0, u))
+		evalTasks = append(evalTasks, c.task(review.KindEvaluate, 0, u), c.task(review.KindConsult, 0, u))
 	}
-	c.open(workflows.PhaseEvaluate, 0, evalTasks...)
-	c.complete(c.task(workflows.KindEvaluate, 0, "NORTH"), evaluationNorth, nil)
-	c.complete(c.task(workflows.KindConsult, 0, "NORTH"), consultationNorth, nil)
-	c.complete(c.task(workflows.KindEvaluate, 0, "SOUTH"), evaluationSouth, nil)
-	c.complete(c.task(workflows.KindConsult, 0, "SOUTH"), consultationSouth, nil)
+	c.open(review.PhaseEvaluate, 0, evalTasks...)
+	c.complete(c.task(review.KindEvaluate, 0, "NORTH"), evaluationNorth, nil)
+	c.complete(c.task(review.KindConsult, 0, "NORTH"), consultationNorth, nil)
+	c.complete(c.task(review.KindEvaluate, 0, "SOUTH"), evaluationSouth, nil)
+	c.complete(c.task(review.KindConsult, 0, "SOUTH"), consultationSouth, nil)
 
-	c.open(workflows.PhaseUpdate, 1, c.task(workflows.KindDraft, 1, ""))
+	c.open(review.PhaseUpdate, 1, c.task(review.KindDraft, 1, ""))
 	c.draft(1, changes1)
-	c.open(workflows.PhaseSignOff, 1, c.task(workflows.KindSignOff, 1, "NORTH"), c.task(workflows.KindSignOff, 1, "SOUTH"))
-	c.signOff(1, "NORTH", workflows.DecisionRequestChanges, "Name who owns the procedure on each campus.")
+	c.open(review.PhaseSignOff, 1, c.task(review.KindSignOff, 1, "NORTH"), c.task(review.KindSignOff, 1, "SOUTH"))
+	c.signOff(1, "NORTH", review.DecisionRequestChanges, "Name who owns the procedure on each campus.")
 	c.twice("SupersedeTasks", func() error {
-		return c.s.SupersedeTasks(context.Background(), workflows.SupersedeTasksInput{
-			CycleID: c.id, TaskIDs: []string{c.task(workflows.KindSignOff, 1, "SOUTH").ID}, Reason: "NORTH requested changes",
+		return c.s.SupersedeTasks(context.Background(), review.SupersedeTasksInput{
+			CycleID: c.id, TaskIDs: []string{c.task(review.KindSignOff, 1, "SOUTH").ID}, Reason: "NORTH requested changes",
 		})
 	})
 
-	c.open(workflows.PhaseUpdate, 2, c.task(workflows.KindDraft, 2, ""))
+	c.open(review.PhaseUpdate, 2, c.task(review.KindDraft, 2, ""))
 	c.draft(2, changes2)
-	c.open(workflows.PhaseSignOff, 2, c.task(workflows.KindSignOff, 2, "NORTH"), c.task(workflows.KindSignOff, 2, "SOUTH"))
-	c.signOff(2, "NORTH", workflows.DecisionApprove, "")
-	c.signOff(2, "SOUTH", workflows.DecisionApprove, "Fine for South campus.")
-	c.open(workflows.PhaseApprove, 2, c.task(workflows.KindApprove, 2, ""))
+	c.open(review.PhaseSignOff, 2, c.task(review.KindSignOff, 2, "NORTH"), c.task(review.KindSignOff, 2, "SOUTH"))
+	c.signOff(2, "NORTH", review.DecisionApprove, "")
+	c.signOff(2, "SOUTH", review.DecisionApprove, "Fine for South campus.")
+	c.open(review.PhaseApprove, 2, c.task(review.KindApprove, 2, ""))
 	effective := fmt.Sprintf("%d-08-01", c.year)
-	c.complete(c.task(workflows.KindApprove, 2, ""),
+	c.complete(c.task(review.KindApprove, 2, ""),
 		fmt.Sprintf(`{"decision": "approve", "comment": "Approved by the board.", "effective_from": %q}`, effective), nil)
 
-	var pub workflows.Published
+	var pub review.Published
 	c.twice("Publish", func() error {
-		got, err := c.s.Publish(context.Background(), workflows.PublishInput{
+		got, err := c.s.Publish(context.Background(), review.PublishInput{
 			CycleID: c.id, Provider: c.provider, Round: 2, Content: c.drafts[2], EffectiveFrom: effective, ApprovedBy: strings.ToLower(c.provider) + ".approver",
 		})
 		if pub.Version != 0 && got != pub {

@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-
-	"github.com/oho-dev/oho/workflows"
+	"github.com/oho-dev/oho/review"
 )
 
 // The methods in this file record what the workflows decide about open tasks
@@ -26,17 +25,17 @@ import (
 
 // taskState is a task row as the writes in this file need it.
 type taskState struct {
-	ID          string             `db:"id"`
-	CycleID     string             `db:"cycle_id"`
-	Provider    string             `db:"provider_code"`
-	Kind        workflows.TaskKind `db:"kind"`
-	Unit        string             `db:"unit_code"`
-	Role        workflows.Role     `db:"role"`
-	Status      string             `db:"status"`
-	Assignee    string             `db:"assignee"`
-	DueAt       time.Time          `db:"due_at"`
-	OpSeq       int                `db:"op_seq"`
-	DeadlineSeq int                `db:"deadline_seq"`
+	ID          string          `db:"id"`
+	CycleID     string          `db:"cycle_id"`
+	Provider    string          `db:"provider_code"`
+	Kind        review.TaskKind `db:"kind"`
+	Unit        string          `db:"unit_code"`
+	Role        review.Role     `db:"role"`
+	Status      string          `db:"status"`
+	Assignee    string          `db:"assignee"`
+	DueAt       time.Time       `db:"due_at"`
+	OpSeq       int             `db:"op_seq"`
+	DeadlineSeq int             `db:"deadline_seq"`
 }
 
 // lockTask reads a task and locks its row until the transaction ends, so that
@@ -64,16 +63,16 @@ func (t taskState) holder(assignee string) string {
 	if assignee != "" {
 		return assignee
 	}
-	return workflows.Assignee(t.Role, t.Unit)
+	return review.Pool(t.Role, t.Unit)
 }
 
 // taskOpActions are the audit actions of the task operations.
-var taskOpActions = map[workflows.TaskOp]string{
-	workflows.OpClaim:    ActionTaskClaimed,
-	workflows.OpUnclaim:  ActionTaskUnclaimed,
-	workflows.OpDelegate: ActionTaskDelegated,
-	workflows.OpReassign: ActionTaskReassigned,
-	workflows.OpExtend:   ActionTaskExtended,
+var taskOpActions = map[review.TaskOp]string{
+	review.OpClaim:    ActionTaskClaimed,
+	review.OpUnclaim:  ActionTaskUnclaimed,
+	review.OpDelegate: ActionTaskDelegated,
+	review.OpReassign: ActionTaskReassigned,
+	review.OpExtend:   ActionTaskExtended,
 }
 
 // RecordTaskOp records an operation the workflow accepted on an open task:
@@ -88,7 +87,7 @@ var taskOpActions = map[workflows.TaskOp]string{
 // returns nil; an operation on a closed task is refused with ErrTaskClosed,
 // and an assignee who is not a person of the cycle's provider with
 // ErrInvalid.
-func (s *Store) RecordTaskOp(ctx context.Context, in workflows.TaskOpInput) error {
+func (s *Store) RecordTaskOp(ctx context.Context, in review.TaskOpInput) error {
 	id := in.Task.ID
 	if err := checkTaskOp(in); err != nil {
 		return fmt.Errorf("recording the %s of task %s: %w", in.Op, id, err)
@@ -101,7 +100,7 @@ func (s *Store) RecordTaskOp(ctx context.Context, in workflows.TaskOpInput) erro
 		if t.OpSeq >= in.Seq {
 			return nil
 		}
-		if t.Status != workflows.TaskOpen {
+		if t.Status != review.TaskOpen {
 			return errorf(ErrTaskClosed, "task %s is %s; its assignment and due time can no longer change", id, t.Status)
 		}
 		if in.Assignee != "" {
@@ -136,9 +135,9 @@ WHERE id = $1 AND status = 'open' AND op_seq < $4`
 		f := noticeFacts{TaskID: id, TaskKind: t.Kind, Unit: t.Unit, DueAt: due, Actor: in.Actor, Reason: in.Reason}
 		var to []string
 		switch in.Op {
-		case workflows.OpDelegate, workflows.OpReassign:
+		case review.OpDelegate, review.OpReassign:
 			f.Kind, to = NoticeReassigned, []string{in.Assignee}
-		case workflows.OpExtend:
+		case review.OpExtend:
 			f.Kind = NoticeExtended
 			if to, err = taskRecipients(ctx, tx, t.Provider, t.Role, t.Unit, in.Assignee); err != nil {
 				return err
@@ -154,7 +153,7 @@ WHERE id = $1 AND status = 'open' AND op_seq < $4`
 	return nil
 }
 
-func checkTaskOp(in workflows.TaskOpInput) error {
+func checkTaskOp(in review.TaskOpInput) error {
 	var p []string
 	if in.Task.ID == "" {
 		p = append(p, "task.id is required")
@@ -169,23 +168,23 @@ func checkTaskOp(in workflows.TaskOpInput) error {
 		p = append(p, "due_at is required")
 	}
 	switch in.Op {
-	case workflows.OpClaim:
+	case review.OpClaim:
 		if in.Assignee != in.Actor {
 			p = append(p, fmt.Sprintf("a claim makes the actor the assignee (got assignee %q, actor %q)", in.Assignee, in.Actor))
 		}
-	case workflows.OpUnclaim:
+	case review.OpUnclaim:
 		if in.Assignee != "" {
 			p = append(p, fmt.Sprintf("an unclaim gives the task back to the pool (got assignee %q)", in.Assignee))
 		}
-	case workflows.OpDelegate, workflows.OpReassign:
+	case review.OpDelegate, review.OpReassign:
 		if in.Assignee == "" {
 			p = append(p, fmt.Sprintf("%s needs the new assignee", in.Op))
 		}
-	case workflows.OpExtend:
+	case review.OpExtend:
 	default:
 		p = append(p, fmt.Sprintf("op %q is not one of claim, unclaim, delegate, reassign, extend", in.Op))
 	}
-	if (in.Op == workflows.OpReassign || in.Op == workflows.OpExtend) && strings.TrimSpace(in.Reason) == "" {
+	if (in.Op == review.OpReassign || in.Op == review.OpExtend) && strings.TrimSpace(in.Reason) == "" {
 		p = append(p, fmt.Sprintf("%s needs a reason", in.Op))
 	}
 	if len(p) > 0 {
@@ -214,10 +213,10 @@ func seqPrefix(kind, taskID string, seq int) string {
 }
 
 // deadlineActions are the audit actions of the deadline events.
-var deadlineActions = map[workflows.DeadlineEvent]string{
-	workflows.EventReminder:        ActionTaskReminded,
-	workflows.EventOverdue:         ActionTaskOverdue,
-	workflows.EventOverdueReminder: ActionTaskOverdueReminded,
+var deadlineActions = map[review.DeadlineEvent]string{
+	review.EventReminder:        ActionTaskReminded,
+	review.EventOverdue:         ActionTaskOverdue,
+	review.EventOverdueReminder: ActionTaskOverdueReminded,
 }
 
 // RecordDeadline records what a task's timers found and queues its notices.
@@ -228,7 +227,7 @@ var deadlineActions = map[workflows.DeadlineEvent]string{
 //
 // A retry (the task has recorded Seq or a later event) writes nothing and
 // returns nil; an event for a closed task is refused with ErrTaskClosed.
-func (s *Store) RecordDeadline(ctx context.Context, in workflows.DeadlineInput) error {
+func (s *Store) RecordDeadline(ctx context.Context, in review.DeadlineInput) error {
 	id := in.Task.ID
 	if err := checkDeadline(in); err != nil {
 		return fmt.Errorf("recording the %s of task %s: %w", in.Event, id, err)
@@ -241,10 +240,10 @@ func (s *Store) RecordDeadline(ctx context.Context, in workflows.DeadlineInput) 
 		if t.DeadlineSeq >= in.Seq {
 			return nil
 		}
-		if t.Status != workflows.TaskOpen {
+		if t.Status != review.TaskOpen {
 			return errorf(ErrTaskClosed, "task %s is %s and has no deadline any more", id, t.Status)
 		}
-		overdue := in.Event != workflows.EventReminder
+		overdue := in.Event != review.EventReminder
 		const qUpdate = `
 UPDATE tasks SET deadline_seq = $2,
     overdue_at = CASE WHEN $3 THEN COALESCE(overdue_at, now()) ELSE overdue_at END
@@ -270,7 +269,7 @@ WHERE id = $1 AND status = 'open' AND deadline_seq < $2`
 		}
 		payload := map[string]any{"seq": in.Seq, "due_at": t.DueAt.UTC(), "assignee": in.Assignee, "notified": told}
 		if overdue {
-			managers, err := holders(ctx, tx, t.Provider, workflows.RoleManager)
+			managers, err := holders(ctx, tx, t.Provider, review.RoleManager)
 			if err != nil {
 				return err
 			}
@@ -288,7 +287,7 @@ WHERE id = $1 AND status = 'open' AND deadline_seq < $2`
 	return nil
 }
 
-func checkDeadline(in workflows.DeadlineInput) error {
+func checkDeadline(in review.DeadlineInput) error {
 	var p []string
 	if in.Task.ID == "" {
 		p = append(p, "task.id is required")
@@ -312,7 +311,7 @@ func checkDeadline(in workflows.DeadlineInput) error {
 // of those tasks gets a "cancelled" notice. Everything recorded before stays.
 // A cycle already cancelled is left as it is; one that completed or failed is
 // refused with ErrCycleClosed.
-func (s *Store) CancelCycle(ctx context.Context, in workflows.CancelCycleInput) error {
+func (s *Store) CancelCycle(ctx context.Context, in review.CancelCycleInput) error {
 	if in.CycleID == "" || in.Actor == "" || strings.TrimSpace(in.Reason) == "" {
 		return errorf(ErrInvalid, "cancelling a cycle needs cycle_id, actor and reason (got %q, %q, %q)", in.CycleID, in.Actor, in.Reason)
 	}
@@ -322,9 +321,9 @@ func (s *Store) CancelCycle(ctx context.Context, in workflows.CancelCycleInput) 
 			return err
 		}
 		switch c.Status {
-		case workflows.CycleCancelled:
+		case review.CycleCancelled:
 			return nil
-		case workflows.CycleCompleted, workflows.CycleFailed:
+		case review.CycleCompleted, review.CycleFailed:
 			return errorf(ErrCycleClosed, "cycle %s has %s and cannot be cancelled", c.ID, ended(c.Status))
 		}
 		const qCancel = `

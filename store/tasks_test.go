@@ -15,8 +15,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oho-dev/oho/dbtest"
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 // addPeople imports the provider's fixture org with more people in it.
@@ -33,9 +33,9 @@ func addPeople(t *testing.T, s *store.Store, provider string, extra ...store.Org
 // manager makes escalations go to two.
 var (
 	nurse2 = store.OrgPerson{ID: "acme.nurse2.north", Name: "Second nurse of NORTH", Email: "acme.nurse2.north@acme.example",
-		Roles: []store.PersonRole{{Role: workflows.RoleWelfareStaff, Unit: "NORTH"}}}
+		Roles: []store.PersonRole{{Role: review.RoleWelfareStaff, Unit: "NORTH"}}}
 	deputy = store.OrgPerson{ID: "acme.deputy", Name: "Deputy manager", Email: "acme.deputy@acme.example",
-		Roles: []store.PersonRole{{Role: workflows.RoleManager}}}
+		Roles: []store.PersonRole{{Role: review.RoleManager}}}
 )
 
 // queued is a row of the outbox.
@@ -118,12 +118,12 @@ func event(t *testing.T, s *store.Store, cycleID, action, subject string) (store
 	return found[0], payload
 }
 
-func (c *cycle) taskOp(in workflows.TaskOpInput) {
+func (c *cycle) taskOp(in review.TaskOpInput) {
 	c.t.Helper()
 	c.twice(fmt.Sprintf("RecordTaskOp %s %d", in.Op, in.Seq), func() error { return c.s.RecordTaskOp(context.Background(), in) })
 }
 
-func (c *cycle) deadline(in workflows.DeadlineInput) {
+func (c *cycle) deadline(in review.DeadlineInput) {
 	c.t.Helper()
 	c.twice(fmt.Sprintf("RecordDeadline %s %d", in.Event, in.Seq), func() error { return c.s.RecordDeadline(context.Background(), in) })
 }
@@ -131,7 +131,7 @@ func (c *cycle) deadline(in workflows.DeadlineInput) {
 func TestSetupCycleReturnsManagers(t *testing.T) {
 	s, db := imported(t, "BETA")
 	addPeople(t, s, "ACME", deputy)
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
 	if want := []string{"acme.deputy", "acme.manager"}; !slices.Equal(c.setup.Managers, want) {
 		t.Errorf("got managers %v, want %v (ACME's only, ordered)", c.setup.Managers, want)
 	}
@@ -140,9 +140,9 @@ func TestSetupCycleReturnsManagers(t *testing.T) {
 func TestOpenTasksQueuesAssignedNotices(t *testing.T) {
 	s, db := imported(t)
 	addPeople(t, s, "ACME", nurse2)
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	eval, consult := c.task(workflows.KindEvaluate, 0, "NORTH"), c.task(workflows.KindConsult, 0, "NORTH")
-	c.open(workflows.PhaseEvaluate, 0, eval, consult)
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	eval, consult := c.task(review.KindEvaluate, 0, "NORTH"), c.task(review.KindConsult, 0, "NORTH")
+	c.open(review.PhaseEvaluate, 0, eval, consult)
 	wantNotices(t, db, store.NoticeAssigned,
 		"assigned/ACME/2025/consult/NORTH/acme.rep.north",
 		"assigned/ACME/2025/evaluate/NORTH/acme.nurse.north",
@@ -159,7 +159,7 @@ func TestOpenTasksQueuesAssignedNotices(t *testing.T) {
 	// Opening the tasks again in a later call (the workflow after a crash)
 	// queues nothing more: c.open checked the retry; here another call with
 	// one more task queues only that task's.
-	c.open(workflows.PhaseEvaluate, 0, eval, consult, c.task(workflows.KindEvaluate, 0, "SOUTH"))
+	c.open(review.PhaseEvaluate, 0, eval, consult, c.task(review.KindEvaluate, 0, "SOUTH"))
 	if n := len(noticeIDs(t, db, store.NoticeAssigned)); n != 4 {
 		t.Errorf("got %d assigned notices, want 4", n)
 	}
@@ -169,26 +169,26 @@ func TestRecordTaskOp(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "BETA")
 	addPeople(t, s, "ACME", nurse2)
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	task := c.task(workflows.KindEvaluate, 0, "NORTH")
-	c.open(workflows.PhaseEvaluate, 0, task)
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	task := c.task(review.KindEvaluate, 0, "NORTH")
+	c.open(review.PhaseEvaluate, 0, task)
 	later := task.DueAt.Add(14 * 24 * time.Hour)
 	latest := later.Add(7 * 24 * time.Hour)
-	op := func(seq int, op workflows.TaskOp, actor, assignee, reason string, due time.Time) workflows.TaskOpInput {
-		return workflows.TaskOpInput{Task: task, Op: op, Seq: seq, Actor: actor, Reason: reason, Assignee: assignee, DueAt: due}
+	op := func(seq int, op review.TaskOp, actor, assignee, reason string, due time.Time) review.TaskOpInput {
+		return review.TaskOpInput{Task: task, Op: op, Seq: seq, Actor: actor, Reason: reason, Assignee: assignee, DueAt: due}
 	}
 
-	c.taskOp(op(1, workflows.OpClaim, "acme.nurse.north", "acme.nurse.north", "", task.DueAt))
+	c.taskOp(op(1, review.OpClaim, "acme.nurse.north", "acme.nurse.north", "", task.DueAt))
 	wantNotices(t, db, store.NoticeReassigned)
-	c.taskOp(op(2, workflows.OpDelegate, "acme.nurse.north", "acme.nurse2.north", "", task.DueAt))
+	c.taskOp(op(2, review.OpDelegate, "acme.nurse.north", "acme.nurse2.north", "", task.DueAt))
 	wantNotices(t, db, store.NoticeReassigned, "reassigned/ACME/2025/evaluate/NORTH/2/acme.nurse2.north")
-	c.taskOp(op(3, workflows.OpUnclaim, "acme.nurse2.north", "", "", task.DueAt))
-	c.taskOp(op(4, workflows.OpExtend, "acme.manager", "", "Survey results arrive late.", later))
+	c.taskOp(op(3, review.OpUnclaim, "acme.nurse2.north", "", "", task.DueAt))
+	c.taskOp(op(4, review.OpExtend, "acme.manager", "", "Survey results arrive late.", later))
 	// In the pool, everyone in it hears of the extension.
 	wantNotices(t, db, store.NoticeExtended,
 		"extended/ACME/2025/evaluate/NORTH/4/acme.nurse.north", "extended/ACME/2025/evaluate/NORTH/4/acme.nurse2.north")
-	c.taskOp(op(5, workflows.OpReassign, "acme.manager", "acme.head.north", "Both nurses are on leave.", later))
-	c.taskOp(op(6, workflows.OpExtend, "acme.manager", "acme.head.north", "More time for the head.", latest))
+	c.taskOp(op(5, review.OpReassign, "acme.manager", "acme.head.north", "Both nurses are on leave.", later))
+	c.taskOp(op(6, review.OpExtend, "acme.manager", "acme.head.north", "More time for the head.", latest))
 	wantNotices(t, db, store.NoticeReassigned,
 		"reassigned/ACME/2025/evaluate/NORTH/2/acme.nurse2.north", "reassigned/ACME/2025/evaluate/NORTH/5/acme.head.north")
 	wantNotices(t, db, store.NoticeExtended,
@@ -202,10 +202,10 @@ func TestRecordTaskOp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.AssigneePerson != "acme.head.north" || !got.DueAt.Equal(latest) || got.Assignee != "welfare_staff@NORTH" ||
+	if got.Assignee != "acme.head.north" || !got.DueAt.Equal(latest) || got.Pool != "welfare_staff@NORTH" ||
 		!slices.Equal(got.Candidates, []string{"acme.nurse.north", "acme.nurse2.north"}) {
 		t.Errorf("got task assigned to %q (%s), due %s, candidates %v; want acme.head.north due %s, candidates the nurses",
-			got.AssigneePerson, got.Assignee, got.DueAt, got.Candidates, latest)
+			got.Assignee, got.Pool, got.DueAt, got.Candidates, latest)
 	}
 	wantActions := map[string]int{
 		store.ActionTaskClaimed: 1, store.ActionTaskDelegated: 1, store.ActionTaskUnclaimed: 1,
@@ -226,7 +226,7 @@ func TestRecordTaskOp(t *testing.T) {
 
 	// An older operation arriving late is a retry: nothing changes.
 	before := rowCounts(t, db)
-	if err := s.RecordTaskOp(ctx, op(3, workflows.OpUnclaim, "acme.nurse2.north", "", "", task.DueAt)); err != nil {
+	if err := s.RecordTaskOp(ctx, op(3, review.OpUnclaim, "acme.nurse2.north", "", "", task.DueAt)); err != nil {
 		t.Errorf("a stale operation: got %v, want nil", err)
 	}
 	if d := diff(before, rowCounts(t, db)); d != "" {
@@ -236,16 +236,16 @@ func TestRecordTaskOp(t *testing.T) {
 	t.Run("refusals", func(t *testing.T) {
 		tests := []struct {
 			name string
-			in   workflows.TaskOpInput
+			in   review.TaskOpInput
 			kind error
 			says []string
 		}{
-			{"another provider's person", op(7, workflows.OpReassign, "acme.manager", "beta.nurse.north", "x", latest), store.ErrInvalid, []string{`"beta.nurse.north" is not a person of provider ACME`}},
-			{"unknown person", op(7, workflows.OpDelegate, "acme.head.north", "nobody", "", latest), store.ErrInvalid, []string{`"nobody"`}},
-			{"unknown task", workflows.TaskOpInput{Task: c.task(workflows.KindEvaluate, 0, "WEST"), Op: workflows.OpClaim, Seq: 1, Actor: "a", Assignee: "a", DueAt: latest}, store.ErrNotFound, []string{"ACME/2025/evaluate/WEST"}},
-			{"no sequence number", op(0, workflows.OpExtend, "acme.manager", "", "x", latest), store.ErrInvalid, []string{"seq must be 1 or more"}},
-			{"claim for someone else", op(7, workflows.OpClaim, "acme.nurse.north", "acme.nurse2.north", "", latest), store.ErrInvalid, []string{"a claim makes the actor the assignee"}},
-			{"reassign without reason", op(7, workflows.OpReassign, "acme.manager", "acme.nurse.north", " ", latest), store.ErrInvalid, []string{"reassign needs a reason"}},
+			{"another provider's person", op(7, review.OpReassign, "acme.manager", "beta.nurse.north", "x", latest), store.ErrInvalid, []string{`"beta.nurse.north" is not a person of provider ACME`}},
+			{"unknown person", op(7, review.OpDelegate, "acme.head.north", "nobody", "", latest), store.ErrInvalid, []string{`"nobody"`}},
+			{"unknown task", review.TaskOpInput{Task: c.task(review.KindEvaluate, 0, "WEST"), Op: review.OpClaim, Seq: 1, Actor: "a", Assignee: "a", DueAt: latest}, store.ErrNotFound, []string{"ACME/2025/evaluate/WEST"}},
+			{"no sequence number", op(0, review.OpExtend, "acme.manager", "", "x", latest), store.ErrInvalid, []string{"seq must be 1 or more"}},
+			{"claim for someone else", op(7, review.OpClaim, "acme.nurse.north", "acme.nurse2.north", "", latest), store.ErrInvalid, []string{"a claim makes the actor the assignee"}},
+			{"reassign without reason", op(7, review.OpReassign, "acme.manager", "acme.nurse.north", " ", latest), store.ErrInvalid, []string{"reassign needs a reason"}},
 			{"unknown operation", op(7, "steal", "acme.manager", "acme.manager", "", latest), store.ErrInvalid, []string{`op "steal"`}},
 		}
 		for _, tt := range tests {
@@ -257,10 +257,10 @@ func TestRecordTaskOp(t *testing.T) {
 
 	c.complete(task, evaluationNorth, nil)
 	refused(t, db, store.ErrTaskClosed, func() error {
-		return s.RecordTaskOp(ctx, op(7, workflows.OpExtend, "acme.manager", "acme.head.north", "x", latest.Add(time.Hour)))
+		return s.RecordTaskOp(ctx, op(7, review.OpExtend, "acme.manager", "acme.head.north", "x", latest.Add(time.Hour)))
 	}, task.ID, "done")
 	// The last operation retried after the task closed is still a retry.
-	if err := s.RecordTaskOp(ctx, op(6, workflows.OpExtend, "acme.manager", "acme.head.north", "More time for the head.", latest)); err != nil {
+	if err := s.RecordTaskOp(ctx, op(6, review.OpExtend, "acme.manager", "acme.head.north", "More time for the head.", latest)); err != nil {
 		t.Errorf("a retry after the task closed: got %v, want nil", err)
 	}
 }
@@ -269,11 +269,11 @@ func TestRecordDeadline(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "BETA")
 	addPeople(t, s, "ACME", nurse2, deputy)
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	eval, consult := c.task(workflows.KindEvaluate, 0, "NORTH"), c.task(workflows.KindConsult, 0, "NORTH")
-	c.open(workflows.PhaseEvaluate, 0, eval, consult)
-	dl := func(task workflows.TaskSpec, seq int, ev workflows.DeadlineEvent, assignee string) workflows.DeadlineInput {
-		return workflows.DeadlineInput{Task: task, Event: ev, Seq: seq, Assignee: assignee}
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	eval, consult := c.task(review.KindEvaluate, 0, "NORTH"), c.task(review.KindConsult, 0, "NORTH")
+	c.open(review.PhaseEvaluate, 0, eval, consult)
+	dl := func(task review.TaskSpec, seq int, ev review.DeadlineEvent, assignee string) review.DeadlineInput {
+		return review.DeadlineInput{Task: task, Event: ev, Seq: seq, Assignee: assignee}
 	}
 	overdueAt := func(id string) *time.Time {
 		t.Helper()
@@ -283,7 +283,7 @@ func TestRecordDeadline(t *testing.T) {
 		}
 		return task.OverdueAt
 	}
-	statusOf := func(id string) workflows.TaskStatus {
+	statusOf := func(id string) review.TaskProgress {
 		t.Helper()
 		st, err := s.CycleStatus(ctx, "ACME", 2025)
 		if err != nil {
@@ -295,26 +295,26 @@ func TestRecordDeadline(t *testing.T) {
 			}
 		}
 		t.Fatalf("cycle status has no task %s", id)
-		return workflows.TaskStatus{}
+		return review.TaskProgress{}
 	}
 
 	// A reminder of a pool task goes to everyone in the pool.
-	c.deadline(dl(eval, 1, workflows.EventReminder, ""))
+	c.deadline(dl(eval, 1, review.EventReminder, ""))
 	wantNotices(t, db, store.NoticeReminder,
 		"reminder/ACME/2025/evaluate/NORTH/1/acme.nurse.north", "reminder/ACME/2025/evaluate/NORTH/1/acme.nurse2.north")
 	if overdueAt(eval.ID) != nil {
 		t.Error("a reminder marked the task overdue")
 	}
 	// A role account without an address still gets its notice, to be logged.
-	c.deadline(dl(consult, 1, workflows.EventReminder, ""))
+	c.deadline(dl(consult, 1, review.EventReminder, ""))
 	if ns := notices(t, db, store.NoticeReminder); len(ns) != 3 || ns[0].Person != "acme.rep.north" || ns[0].Email != "" {
 		t.Errorf("got reminders %+v, want one to acme.rep.north without address first", ns)
 	}
 
 	// Overdue once claimed: the assignee hears of it, every manager of ACME
 	// (not BETA's) gets the escalation.
-	c.taskOp(workflows.TaskOpInput{Task: eval, Op: workflows.OpClaim, Seq: 1, Actor: "acme.nurse.north", Assignee: "acme.nurse.north", DueAt: eval.DueAt})
-	c.deadline(dl(eval, 2, workflows.EventOverdue, "acme.nurse.north"))
+	c.taskOp(review.TaskOpInput{Task: eval, Op: review.OpClaim, Seq: 1, Actor: "acme.nurse.north", Assignee: "acme.nurse.north", DueAt: eval.DueAt})
+	c.deadline(dl(eval, 2, review.EventOverdue, "acme.nurse.north"))
 	wantNotices(t, db, store.NoticeOverdue, "overdue/ACME/2025/evaluate/NORTH/2/acme.nurse.north")
 	wantNotices(t, db, store.NoticeEscalation,
 		"escalation/ACME/2025/evaluate/NORTH/2/acme.deputy", "escalation/ACME/2025/evaluate/NORTH/2/acme.manager")
@@ -325,12 +325,12 @@ func TestRecordDeadline(t *testing.T) {
 	if first == nil {
 		t.Fatal("the overdue event left overdue_at empty")
 	}
-	if ts := statusOf(eval.ID); !ts.Overdue || ts.Assignee != "acme.nurse.north" {
+	if ts := statusOf(eval.ID); !ts.Overdue || ts.Holder != "acme.nurse.north" {
 		t.Errorf("got status %+v, want overdue and assigned to acme.nurse.north", ts)
 	}
 
 	// Still overdue: both again, with the new number; the first overdue time stays.
-	c.deadline(dl(eval, 3, workflows.EventOverdueReminder, "acme.nurse.north"))
+	c.deadline(dl(eval, 3, review.EventOverdueReminder, "acme.nurse.north"))
 	wantNotices(t, db, store.NoticeOverdue,
 		"overdue/ACME/2025/evaluate/NORTH/2/acme.nurse.north", "overdue/ACME/2025/evaluate/NORTH/3/acme.nurse.north")
 	if n := len(noticeIDs(t, db, store.NoticeEscalation)); n != 4 {
@@ -354,7 +354,7 @@ func TestRecordDeadline(t *testing.T) {
 
 	// A late duplicate of an earlier event writes nothing.
 	before := rowCounts(t, db)
-	if err := s.RecordDeadline(ctx, dl(eval, 2, workflows.EventOverdue, "acme.nurse.north")); err != nil {
+	if err := s.RecordDeadline(ctx, dl(eval, 2, review.EventOverdue, "acme.nurse.north")); err != nil {
 		t.Errorf("a stale deadline event: got %v, want nil", err)
 	}
 	if d := diff(before, rowCounts(t, db)); d != "" {
@@ -362,7 +362,7 @@ func TestRecordDeadline(t *testing.T) {
 	}
 
 	// An extension clears the overdue mark, as it resets the workflow's.
-	c.taskOp(workflows.TaskOpInput{Task: eval, Op: workflows.OpExtend, Seq: 2, Actor: "acme.manager", Reason: "Late survey.",
+	c.taskOp(review.TaskOpInput{Task: eval, Op: review.OpExtend, Seq: 2, Actor: "acme.manager", Reason: "Late survey.",
 		Assignee: "acme.nurse.north", DueAt: eval.DueAt.Add(30 * 24 * time.Hour)})
 	if overdueAt(eval.ID) != nil || statusOf(eval.ID).Overdue {
 		t.Error("the extended task is still marked overdue")
@@ -370,13 +370,13 @@ func TestRecordDeadline(t *testing.T) {
 
 	tests := []struct {
 		name string
-		in   workflows.DeadlineInput
+		in   review.DeadlineInput
 		kind error
 		says []string
 	}{
 		{"unknown event", dl(eval, 4, "late", ""), store.ErrInvalid, []string{`event "late"`}},
-		{"no sequence number", dl(eval, 0, workflows.EventReminder, ""), store.ErrInvalid, []string{"seq"}},
-		{"unknown task", dl(c.task(workflows.KindEvaluate, 0, "WEST"), 1, workflows.EventReminder, ""), store.ErrNotFound, []string{"WEST"}},
+		{"no sequence number", dl(eval, 0, review.EventReminder, ""), store.ErrInvalid, []string{"seq"}},
+		{"unknown task", dl(c.task(review.KindEvaluate, 0, "WEST"), 1, review.EventReminder, ""), store.ErrNotFound, []string{"WEST"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -384,7 +384,7 @@ func TestRecordDeadline(t *testing.T) {
 		})
 	}
 	c.complete(consult, consultationNorth, nil)
-	refused(t, db, store.ErrTaskClosed, func() error { return s.RecordDeadline(ctx, dl(consult, 2, workflows.EventOverdue, "")) }, consult.ID, "done")
+	refused(t, db, store.ErrTaskClosed, func() error { return s.RecordDeadline(ctx, dl(consult, 2, review.EventOverdue, "")) }, consult.ID, "done")
 
 	counts, err := s.NoticeCounts(ctx, c.id)
 	if err != nil {
@@ -400,23 +400,23 @@ func TestCancelCycle(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "BETA")
 	addPeople(t, s, "ACME", nurse2)
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	evalN, evalS, consultN := c.task(workflows.KindEvaluate, 0, "NORTH"), c.task(workflows.KindEvaluate, 0, "SOUTH"), c.task(workflows.KindConsult, 0, "NORTH")
-	c.open(workflows.PhaseEvaluate, 0, evalN, evalS, consultN)
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	evalN, evalS, consultN := c.task(review.KindEvaluate, 0, "NORTH"), c.task(review.KindEvaluate, 0, "SOUTH"), c.task(review.KindConsult, 0, "NORTH")
+	c.open(review.PhaseEvaluate, 0, evalN, evalS, consultN)
 	c.complete(consultN, consultationNorth, nil)
-	c.taskOp(workflows.TaskOpInput{Task: evalN, Op: workflows.OpClaim, Seq: 1, Actor: "acme.nurse2.north", Assignee: "acme.nurse2.north", DueAt: evalN.DueAt})
+	c.taskOp(review.TaskOpInput{Task: evalN, Op: review.OpClaim, Seq: 1, Actor: "acme.nurse2.north", Assignee: "acme.nurse2.north", DueAt: evalN.DueAt})
 
-	in := workflows.CancelCycleInput{CycleID: c.id, Actor: "acme.manager", Reason: "The units merge; the plan is rewritten from scratch."}
+	in := review.CancelCycleInput{CycleID: c.id, Actor: "acme.manager", Reason: "The units merge; the plan is rewritten from scratch."}
 	c.twice("CancelCycle", func() error { return s.CancelCycle(ctx, in) })
 
 	cyc, err := s.Cycle(ctx, "ACME", 2025)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cyc.Status != workflows.CycleCancelled || cyc.Phase != workflows.PhaseCancelled || cyc.Reason != in.Reason || cyc.CompletedAt == nil {
+	if cyc.Status != review.CycleCancelled || cyc.Phase != review.PhaseCancelled || cyc.Reason != in.Reason || cyc.CompletedAt == nil {
 		t.Errorf("got cycle %+v, want cancelled with the reason", cyc)
 	}
-	tasks, err := s.Tasks(ctx, store.TaskFilter{Provider: "ACME", Status: workflows.TaskDone})
+	tasks, err := s.Tasks(ctx, store.TaskFilter{Provider: "ACME", Status: review.TaskDone})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,28 +449,28 @@ func TestCancelCycle(t *testing.T) {
 
 	t.Run("a cancelled cycle takes no work", func(t *testing.T) {
 		refused(t, db, store.ErrCycleClosed, func() error {
-			_, err := s.OpenTasks(ctx, workflows.OpenTasksInput{CycleID: c.id, Phase: workflows.PhaseUpdate, Round: 1, Tasks: []workflows.TaskSpec{c.task(workflows.KindDraft, 1, "")}})
+			_, err := s.OpenTasks(ctx, review.OpenTasksInput{CycleID: c.id, Phase: review.PhaseUpdate, Round: 1, Tasks: []review.TaskSpec{c.task(review.KindDraft, 1, "")}})
 			return err
 		}, "been cancelled")
 		refused(t, db, store.ErrCycleClosed, func() error {
-			return s.FailCycle(ctx, workflows.FailCycleInput{CycleID: c.id, Reason: "x"})
+			return s.FailCycle(ctx, review.FailCycleInput{CycleID: c.id, Reason: "x"})
 		}, "been cancelled")
 		refused(t, db, store.ErrCycleClosed, func() error {
-			_, err := s.Publish(ctx, workflows.PublishInput{CycleID: c.id, Round: 1, EffectiveFrom: "2025-08-01", ApprovedBy: "acme.approver"})
+			_, err := s.Publish(ctx, review.PublishInput{CycleID: c.id, Round: 1, EffectiveFrom: "2025-08-01", ApprovedBy: "acme.approver"})
 			return err
 		}, "been cancelled")
 		refused(t, db, store.ErrCycleClosed, func() error {
-			_, err := s.SetupCycle(ctx, workflows.SetupCycleInput{CycleID: c.id, Provider: "ACME", Year: 2025})
+			_, err := s.SetupCycle(ctx, review.SetupCycleInput{CycleID: c.id, Provider: "ACME", Year: 2025})
 			return err
 		}, "has already been cancelled")
 		refused(t, db, store.ErrTaskClosed, func() error {
-			return s.CompleteTask(ctx, workflows.CompleteTaskInput{Task: evalS, Actor: "acme.nurse.south", Outcome: json.RawMessage(evaluationSouth)})
+			return s.CompleteTask(ctx, review.CompleteTaskInput{Task: evalS, Actor: "acme.nurse.south", Outcome: json.RawMessage(evaluationSouth)})
 		}, "cancelled")
 		refused(t, db, store.ErrTaskClosed, func() error {
-			return s.RecordTaskOp(ctx, workflows.TaskOpInput{Task: evalS, Op: workflows.OpClaim, Seq: 1, Actor: "acme.nurse.south", Assignee: "acme.nurse.south", DueAt: evalS.DueAt})
+			return s.RecordTaskOp(ctx, review.TaskOpInput{Task: evalS, Op: review.OpClaim, Seq: 1, Actor: "acme.nurse.south", Assignee: "acme.nurse.south", DueAt: evalS.DueAt})
 		}, "cancelled")
 		refused(t, db, store.ErrTaskClosed, func() error {
-			return s.RecordDeadline(ctx, workflows.DeadlineInput{Task: evalS, Event: workflows.EventReminder, Seq: 1})
+			return s.RecordDeadline(ctx, review.DeadlineInput{Task: evalS, Event: review.EventReminder, Seq: 1})
 		}, "cancelled")
 		if inbox, err := s.Inbox(ctx, "acme.nurse.south", due); err != nil || len(inbox) != 0 {
 			t.Errorf("got inbox %v (%v), want it empty", inbox, err)
@@ -478,22 +478,22 @@ func TestCancelCycle(t *testing.T) {
 	})
 
 	t.Run("refusals", func(t *testing.T) {
-		done := newCycle(t, s, db, "BETA", 2024, workflows.Config{})
+		done := newCycle(t, s, db, "BETA", 2024, review.Config{})
 		done.run(round1Changes, round2Changes)
-		failed := newCycle(t, s, db, "BETA", 2025, workflows.Config{})
-		if err := s.FailCycle(ctx, workflows.FailCycleInput{CycleID: failed.id, Reason: "too many rounds"}); err != nil {
+		failed := newCycle(t, s, db, "BETA", 2025, review.Config{})
+		if err := s.FailCycle(ctx, review.FailCycleInput{CycleID: failed.id, Reason: "too many rounds"}); err != nil {
 			t.Fatal(err)
 		}
 		tests := []struct {
 			name string
-			in   workflows.CancelCycleInput
+			in   review.CancelCycleInput
 			kind error
 			says []string
 		}{
-			{"completed", workflows.CancelCycleInput{CycleID: done.id, Actor: "beta.manager", Reason: "x"}, store.ErrCycleClosed, []string{"has completed"}},
-			{"failed", workflows.CancelCycleInput{CycleID: failed.id, Actor: "beta.manager", Reason: "x"}, store.ErrCycleClosed, []string{"has failed"}},
-			{"no reason", workflows.CancelCycleInput{CycleID: failed.id, Actor: "beta.manager", Reason: " "}, store.ErrInvalid, []string{"reason"}},
-			{"unknown cycle", workflows.CancelCycleInput{CycleID: "review-cycle/NOPE/2025", Actor: "beta.manager", Reason: "x"}, store.ErrNotFound, []string{"review-cycle/NOPE/2025"}},
+			{"completed", review.CancelCycleInput{CycleID: done.id, Actor: "beta.manager", Reason: "x"}, store.ErrCycleClosed, []string{"has completed"}},
+			{"failed", review.CancelCycleInput{CycleID: failed.id, Actor: "beta.manager", Reason: "x"}, store.ErrCycleClosed, []string{"has failed"}},
+			{"no reason", review.CancelCycleInput{CycleID: failed.id, Actor: "beta.manager", Reason: " "}, store.ErrInvalid, []string{"reason"}},
+			{"unknown cycle", review.CancelCycleInput{CycleID: "review-cycle/NOPE/2025", Actor: "beta.manager", Reason: "x"}, store.ErrNotFound, []string{"review-cycle/NOPE/2025"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -505,7 +505,7 @@ func TestCancelCycle(t *testing.T) {
 
 func TestPublishQueuesNotices(t *testing.T) {
 	s, db := imported(t, "ACME", "BETA")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
 	c.run(round1Changes, round2Changes) // Publish twice: checked to write once
 	wantNotices(t, db, store.NoticePublished,
 		"published/review-cycle/ACME/2025/acme.head.north", "published/review-cycle/ACME/2025/acme.head.south",
@@ -562,24 +562,24 @@ func TestImportOrgKeepsEmail(t *testing.T) {
 func TestCancelWhileTimersFire(t *testing.T) {
 	ctx := context.Background()
 	s, db := imported(t, "ACME")
-	c := newCycle(t, s, db, "ACME", 2025, workflows.Config{})
-	var tasks []workflows.TaskSpec
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	var tasks []review.TaskSpec
 	for _, u := range []string{"NORTH", "SOUTH"} {
-		tasks = append(tasks, c.task(workflows.KindEvaluate, 0, u), c.task(workflows.KindConsult, 0, u))
+		tasks = append(tasks, c.task(review.KindEvaluate, 0, u), c.task(review.KindConsult, 0, u))
 	}
-	c.open(workflows.PhaseEvaluate, 0, tasks...)
+	c.open(review.PhaseEvaluate, 0, tasks...)
 
 	calls := []func() error{
 		func() error {
-			return s.CancelCycle(ctx, workflows.CancelCycleInput{CycleID: c.id, Actor: "acme.manager", Reason: "Merger."})
+			return s.CancelCycle(ctx, review.CancelCycleInput{CycleID: c.id, Actor: "acme.manager", Reason: "Merger."})
 		},
 		func() error {
-			return s.RecordTaskOp(ctx, workflows.TaskOpInput{Task: tasks[0], Op: workflows.OpExtend, Seq: 1, Actor: "acme.manager", Reason: "x", DueAt: tasks[0].DueAt.Add(time.Hour)})
+			return s.RecordTaskOp(ctx, review.TaskOpInput{Task: tasks[0], Op: review.OpExtend, Seq: 1, Actor: "acme.manager", Reason: "x", DueAt: tasks[0].DueAt.Add(time.Hour)})
 		},
 	}
 	for _, task := range tasks {
 		calls = append(calls, func() error {
-			return s.RecordDeadline(ctx, workflows.DeadlineInput{Task: task, Event: workflows.EventOverdue, Seq: 1})
+			return s.RecordDeadline(ctx, review.DeadlineInput{Task: task, Event: review.EventOverdue, Seq: 1})
 		})
 	}
 	errs := make([]error, len(calls))

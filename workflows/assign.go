@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/oho-dev/oho/authz"
+	"github.com/oho-dev/oho/review"
 )
 
 // UpdateChangeTask changes who a task is assigned to or when it is due:
@@ -19,12 +20,12 @@ const UpdateChangeTask = "change-task"
 
 // ChangeTaskRequest is the argument of the change-task Update.
 type ChangeTaskRequest struct {
-	TaskID string    `json:"task_id"`
-	Op     TaskOp    `json:"op"`
-	Actor  string    `json:"actor"`
-	To     string    `json:"to,omitempty"`     // delegate, reassign: the new assignee
-	DueAt  time.Time `json:"due_at,omitempty"` // extend: the new due time
-	Reason string    `json:"reason,omitempty"` // required for reassign and extend
+	TaskID string        `json:"task_id"`
+	Op     review.TaskOp `json:"op"`
+	Actor  string        `json:"actor"`
+	To     string        `json:"to,omitempty"`     // delegate, reassign: the new assignee
+	DueAt  time.Time     `json:"due_at,omitempty"` // extend: the new due time
+	Reason string        `json:"reason,omitempty"` // required for reassign and extend
 }
 
 // ChangeTaskResult is the task's assignment after the change.
@@ -45,7 +46,7 @@ func (b *board) validateChange(ctx workflow.Context, req ChangeTaskRequest) erro
 		return err
 	}
 	op := authz.Op(req.Op)
-	if !slices.Contains([]TaskOp{OpClaim, OpUnclaim, OpDelegate, OpReassign, OpExtend}, req.Op) {
+	if !slices.Contains([]review.TaskOp{review.OpClaim, review.OpUnclaim, review.OpDelegate, review.OpReassign, review.OpExtend}, req.Op) {
 		return refuse(RefusedInvalidRequest, "%q is not a task operation (claim, unclaim, delegate, reassign, extend)", req.Op)
 	}
 	if err := authz.Check(req.Actor, b.grants(req.Actor, t), op, t.subject()); err != nil {
@@ -53,14 +54,14 @@ func (b *board) validateChange(ctx workflow.Context, req ChangeTaskRequest) erro
 	}
 	reason := strings.TrimSpace(req.Reason)
 	switch req.Op {
-	case OpDelegate:
+	case review.OpDelegate:
 		switch {
 		case req.To == "" || req.To == req.Actor:
 			return refuse(RefusedInvalidRequest, "delegate needs a colleague to delegate task %s to", req.TaskID)
 		case !slices.Contains(t.candidates, req.To):
 			return refuse(RefusedInvalidRequest, "%q cannot take task %s: only people holding the %s role in %s can", req.To, req.TaskID, t.spec.Role, unitWords(t.spec.Unit))
 		}
-	case OpReassign:
+	case review.OpReassign:
 		switch {
 		case req.To == "":
 			return refuse(RefusedInvalidRequest, "reassign needs the person to give task %s to", req.TaskID)
@@ -69,7 +70,7 @@ func (b *board) validateChange(ctx workflow.Context, req ChangeTaskRequest) erro
 		case reason == "":
 			return refuse(RefusedInvalidRequest, "reassign needs a reason")
 		}
-	case OpExtend:
+	case review.OpExtend:
 		switch {
 		case reason == "":
 			return refuse(RefusedInvalidRequest, "extend needs a reason")
@@ -95,19 +96,19 @@ func (b *board) change(ctx workflow.Context, req ChangeTaskRequest) (ChangeTaskR
 	t := b.tasks[req.TaskID]
 	before := *t
 	switch req.Op {
-	case OpClaim:
+	case review.OpClaim:
 		t.assignee = req.Actor
-	case OpUnclaim:
+	case review.OpUnclaim:
 		t.assignee = ""
-	case OpDelegate, OpReassign:
+	case review.OpDelegate, review.OpReassign:
 		t.assignee = req.To
-	case OpExtend:
+	case review.OpExtend:
 		t.spec.DueAt = req.DueAt.UTC()
 		t.reminded, t.overdue = false, false
 	}
 	t.opSeq++
 	t.changing = true
-	in := TaskOpInput{Task: t.spec, Op: req.Op, Seq: t.opSeq, Actor: req.Actor, Reason: strings.TrimSpace(req.Reason),
+	in := review.TaskOpInput{Task: t.spec, Op: req.Op, Seq: t.opSeq, Actor: req.Actor, Reason: strings.TrimSpace(req.Reason),
 		Assignee: t.assignee, DueAt: t.spec.DueAt}
 	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
 	err := workflow.ExecuteActivity(actCtx, ActivityRecordTaskOp, in).Get(ctx, nil)
@@ -141,14 +142,14 @@ func (b *board) watch(ctx workflow.Context, t *task) {
 		}
 		now, due := workflow.Now(ctx), t.spec.DueAt
 		var at time.Time
-		var event DeadlineEvent
+		var event review.DeadlineEvent
 		switch {
 		case !t.overdue && !t.reminded && before > 0 && due.Add(-before).After(t.opened) && now.Before(due):
-			at, event = due.Add(-before), EventReminder
+			at, event = due.Add(-before), review.EventReminder
 		case !t.overdue:
-			at, event = due, EventOverdue
+			at, event = due, review.EventOverdue
 		default:
-			at, event = t.lastNotice.Add(every), EventOverdueReminder
+			at, event = t.lastNotice.Add(every), review.EventOverdueReminder
 		}
 		if wait := at.Sub(now); wait > 0 {
 			state := t.state
@@ -163,14 +164,14 @@ func (b *board) watch(ctx workflow.Context, t *task) {
 			}
 		}
 		switch event {
-		case EventReminder:
+		case review.EventReminder:
 			t.reminded = true
 		default:
 			t.overdue = true
 		}
 		t.deadlineSeq++
 		t.lastNotice = workflow.Now(ctx)
-		in := DeadlineInput{Task: t.spec, Event: event, Seq: t.deadlineSeq, Assignee: t.assignee}
+		in := review.DeadlineInput{Task: t.spec, Event: event, Seq: t.deadlineSeq, Assignee: t.assignee}
 		actCtx := workflow.WithActivityOptions(ctx, activityOptions)
 		if err := workflow.ExecuteActivity(actCtx, ActivityRecordDeadline, in).Get(ctx, nil); err != nil {
 			if ctx.Err() != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/workflows"
 )
 
@@ -13,9 +14,9 @@ const day = 24 * time.Hour
 
 // deadlineCfg keeps the draft open ten days, reminds three days before and
 // every two days once overdue.
-var deadlineCfg = workflows.Config{
-	Phases:    workflows.PhaseDurations{Update: workflows.Duration(10 * day)},
-	Reminders: workflows.Reminders{Before: workflows.Duration(3 * day), Every: workflows.Duration(2 * day)},
+var deadlineCfg = review.Config{
+	Phases:    review.PhaseDurations{Update: review.Duration(10 * day)},
+	Reminders: review.Reminders{Before: review.Duration(3 * day), Every: review.Duration(2 * day)},
 }
 
 // events lists the deadline events recorded for a task as seq:event@day,
@@ -36,12 +37,12 @@ func TestDeadlineReminderOverdueAndRepeatedEscalation(t *testing.T) {
 	h.wait(15 * day)
 	h.draftRound(1)
 	h.signAll(1)
-	h.send(workflows.KindApprove, 1, "", "approver", approval(workflows.DecisionApprove, ""), "")
+	h.send(review.KindApprove, 1, "", "approver", approval(review.DecisionApprove, ""), "")
 	h.run(deadlineCfg)
 	h.summary()
 
 	// Due at day 10: reminder at 7, overdue at 10, again at 12 and 14; done at 15.
-	draftID := workflows.TaskID(provider, year, workflows.KindDraft, 1, "")
+	draftID := review.TaskID(provider, year, review.KindDraft, 1, "")
 	want := "[1:reminder@7 2:overdue@10 3:overdue_reminder@12 4:overdue_reminder@14]"
 	if got := fmt.Sprint(h.events(draftID)); got != want {
 		t.Errorf("deadline events of the draft: got %s, want %s", got, want)
@@ -56,18 +57,18 @@ func TestDeadlineReminderOverdueAndRepeatedEscalation(t *testing.T) {
 func TestExtendMovesTheTimers(t *testing.T) {
 	h := newHarness(t, nil)
 	h.evaluateAll()
-	draftID := workflows.TaskID(provider, year, workflows.KindDraft, 1, "")
+	draftID := review.TaskID(provider, year, review.KindDraft, 1, "")
 	start := h.start
 	h.wait(5 * day)
 	newDue := start.Add(20 * day)
-	h.change(workflows.ChangeTaskRequest{TaskID: draftID, Op: workflows.OpExtend, Actor: "editor", DueAt: newDue, Reason: "x"}, cycleID, "only the provider's managers may")
-	h.change(workflows.ChangeTaskRequest{TaskID: draftID, Op: workflows.OpExtend, Actor: "boss", DueAt: newDue}, cycleID, "extend needs a reason")
-	h.change(workflows.ChangeTaskRequest{TaskID: draftID, Op: workflows.OpExtend, Actor: "boss", DueAt: start.Add(day), Reason: "x"}, cycleID, "is not later than the current one")
-	h.change(workflows.ChangeTaskRequest{TaskID: draftID, Op: workflows.OpExtend, Actor: "boss", DueAt: newDue, Reason: "Editor on sick leave"}, cycleID, "")
+	h.change(workflows.ChangeTaskRequest{TaskID: draftID, Op: review.OpExtend, Actor: "editor", DueAt: newDue, Reason: "x"}, cycleID, "only the provider's managers may")
+	h.change(workflows.ChangeTaskRequest{TaskID: draftID, Op: review.OpExtend, Actor: "boss", DueAt: newDue}, cycleID, "extend needs a reason")
+	h.change(workflows.ChangeTaskRequest{TaskID: draftID, Op: review.OpExtend, Actor: "boss", DueAt: start.Add(day), Reason: "x"}, cycleID, "is not later than the current one")
+	h.change(workflows.ChangeTaskRequest{TaskID: draftID, Op: review.OpExtend, Actor: "boss", DueAt: newDue, Reason: "Editor on sick leave"}, cycleID, "")
 	h.wait(13 * day) // day 18: after the new reminder (day 17), before the new due time
 	h.draftRound(1)
 	h.signAll(1)
-	h.send(workflows.KindApprove, 1, "", "approver", approval(workflows.DecisionApprove, ""), "")
+	h.send(review.KindApprove, 1, "", "approver", approval(review.DecisionApprove, ""), "")
 	h.run(deadlineCfg)
 	h.summary()
 
@@ -79,50 +80,50 @@ func TestExtendMovesTheTimers(t *testing.T) {
 			t.Errorf("reminder names due time %s, want the extended %s", d.Task.DueAt, newDue)
 		}
 	}
-	if len(h.ops) != 1 || h.ops[0].Op != workflows.OpExtend || h.ops[0].Actor != "boss" || h.ops[0].Reason != "Editor on sick leave" || h.ops[0].Seq != 1 {
+	if len(h.ops) != 1 || h.ops[0].Op != review.OpExtend || h.ops[0].Actor != "boss" || h.ops[0].Reason != "Editor on sick leave" || h.ops[0].Seq != 1 {
 		t.Errorf("recorded operations: got %+v, want one extension by boss with its reason", h.ops)
 	}
 }
 
 func TestClaimDelegateReassignChangeWhoMayComplete(t *testing.T) {
 	h := newHarness(t, nil)
-	evalA := workflows.TaskID(provider, year, workflows.KindEvaluate, 0, "A")
-	consA := workflows.TaskID(provider, year, workflows.KindConsult, 0, "A")
-	unitA := workflows.UnitWorkflowID(cycleID, "A")
-	op := func(taskID string, o workflows.TaskOp, actor, to, reason, wantErr string) {
+	evalA := review.TaskID(provider, year, review.KindEvaluate, 0, "A")
+	consA := review.TaskID(provider, year, review.KindConsult, 0, "A")
+	unitA := review.UnitReviewID(cycleID, "A")
+	op := func(taskID string, o review.TaskOp, actor, to, reason, wantErr string) {
 		h.change(workflows.ChangeTaskRequest{TaskID: taskID, Op: o, Actor: actor, To: to, Reason: reason}, unitA, wantErr)
 	}
 
 	// Claim: only holders of the role, only while it is offered.
-	op(evalA, workflows.OpClaim, "rep-a", "", "", "it is offered to the welfare_staff of unit A, a role they do not hold")
-	op(evalA, workflows.OpClaim, "staff-a", "", "", "")
-	op(evalA, workflows.OpClaim, "staff-a2", "", "", "it is already assigned to staff-a")
-	h.send(workflows.KindEvaluate, 0, "A", "staff-a2", evaluation("A"), `"staff-a2" may not complete task TST/2026/evaluate/A: it is assigned to staff-a`)
-	op(evalA, workflows.OpUnclaim, "staff-a2", "", "", "only they or a manager may give it back")
+	op(evalA, review.OpClaim, "rep-a", "", "", "it is offered to the welfare_staff of unit A, a role they do not hold")
+	op(evalA, review.OpClaim, "staff-a", "", "", "")
+	op(evalA, review.OpClaim, "staff-a2", "", "", "it is already assigned to staff-a")
+	h.send(review.KindEvaluate, 0, "A", "staff-a2", evaluation("A"), `"staff-a2" may not complete task TST/2026/evaluate/A: it is assigned to staff-a`)
+	op(evalA, review.OpUnclaim, "staff-a2", "", "", "only they or a manager may give it back")
 	// Delegate: to a colleague in the same role only.
-	op(evalA, workflows.OpDelegate, "staff-a", "rep-a", "", `"rep-a" cannot take task TST/2026/evaluate/A: only people holding the welfare_staff role in unit A can`)
-	op(evalA, workflows.OpDelegate, "staff-a", "staff-a2", "On leave next week", "")
-	h.send(workflows.KindEvaluate, 0, "A", "staff-a", evaluation("A"), "it is assigned to staff-a2")
-	h.send(workflows.KindEvaluate, 0, "A", "staff-a2", evaluation("A"), "")
-	op(evalA, workflows.OpClaim, "staff-a", "", "", "is already done")
+	op(evalA, review.OpDelegate, "staff-a", "rep-a", "", `"rep-a" cannot take task TST/2026/evaluate/A: only people holding the welfare_staff role in unit A can`)
+	op(evalA, review.OpDelegate, "staff-a", "staff-a2", "On leave next week", "")
+	h.send(review.KindEvaluate, 0, "A", "staff-a", evaluation("A"), "it is assigned to staff-a2")
+	h.send(review.KindEvaluate, 0, "A", "staff-a2", evaluation("A"), "")
+	op(evalA, review.OpClaim, "staff-a", "", "", "is already done")
 
 	// Reassign: managers only, with a reason, to anyone.
-	op(consA, workflows.OpReassign, "rep-a", "sub-a", "x", "only the provider's managers may")
-	op(consA, workflows.OpReassign, "boss", "sub-a", " ", "reassign needs a reason")
-	op(consA, workflows.OpReassign, "boss", "sub-a", "Student council re-elected", "")
-	op("TST/2026/consult/Z", workflows.OpClaim, "rep-a", "", "", "there is no open task")
+	op(consA, review.OpReassign, "rep-a", "sub-a", "x", "only the provider's managers may")
+	op(consA, review.OpReassign, "boss", "sub-a", " ", "reassign needs a reason")
+	op(consA, review.OpReassign, "boss", "sub-a", "Student council re-elected", "")
+	op("TST/2026/consult/Z", review.OpClaim, "rep-a", "", "", "there is no open task")
 	op(consA, "steal", "boss", "", "", `"steal" is not a task operation`)
-	h.send(workflows.KindConsult, 0, "A", "rep-a", consultation(), "it is assigned to sub-a")
-	h.send(workflows.KindConsult, 0, "A", "sub-a", consultation(), "")
+	h.send(review.KindConsult, 0, "A", "rep-a", consultation(), "it is assigned to sub-a")
+	h.send(review.KindConsult, 0, "A", "sub-a", consultation(), "")
 
 	for _, u := range []string{"B", "C"} {
-		h.send(workflows.KindEvaluate, 0, u, holder(workflows.KindEvaluate, u), evaluation(u), "")
-		h.send(workflows.KindConsult, 0, u, holder(workflows.KindConsult, u), consultation(), "")
+		h.send(review.KindEvaluate, 0, u, holder(review.KindEvaluate, u), evaluation(u), "")
+		h.send(review.KindConsult, 0, u, holder(review.KindConsult, u), consultation(), "")
 	}
 	h.draftRound(1)
 	h.signAll(1)
-	h.send(workflows.KindApprove, 1, "", "approver", approval(workflows.DecisionApprove, ""), "")
-	h.run(workflows.Config{})
+	h.send(review.KindApprove, 1, "", "approver", approval(review.DecisionApprove, ""), "")
+	h.run(review.Config{})
 	h.summary()
 
 	var got []string
@@ -141,17 +142,17 @@ func TestClaimDelegateReassignChangeWhoMayComplete(t *testing.T) {
 
 func TestCancelCycle(t *testing.T) {
 	h := newHarness(t, nil)
-	h.send(workflows.KindEvaluate, 0, "A", "staff-a", evaluation("A"), "")
+	h.send(review.KindEvaluate, 0, "A", "staff-a", evaluation("A"), "")
 	cancel := func(actor, reason, wantErr string) {
 		h.update("cancel by "+actor, cycleID, workflows.UpdateCancelCycle, workflows.CancelCycleRequest{Actor: actor, Reason: reason}, wantErr)
 	}
 	cancel("staff-a", "x", `"staff-a" may not cancel the cycle: only the provider's managers may`)
 	cancel("boss", "", "cancel needs a reason")
 	cancel("boss", "Merged with the 2026 quality audit", "")
-	h.run(workflows.Config{})
+	h.run(review.Config{})
 
 	got := h.summary()
-	if got.Status != workflows.CycleCancelled || got.Reason != "Merged with the 2026 quality audit" {
+	if got.Status != review.CycleCancelled || got.Reason != "Merged with the 2026 quality audit" {
 		t.Errorf("summary: got %+v, want cancelled with the reason", got)
 	}
 	if len(h.cancelled) != 1 || h.cancelled[0].Actor != "boss" || h.cancelled[0].CycleID != cycleID {
@@ -161,7 +162,7 @@ func TestCancelCycle(t *testing.T) {
 		t.Errorf("a cancelled cycle failed (%+v) or published (%+v)", h.failed, h.published)
 	}
 	for _, u := range []string{"A", "B", "C"} {
-		if err := h.env.GetWorkflowErrorByID(workflows.UnitWorkflowID(cycleID, u)); err == nil || !strings.Contains(err.Error(), "canceled") {
+		if err := h.env.GetWorkflowErrorByID(review.UnitReviewID(cycleID, u)); err == nil || !strings.Contains(err.Error(), "canceled") {
 			t.Errorf("unit %s's child: got %v, want it cancelled", u, err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/oho-dev/oho/authz"
+	"github.com/oho-dev/oho/review"
 )
 
 // UpdateCancelCycle cancels a running cycle on a manager's word: open tasks
@@ -23,8 +24,8 @@ type CancelCycleRequest struct {
 }
 
 func (c *cycle) validateCancel(_ workflow.Context, req CancelCycleRequest) error {
-	if c.status != CycleRunning || c.stop == nil {
-		return refuse(RefusedTaskClosed, "cycle %s is %s and cannot be cancelled", c.id, c.statusWord())
+	if c.status != review.CycleRunning || c.stop == nil {
+		return refuse(RefusedCycleClosed, "cycle %s is %s and cannot be cancelled", c.id, c.statusWord())
 	}
 	var grants []authz.Grant
 	for _, m := range c.board.managers {
@@ -42,7 +43,7 @@ func (c *cycle) validateCancel(_ workflow.Context, req CancelCycleRequest) error
 }
 
 func (c *cycle) statusWord() string {
-	if c.status == CycleRunning {
+	if c.status == review.CycleRunning {
 		return "still being set up"
 	}
 	return c.status
@@ -51,16 +52,16 @@ func (c *cycle) statusWord() string {
 func (c *cycle) cancel(ctx workflow.Context, req CancelCycleRequest) (Summary, error) {
 	reason := strings.TrimSpace(req.Reason)
 	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
-	in := CancelCycleInput{CycleID: c.id, Actor: req.Actor, Reason: reason}
+	in := review.CancelCycleInput{CycleID: c.id, Actor: req.Actor, Reason: reason}
 	if err := workflow.ExecuteActivity(actCtx, ActivityCancelCycle, in).Get(ctx, nil); err != nil {
 		return Summary{}, fmt.Errorf("recording the cancellation: %w", err)
 	}
-	c.status, c.reason = CycleCancelled, reason
+	c.status, c.reason = review.CycleCancelled, reason
 	c.board.cancel()
 	c.setUnits("cancelled")
-	if err := c.setPhase(ctx, PhaseCancelled); err != nil {
+	if err := c.setPhase(ctx, review.PhaseCancelled); err != nil {
 		return Summary{}, err
 	}
 	c.stop()
-	return Summary{Provider: c.in.Provider, Year: c.in.Year, Status: CycleCancelled, Reason: reason, Rounds: c.round}, nil
+	return Summary{Provider: c.in.Provider, Year: c.in.Year, Status: review.CycleCancelled, Reason: reason, Rounds: c.round}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/oho-dev/oho/review"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
@@ -33,7 +34,7 @@ func ChangeTask(ctx context.Context, c client.Client, workflowID string, req Cha
 
 // CancelCycle sends the cancel-cycle Update to the cycle's workflow.
 func CancelCycle(ctx context.Context, c client.Client, provider string, year int, req CancelCycleRequest) (Summary, error) {
-	return sendUpdate[Summary](ctx, c, CycleWorkflowID(provider, year), UpdateCancelCycle, req)
+	return sendUpdate[Summary](ctx, c, review.CycleID(provider, year), UpdateCancelCycle, req)
 }
 
 func sendUpdate[R any](ctx context.Context, c client.Client, workflowID, name string, req any) (R, error) {

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/oho-dev/oho/check"
+	"github.com/oho-dev/oho/review"
 )
 
 // Error types of a cycle that ends without a published plan.
@@ -18,35 +19,6 @@ const (
 	ErrTypeTooManyRounds = "TooManyRounds"
 	ErrTypeUnitFailed    = "UnitFailed"
 )
-
-// DraftInput is what the draft task shows the plan editor.
-type DraftInput struct {
-	Round int `json:"round"`
-	// Plan is the current published text the draft changes.
-	Plan PlanContent `json:"plan"`
-	// Items are the cycle's findings and feedback; NeedDisposition names those
-	// the draft must answer.
-	Items           []Item   `json:"items"`
-	NeedDisposition []string `json:"need_disposition"`
-	// Comments are the requests for changes that sent the previous draft back.
-	Comments []Comment `json:"comments,omitempty"`
-}
-
-// Comment is a request for changes from a unit head or the approver.
-type Comment struct {
-	Round int    `json:"round"`
-	Unit  string `json:"unit,omitempty"`
-	By    string `json:"by"`
-	Text  string `json:"text"`
-}
-
-// SignOffInput is what a sign-off or approval task shows: the round whose
-// draft is to be signed and the hash that binds the signature to it. The
-// draft's text is kept once per round in the database, not in every task.
-type SignOffInput struct {
-	Round       int    `json:"round"`
-	VersionHash string `json:"version_hash"`
-}
 
 // ReviewCycle runs a provider's yearly review of its student welfare plan:
 // every unit evaluates and hears its students (in UnitReview children), the
@@ -65,21 +37,21 @@ func ReviewCycle(ctx workflow.Context, in CycleInput) (Summary, error) {
 type cycle struct {
 	in     CycleInput
 	id     string
-	cfg    Config
+	cfg    review.Config
 	board  *board
 	status string
-	phase  Phase
+	phase  review.Phase
 	round  int
 
-	units     []Unit
+	units     []review.Unit
 	unitPhase map[string]string
 	keys      []string
-	baseline  PlanContent
-	items     []Item
+	baseline  review.PlanContent
+	items     []review.Item
 
-	draft     PlanContent
+	draft     review.PlanContent
 	draftHash string
-	comments  []Comment
+	comments  []review.Comment
 
 	// stop cancels the stages; reason is why a manager cancelled the cycle.
 	stop   workflow.CancelFunc
@@ -89,7 +61,7 @@ type cycle struct {
 func newCycle(ctx workflow.Context, in CycleInput) (*cycle, error) {
 	c := &cycle{
 		in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID,
-		cfg: in.Config.WithDefaults(), status: CycleRunning, phase: PhaseEvaluate,
+		cfg: in.Config.WithDefaults(), status: review.CycleRunning, phase: review.PhaseEvaluate,
 		unitPhase: map[string]string{},
 	}
 	if err := check.Struct(in); err != nil {
@@ -120,8 +92,8 @@ func (c *cycle) run(ctx workflow.Context) (Summary, error) {
 	stagesCtx, stop := workflow.WithCancel(ctx)
 	c.stop = stop
 	summary, err := c.stages(stagesCtx)
-	if c.status == CycleCancelled {
-		return Summary{Provider: c.in.Provider, Year: c.in.Year, Status: CycleCancelled, Reason: c.reason, Rounds: c.round}, nil
+	if c.status == review.CycleCancelled {
+		return Summary{Provider: c.in.Provider, Year: c.in.Year, Status: review.CycleCancelled, Reason: c.reason, Rounds: c.round}, nil
 	}
 	if err != nil {
 		return Summary{}, c.fail(ctx, err)
@@ -130,9 +102,9 @@ func (c *cycle) run(ctx workflow.Context) (Summary, error) {
 }
 
 func (c *cycle) stages(ctx workflow.Context) (Summary, error) {
-	var setup CycleSetup
+	var setup review.CycleSetup
 	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
-	err := workflow.ExecuteActivity(actCtx, ActivitySetupCycle, SetupCycleInput{
+	err := workflow.ExecuteActivity(actCtx, ActivitySetupCycle, review.SetupCycleInput{
 		CycleID: c.id, Provider: c.in.Provider, Year: c.in.Year, Config: c.cfg,
 	}).Get(ctx, &setup)
 	if err != nil {
@@ -161,7 +133,7 @@ func (c *cycle) stages(ctx workflow.Context) (Summary, error) {
 		if err != nil {
 			return Summary{}, err
 		}
-		if approval.Decision == DecisionApprove {
+		if approval.Decision == review.DecisionApprove {
 			return c.publish(ctx, approval, approver)
 		}
 	}
@@ -170,7 +142,7 @@ func (c *cycle) stages(ctx workflow.Context) (Summary, error) {
 }
 
 // setPhase moves the cycle to a phase in its state and search attributes.
-func (c *cycle) setPhase(ctx workflow.Context, p Phase) error {
+func (c *cycle) setPhase(ctx workflow.Context, p review.Phase) error {
 	c.phase = p
 	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrPhase.ValueSet(string(p))); err != nil {
 		return fmt.Errorf("setting the phase search attribute: %w", err)
@@ -187,17 +159,17 @@ func (c *cycle) setUnits(phase string) {
 // evaluate runs every unit's UnitReview in parallel and gathers the findings
 // and feedback items, in unit order.
 func (c *cycle) evaluate(ctx workflow.Context, previousChanges []string) error {
-	if err := c.setPhase(ctx, PhaseEvaluate); err != nil {
+	if err := c.setPhase(ctx, review.PhaseEvaluate); err != nil {
 		return err
 	}
 	c.setUnits("evaluate")
 	futures := make([]workflow.ChildWorkflowFuture, len(c.units))
 	for i, u := range c.units {
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID: UnitWorkflowID(c.id, u.Code),
+			WorkflowID: review.UnitReviewID(c.id, u.Code),
 			TypedSearchAttributes: temporal.NewSearchAttributes(
 				AttrProvider.ValueSet(c.in.Provider), AttrYear.ValueSet(int64(c.in.Year)),
-				AttrPhase.ValueSet(string(PhaseEvaluate))),
+				AttrPhase.ValueSet(string(review.PhaseEvaluate))),
 		})
 		futures[i] = workflow.ExecuteChildWorkflow(cctx, UnitReview, UnitInput{
 			CycleID: c.id, Provider: c.in.Provider, Year: c.in.Year, Unit: u.Code,
@@ -231,7 +203,7 @@ func (c *cycle) evaluate(ctx workflow.Context, previousChanges []string) error {
 
 // update has the plan editor draft the round's version of the plan.
 func (c *cycle) update(ctx workflow.Context) error {
-	if err := c.setPhase(ctx, PhaseUpdate); err != nil {
+	if err := c.setPhase(ctx, review.PhaseUpdate); err != nil {
 		return err
 	}
 	var need []string
@@ -240,21 +212,21 @@ func (c *cycle) update(ctx workflow.Context) error {
 			need = append(need, it.Ref)
 		}
 	}
-	t, err := newTask(ctx, c.id, c.in.Provider, c.in.Year, KindDraft, c.round, "", c.cfg.Phases, DraftInput{
+	t, err := newTask(ctx, c.id, c.in.Provider, c.in.Year, review.KindDraft, c.round, "", c.cfg.Phases, review.DraftInput{
 		Round: c.round, Plan: c.baseline, Items: c.items, NeedDisposition: need, Comments: c.comments,
 	})
 	if err != nil {
 		return err
 	}
 	t.check = func(raw json.RawMessage) error {
-		var d Draft
-		if err := DecodeOutcome(raw, &d); err != nil {
+		var d review.Draft
+		if err := review.DecodeOutcome(raw, &d); err != nil {
 			return err
 		}
 		return d.Check(c.keys, c.items)
 	}
-	t.draft = func(raw json.RawMessage) *PlanContent {
-		var d Draft
+	t.draft = func(raw json.RawMessage) *review.PlanContent {
+		var d review.Draft
 		// The outcome passed validation, so it decodes.
 		_ = json.Unmarshal(raw, &d)
 		content := c.baseline.Apply(d.Changes)
@@ -264,7 +236,7 @@ func (c *cycle) update(ctx workflow.Context) error {
 		c.draft = *t.draft(raw)
 		c.draftHash = c.draft.Hash()
 	}
-	if err := c.board.open(ctx, PhaseUpdate, c.round, []*task{t}); err != nil {
+	if err := c.board.open(ctx, review.PhaseUpdate, c.round, []*task{t}); err != nil {
 		return err
 	}
 	return c.board.wait(ctx, []*task{t}, nil)
@@ -274,31 +246,31 @@ func (c *cycle) update(ctx workflow.Context) error {
 // whether all approved; at the first request for changes the other sign-offs
 // are closed as superseded and the comments go to the next round's draft.
 func (c *cycle) signOff(ctx workflow.Context) (bool, error) {
-	if err := c.setPhase(ctx, PhaseSignOff); err != nil {
+	if err := c.setPhase(ctx, review.PhaseSignOff); err != nil {
 		return false, err
 	}
 	c.setUnits("signoff")
-	var requests []Comment
+	var requests []review.Comment
 	tasks := make([]*task, len(c.units))
 	for i, u := range c.units {
-		t, err := newTask(ctx, c.id, c.in.Provider, c.in.Year, KindSignOff, c.round, u.Code, c.cfg.Phases,
-			SignOffInput{Round: c.round, VersionHash: c.draftHash})
+		t, err := newTask(ctx, c.id, c.in.Provider, c.in.Year, review.KindSignOff, c.round, u.Code, c.cfg.Phases,
+			review.SignOffInput{Round: c.round, VersionHash: c.draftHash})
 		if err != nil {
 			return false, err
 		}
 		unit := u.Code
 		t.check = func(raw json.RawMessage) error {
-			var s SignOff
-			if err := DecodeOutcome(raw, &s); err != nil {
+			var s review.SignOff
+			if err := review.DecodeOutcome(raw, &s); err != nil {
 				return err
 			}
 			return s.Check(c.draftHash)
 		}
 		t.onDone = func(raw json.RawMessage) {
-			var s SignOff
+			var s review.SignOff
 			_ = json.Unmarshal(raw, &s)
-			if s.Decision == DecisionRequestChanges {
-				requests = append(requests, Comment{Round: c.round, Unit: unit, By: t.actor, Text: s.Comment})
+			if s.Decision == review.DecisionRequestChanges {
+				requests = append(requests, review.Comment{Round: c.round, Unit: unit, By: t.actor, Text: s.Comment})
 				c.unitPhase[unit] = "changes_requested"
 			} else {
 				c.unitPhase[unit] = "signed_off"
@@ -306,7 +278,7 @@ func (c *cycle) signOff(ctx workflow.Context) (bool, error) {
 		}
 		tasks[i] = t
 	}
-	if err := c.board.open(ctx, PhaseSignOff, c.round, tasks); err != nil {
+	if err := c.board.open(ctx, review.PhaseSignOff, c.round, tasks); err != nil {
 		return false, err
 	}
 	if err := c.board.wait(ctx, tasks, func() bool { return len(requests) > 0 }); err != nil {
@@ -325,57 +297,57 @@ func (c *cycle) signOff(ctx workflow.Context) (bool, error) {
 }
 
 // approve has the approver approve the signed-off draft or return it.
-func (c *cycle) approve(ctx workflow.Context) (Approval, string, error) {
-	if err := c.setPhase(ctx, PhaseApprove); err != nil {
-		return Approval{}, "", err
+func (c *cycle) approve(ctx workflow.Context) (review.Approval, string, error) {
+	if err := c.setPhase(ctx, review.PhaseApprove); err != nil {
+		return review.Approval{}, "", err
 	}
 	c.setUnits("waiting")
-	t, err := newTask(ctx, c.id, c.in.Provider, c.in.Year, KindApprove, c.round, "", c.cfg.Phases,
-		SignOffInput{Round: c.round, VersionHash: c.draftHash})
+	t, err := newTask(ctx, c.id, c.in.Provider, c.in.Year, review.KindApprove, c.round, "", c.cfg.Phases,
+		review.SignOffInput{Round: c.round, VersionHash: c.draftHash})
 	if err != nil {
-		return Approval{}, "", err
+		return review.Approval{}, "", err
 	}
 	t.check = func(raw json.RawMessage) error {
-		var a Approval
-		if err := DecodeOutcome(raw, &a); err != nil {
+		var a review.Approval
+		if err := review.DecodeOutcome(raw, &a); err != nil {
 			return err
 		}
 		return a.Check()
 	}
-	if err := c.board.open(ctx, PhaseApprove, c.round, []*task{t}); err != nil {
-		return Approval{}, "", err
+	if err := c.board.open(ctx, review.PhaseApprove, c.round, []*task{t}); err != nil {
+		return review.Approval{}, "", err
 	}
 	if err := c.board.wait(ctx, []*task{t}, nil); err != nil {
-		return Approval{}, "", err
+		return review.Approval{}, "", err
 	}
-	var a Approval
+	var a review.Approval
 	if err := json.Unmarshal(t.outcome, &a); err != nil {
-		return Approval{}, "", fmt.Errorf("reading the approval: %w", err)
+		return review.Approval{}, "", fmt.Errorf("reading the approval: %w", err)
 	}
-	if a.Decision == DecisionReturn {
-		c.comments = []Comment{{Round: c.round, By: t.actor, Text: a.Comment}}
+	if a.Decision == review.DecisionReturn {
+		c.comments = []review.Comment{{Round: c.round, By: t.actor, Text: a.Comment}}
 	}
 	return a, t.actor, nil
 }
 
 // publish writes the approved draft as the plan's next version.
-func (c *cycle) publish(ctx workflow.Context, a Approval, approver string) (Summary, error) {
-	var pub Published
+func (c *cycle) publish(ctx workflow.Context, a review.Approval, approver string) (Summary, error) {
+	var pub review.Published
 	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
-	err := workflow.ExecuteActivity(actCtx, ActivityPublish, PublishInput{
+	err := workflow.ExecuteActivity(actCtx, ActivityPublish, review.PublishInput{
 		CycleID: c.id, Provider: c.in.Provider, Round: c.round, Content: c.draft,
 		EffectiveFrom: a.EffectiveFrom, ApprovedBy: approver,
 	}).Get(ctx, &pub)
 	if err != nil {
 		return Summary{}, fmt.Errorf("publishing the plan: %w", err)
 	}
-	if err := c.setPhase(ctx, PhasePublished); err != nil {
+	if err := c.setPhase(ctx, review.PhasePublished); err != nil {
 		return Summary{}, err
 	}
-	c.status = CycleCompleted
+	c.status = review.CycleCompleted
 	c.setUnits("done")
 	return Summary{
-		Provider: c.in.Provider, Year: c.in.Year, Status: CycleCompleted, Version: pub.Version, Hash: pub.Hash,
+		Provider: c.in.Provider, Year: c.in.Year, Status: review.CycleCompleted, Version: pub.Version, Hash: pub.Hash,
 		EffectiveFrom: a.EffectiveFrom, Rounds: c.round,
 	}, nil
 }
@@ -387,27 +359,27 @@ func (c *cycle) fail(ctx workflow.Context, cause error) error {
 	reason := Reason(cause)
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	actCtx := workflow.WithActivityOptions(dctx, activityOptions)
-	if err := workflow.ExecuteActivity(actCtx, ActivityFailCycle, FailCycleInput{CycleID: c.id, Reason: reason}).Get(dctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(actCtx, ActivityFailCycle, review.FailCycleInput{CycleID: c.id, Reason: reason}).Get(dctx, nil); err != nil {
 		// Only a permanent refusal gets here (the cycle was never recorded,
 		// say, because setting it up failed): the workflow's own failure
 		// still carries the reason.
 		workflow.GetLogger(ctx).Warn("the failed cycle could not be recorded", "reason", reason, "error", err)
 	}
-	c.status = CycleFailed
-	if err := c.setPhase(dctx, PhaseFailed); err != nil {
+	c.status = review.CycleFailed
+	if err := c.setPhase(dctx, review.PhaseFailed); err != nil {
 		return err
 	}
 	return cause
 }
 
-func (c *cycle) query() (Status, error) {
-	s := Status{
+func (c *cycle) query() (review.Progress, error) {
+	s := review.Progress{
 		Provider: c.in.Provider, Year: c.in.Year, WorkflowID: c.id,
 		Status: c.status, Phase: c.phase, Round: c.round,
-		Units: make([]UnitStatus, len(c.units)), Tasks: c.board.statuses(),
+		Units: make([]review.UnitProgress, len(c.units)), Tasks: c.board.statuses(),
 	}
 	for i, u := range c.units {
-		s.Units[i] = UnitStatus{Unit: u.Code, Phase: c.unitPhase[u.Code]}
+		s.Units[i] = review.UnitProgress{Unit: u.Code, Phase: c.unitPhase[u.Code]}
 	}
 	return s, nil
 }

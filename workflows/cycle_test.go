@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/workflows"
 )
 
@@ -26,22 +27,22 @@ const (
 	year     = 2026
 )
 
-var units = []workflows.Unit{{Code: "A", Name: "Unit A"}, {Code: "B", Name: "Unit B"}, {Code: "C", Name: "Unit C"}}
+var units = []review.Unit{{Code: "A", Name: "Unit A"}, {Code: "B", Name: "Unit B"}, {Code: "C", Name: "Unit C"}}
 
 // cycleID is the workflow ID the test environment gives the parent workflow.
-var cycleID = workflows.CycleWorkflowID(provider, year)
+var cycleID = review.CycleID(provider, year)
 
 // holder names the one person holding a task's role, as the fake OpenTasks
 // activity reports it.
-func holder(kind workflows.TaskKind, unit string) string {
+func holder(kind review.TaskKind, unit string) string {
 	switch kind {
-	case workflows.KindEvaluate:
+	case review.KindEvaluate:
 		return "staff-" + strings.ToLower(unit)
-	case workflows.KindConsult:
+	case review.KindConsult:
 		return "rep-" + strings.ToLower(unit)
-	case workflows.KindSignOff:
+	case review.KindSignOff:
 		return "head-" + strings.ToLower(unit)
-	case workflows.KindDraft:
+	case review.KindDraft:
 		return "editor"
 	default:
 		return "approver"
@@ -56,15 +57,15 @@ type harness struct {
 	env *testsuite.TestWorkflowEnvironment
 
 	mu         sync.Mutex
-	completed  []workflows.CompleteTaskInput
+	completed  []review.CompleteTaskInput
 	superseded []string
-	published  []workflows.PublishInput
-	failed     []workflows.FailCycleInput
-	ops        []workflows.TaskOpInput
-	deadlines  []workflows.DeadlineInput
+	published  []review.PublishInput
+	failed     []review.FailCycleInput
+	ops        []review.TaskOpInput
+	deadlines  []review.DeadlineInput
 	deadlineAt []time.Time
 	start      time.Time
-	cancelled  []workflows.CancelCycleInput
+	cancelled  []review.CancelCycleInput
 
 	clock   time.Duration
 	results []*sent
@@ -93,63 +94,63 @@ func newHarness(t *testing.T, previousChanges []string) *harness {
 	reg := func(name string, fn any) {
 		h.env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
-	reg(workflows.ActivitySetupCycle, func(_ context.Context, in workflows.SetupCycleInput) (workflows.CycleSetup, error) {
+	reg(workflows.ActivitySetupCycle, func(_ context.Context, in review.SetupCycleInput) (review.CycleSetup, error) {
 		if h.setupErr != nil {
-			return workflows.CycleSetup{}, h.setupErr
+			return review.CycleSetup{}, h.setupErr
 		}
-		return workflows.CycleSetup{
+		return review.CycleSetup{
 			Units:           units,
 			Managers:        []string{"boss"},
-			Baseline:        workflows.PlanContent{}.Reshape(workflows.DefaultSections),
+			Baseline:        review.PlanContent{}.Reshape(review.DefaultSections),
 			PreviousChanges: previousChanges,
 		}, nil
 	})
-	reg(workflows.ActivityOpenTasks, func(_ context.Context, in workflows.OpenTasksInput) ([]workflows.OpenedTask, error) {
-		out := make([]workflows.OpenedTask, len(in.Tasks))
+	reg(workflows.ActivityOpenTasks, func(_ context.Context, in review.OpenTasksInput) ([]review.OpenedTask, error) {
+		out := make([]review.OpenedTask, len(in.Tasks))
 		for i, spec := range in.Tasks {
 			// Two people hold each role: the usual holder and a colleague.
-			out[i] = workflows.OpenedTask{ID: spec.ID, Candidates: []string{holder(spec.Kind, spec.Unit), holder(spec.Kind, spec.Unit) + "2"}}
+			out[i] = review.OpenedTask{ID: spec.ID, Candidates: []string{holder(spec.Kind, spec.Unit), holder(spec.Kind, spec.Unit) + "2"}}
 		}
 		return out, nil
 	})
-	reg(workflows.ActivityCompleteTask, func(_ context.Context, in workflows.CompleteTaskInput) error {
+	reg(workflows.ActivityCompleteTask, func(_ context.Context, in review.CompleteTaskInput) error {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.completed = append(h.completed, in)
 		return nil
 	})
-	reg(workflows.ActivitySupersedeTasks, func(_ context.Context, in workflows.SupersedeTasksInput) error {
+	reg(workflows.ActivitySupersedeTasks, func(_ context.Context, in review.SupersedeTasksInput) error {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.superseded = append(h.superseded, in.TaskIDs...)
 		return nil
 	})
-	reg(workflows.ActivityPublish, func(_ context.Context, in workflows.PublishInput) (workflows.Published, error) {
+	reg(workflows.ActivityPublish, func(_ context.Context, in review.PublishInput) (review.Published, error) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.published = append(h.published, in)
-		return workflows.Published{Version: 1, Hash: in.Content.Hash()}, nil
+		return review.Published{Version: 1, Hash: in.Content.Hash()}, nil
 	})
-	reg(workflows.ActivityRecordTaskOp, func(_ context.Context, in workflows.TaskOpInput) error {
+	reg(workflows.ActivityRecordTaskOp, func(_ context.Context, in review.TaskOpInput) error {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.ops = append(h.ops, in)
 		return nil
 	})
-	reg(workflows.ActivityRecordDeadline, func(_ context.Context, in workflows.DeadlineInput) error {
+	reg(workflows.ActivityRecordDeadline, func(_ context.Context, in review.DeadlineInput) error {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.deadlines = append(h.deadlines, in)
 		h.deadlineAt = append(h.deadlineAt, h.env.Now())
 		return nil
 	})
-	reg(workflows.ActivityCancelCycle, func(_ context.Context, in workflows.CancelCycleInput) error {
+	reg(workflows.ActivityCancelCycle, func(_ context.Context, in review.CancelCycleInput) error {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.cancelled = append(h.cancelled, in)
 		return nil
 	})
-	reg(workflows.ActivityFailCycle, func(_ context.Context, in workflows.FailCycleInput) error {
+	reg(workflows.ActivityFailCycle, func(_ context.Context, in review.FailCycleInput) error {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.failed = append(h.failed, in)
@@ -161,13 +162,13 @@ func newHarness(t *testing.T, previousChanges []string) *harness {
 // send schedules a complete-task Update a minute after the previous one.
 // wantErr is empty when the Update must succeed, otherwise a part of the
 // refusal message it must get.
-func (h *harness) send(kind workflows.TaskKind, round int, unit, actor string, outcome any, wantErr string) {
-	h.sendTo(workflows.TaskID(provider, year, kind, round, unit), workflowOf(kind, unit), actor, outcome, wantErr)
+func (h *harness) send(kind review.TaskKind, round int, unit, actor string, outcome any, wantErr string) {
+	h.sendTo(review.TaskID(provider, year, kind, round, unit), workflowOf(kind, unit), actor, outcome, wantErr)
 }
 
-func workflowOf(kind workflows.TaskKind, unit string) string {
-	if kind == workflows.KindEvaluate || kind == workflows.KindConsult {
-		return workflows.UnitWorkflowID(cycleID, unit)
+func workflowOf(kind review.TaskKind, unit string) string {
+	if kind == review.KindEvaluate || kind == review.KindConsult {
+		return review.UnitReviewID(cycleID, unit)
 	}
 	return cycleID
 }
@@ -211,7 +212,7 @@ func (h *harness) change(req workflows.ChangeTaskRequest, workflowID, wantErr st
 func (h *harness) wait(d time.Duration) { h.clock += d }
 
 // run executes the cycle and checks every Update came out as scheduled.
-func (h *harness) run(cfg workflows.Config) {
+func (h *harness) run(cfg review.Config) {
 	h.t.Helper()
 	h.env.ExecuteWorkflow(workflows.ReviewCycle, workflows.CycleInput{Provider: provider, Year: year, Config: cfg})
 	if !h.env.IsWorkflowCompleted() {
@@ -250,7 +251,7 @@ func consultation() map[string]any {
 
 // changes is the draft every test submits, and content what it makes of the
 // default sections.
-var changes = []workflows.Change{
+var changes = []review.Change{
 	{ID: "C1", Section: "communal", Text: "Every break has two supervisors.", Rationale: "Major findings on supervision", Addresses: []string{"A/F1", "B/F1", "C/F1"}},
 	{ID: "C2", Section: "individual", Text: "Counsellor hours are posted on every unit's notice board.", Rationale: "Students could not find them", Addresses: []string{"A/S1", "B/S1"}},
 }
@@ -270,7 +271,7 @@ func draft() map[string]any {
 }
 
 func draftHash() string {
-	return workflows.PlanContent{}.Reshape(workflows.DefaultSections).Apply(changes).Hash()
+	return review.PlanContent{}.Reshape(review.DefaultSections).Apply(changes).Hash()
 }
 
 func signOff(decision, comment string) map[string]any {
@@ -279,7 +280,7 @@ func signOff(decision, comment string) map[string]any {
 
 func approval(decision, comment string) map[string]any {
 	out := map[string]any{"decision": decision, "comment": comment}
-	if decision == workflows.DecisionApprove {
+	if decision == review.DecisionApprove {
 		out["effective_from"] = "2026-08-01"
 	}
 	return out
@@ -288,18 +289,18 @@ func approval(decision, comment string) map[string]any {
 // evaluateAll completes every unit's evaluation and consultation.
 func (h *harness) evaluateAll() {
 	for _, u := range units {
-		h.send(workflows.KindEvaluate, 0, u.Code, holder(workflows.KindEvaluate, u.Code), evaluation(u.Code), "")
-		h.send(workflows.KindConsult, 0, u.Code, holder(workflows.KindConsult, u.Code), consultation(), "")
+		h.send(review.KindEvaluate, 0, u.Code, holder(review.KindEvaluate, u.Code), evaluation(u.Code), "")
+		h.send(review.KindConsult, 0, u.Code, holder(review.KindConsult, u.Code), consultation(), "")
 	}
 }
 
 func (h *harness) draftRound(round int) {
-	h.send(workflows.KindDraft, round, "", "editor", draft(), "")
+	h.send(review.KindDraft, round, "", "editor", draft(), "")
 }
 
 func (h *harness) signAll(round int) {
 	for _, u := range units {
-		h.send(workflows.KindSignOff, round, u.Code, holder(workflows.KindSignOff, u.Code), signOff(workflows.DecisionApprove, ""), "")
+		h.send(review.KindSignOff, round, u.Code, holder(review.KindSignOff, u.Code), signOff(review.DecisionApprove, ""), "")
 	}
 }
 
@@ -315,8 +316,8 @@ func (h *harness) summary() workflows.Summary {
 	return s
 }
 
-func (h *harness) kinds() map[workflows.TaskKind]int {
-	out := map[workflows.TaskKind]int{}
+func (h *harness) kinds() map[review.TaskKind]int {
+	out := map[review.TaskKind]int{}
 	for _, c := range h.completed {
 		out[c.Task.Kind]++
 	}
@@ -327,7 +328,7 @@ func TestReviewCycleHappyPath(t *testing.T) {
 	h := newHarness(t, nil)
 	h.evaluateAll()
 	h.draftRound(1)
-	var during workflows.Status
+	var during review.Progress
 	h.clock += time.Minute
 	h.env.RegisterDelayedCallback(func() {
 		v, err := h.env.QueryWorkflow(workflows.QueryStatus)
@@ -340,10 +341,10 @@ func TestReviewCycleHappyPath(t *testing.T) {
 		}
 	}, h.clock)
 	h.signAll(1)
-	h.send(workflows.KindApprove, 1, "", "approver", approval(workflows.DecisionApprove, ""), "")
-	h.run(workflows.Config{})
+	h.send(review.KindApprove, 1, "", "approver", approval(review.DecisionApprove, ""), "")
+	h.run(review.Config{})
 
-	if during.Phase != workflows.PhaseSignOff || during.Round != 1 || during.Status != workflows.CycleRunning {
+	if during.Phase != review.PhaseSignOff || during.Round != 1 || during.Status != review.CycleRunning {
 		t.Errorf("status during sign-off: got phase %s round %d status %s, want signoff 1 running", during.Phase, during.Round, during.Status)
 	}
 	if fmt.Sprint(during.Units) != "[{A signoff} {B signoff} {C signoff}]" {
@@ -351,8 +352,8 @@ func TestReviewCycleHappyPath(t *testing.T) {
 	}
 	var open []string
 	for _, ts := range during.Tasks {
-		if ts.Status == workflows.TaskOpen {
-			open = append(open, ts.ID+" "+ts.Assignee)
+		if ts.Status == review.TaskOpen {
+			open = append(open, ts.ID+" "+ts.Holder)
 		}
 	}
 	if want := "[TST/2026/signoff/r1/A unit_head@A TST/2026/signoff/r1/B unit_head@B TST/2026/signoff/r1/C unit_head@C]"; fmt.Sprint(open) != want {
@@ -360,11 +361,11 @@ func TestReviewCycleHappyPath(t *testing.T) {
 	}
 
 	got := h.summary()
-	want := workflows.Summary{Provider: provider, Year: year, Status: workflows.CycleCompleted, Version: 1, Hash: draftHash(), EffectiveFrom: "2026-08-01", Rounds: 1}
+	want := workflows.Summary{Provider: provider, Year: year, Status: review.CycleCompleted, Version: 1, Hash: draftHash(), EffectiveFrom: "2026-08-01", Rounds: 1}
 	if got != want {
 		t.Errorf("summary: got %+v, want %+v", got, want)
 	}
-	wantKinds := map[workflows.TaskKind]int{"evaluate": 3, "consult": 3, "draft": 1, "signoff": 3, "approve": 1}
+	wantKinds := map[review.TaskKind]int{"evaluate": 3, "consult": 3, "draft": 1, "signoff": 3, "approve": 1}
 	if fmt.Sprint(h.kinds()) != fmt.Sprint(wantKinds) {
 		t.Errorf("completed tasks: got %v, want %v", h.kinds(), wantKinds)
 	}
@@ -372,7 +373,7 @@ func TestReviewCycleHappyPath(t *testing.T) {
 		t.Errorf("published: got %+v, want one publication of the draft approved by approver", h.published)
 	}
 	for _, c := range h.completed {
-		if c.Task.Kind == workflows.KindDraft && (c.Draft == nil || c.Draft.Hash() != draftHash()) {
+		if c.Task.Kind == review.KindDraft && (c.Draft == nil || c.Draft.Hash() != draftHash()) {
 			t.Errorf("draft completion carries content %+v, want the applied changes", c.Draft)
 		}
 		if c.Task.DueAt.IsZero() {
@@ -388,29 +389,29 @@ func TestReviewCycleChangesRequestedThenApproved(t *testing.T) {
 	h := newHarness(t, nil)
 	h.evaluateAll()
 	h.draftRound(1)
-	h.send(workflows.KindSignOff, 1, "A", "head-a", signOff(workflows.DecisionApprove, ""), "")
-	h.send(workflows.KindSignOff, 1, "B", "head-b", signOff(workflows.DecisionRequestChanges, "Name the supervisors' rota owner"), "")
+	h.send(review.KindSignOff, 1, "A", "head-a", signOff(review.DecisionApprove, ""), "")
+	h.send(review.KindSignOff, 1, "B", "head-b", signOff(review.DecisionRequestChanges, "Name the supervisors' rota owner"), "")
 	// The third unit's sign-off was closed when B asked for changes.
-	h.send(workflows.KindSignOff, 1, "C", "head-c", signOff(workflows.DecisionApprove, ""), "is closed: it was superseded")
+	h.send(review.KindSignOff, 1, "C", "head-c", signOff(review.DecisionApprove, ""), "is closed: it was superseded")
 	h.draftRound(2)
 	h.signAll(2)
-	h.send(workflows.KindApprove, 2, "", "approver", approval(workflows.DecisionApprove, ""), "")
-	h.run(workflows.Config{})
+	h.send(review.KindApprove, 2, "", "approver", approval(review.DecisionApprove, ""), "")
+	h.run(review.Config{})
 
 	if got := h.summary().Rounds; got != 2 {
 		t.Errorf("rounds: got %d, want 2", got)
 	}
-	wantSuperseded := []string{workflows.TaskID(provider, year, workflows.KindSignOff, 1, "C")}
+	wantSuperseded := []string{review.TaskID(provider, year, review.KindSignOff, 1, "C")}
 	if fmt.Sprint(h.superseded) != fmt.Sprint(wantSuperseded) {
 		t.Errorf("superseded: got %v, want %v", h.superseded, wantSuperseded)
 	}
-	wantKinds := map[workflows.TaskKind]int{"evaluate": 3, "consult": 3, "draft": 2, "signoff": 5, "approve": 1}
+	wantKinds := map[review.TaskKind]int{"evaluate": 3, "consult": 3, "draft": 2, "signoff": 5, "approve": 1}
 	if fmt.Sprint(h.kinds()) != fmt.Sprint(wantKinds) {
 		t.Errorf("completed tasks: got %v, want %v", h.kinds(), wantKinds)
 	}
-	var round2 workflows.DraftInput
+	var round2 review.DraftInput
 	for _, c := range h.completed {
-		if c.Task.Kind == workflows.KindDraft && c.Task.Round == 2 {
+		if c.Task.Kind == review.KindDraft && c.Task.Round == 2 {
 			if err := json.Unmarshal(c.Task.Input, &round2); err != nil {
 				t.Fatal(err)
 			}
@@ -426,11 +427,11 @@ func TestReviewCycleApprovalReturned(t *testing.T) {
 	h.evaluateAll()
 	h.draftRound(1)
 	h.signAll(1)
-	h.send(workflows.KindApprove, 1, "", "approver", approval(workflows.DecisionReturn, "Cite the welfare act section"), "")
+	h.send(review.KindApprove, 1, "", "approver", approval(review.DecisionReturn, "Cite the welfare act section"), "")
 	h.draftRound(2)
 	h.signAll(2)
-	h.send(workflows.KindApprove, 2, "", "approver", approval(workflows.DecisionApprove, ""), "")
-	h.run(workflows.Config{})
+	h.send(review.KindApprove, 2, "", "approver", approval(review.DecisionApprove, ""), "")
+	h.run(review.Config{})
 
 	if got := h.summary(); got.Rounds != 2 || got.Version != 1 {
 		t.Errorf("summary: got %+v, want version 1 after 2 rounds", got)
@@ -445,9 +446,9 @@ func TestReviewCycleTooManyRounds(t *testing.T) {
 	h.evaluateAll()
 	for round := 1; round <= 2; round++ {
 		h.draftRound(round)
-		h.send(workflows.KindSignOff, round, "A", "head-a", signOff(workflows.DecisionRequestChanges, "Not yet"), "")
+		h.send(review.KindSignOff, round, "A", "head-a", signOff(review.DecisionRequestChanges, "Not yet"), "")
 	}
-	h.run(workflows.Config{MaxRounds: 2})
+	h.run(review.Config{MaxRounds: 2})
 
 	err := h.env.GetWorkflowError()
 	var appErr *temporal.ApplicationError
@@ -472,7 +473,7 @@ func TestReviewCycleSetupRefused(t *testing.T) {
 	h := newHarness(t, nil)
 	h.setupErr = temporal.NewNonRetryableApplicationError(`unit NORTH has no student_rep`, "NotReady", nil)
 	h.failErr = temporal.NewNonRetryableApplicationError(`cycle "review-cycle/TST/2026" is not recorded`, "NotFound", nil)
-	h.run(workflows.Config{})
+	h.run(review.Config{})
 
 	err := h.env.GetWorkflowError()
 	if err == nil || !strings.Contains(err.Error(), "unit NORTH has no student_rep") {
@@ -486,11 +487,11 @@ func TestReviewCycleSetupRefused(t *testing.T) {
 // TestUnitReviewStatus queries a unit's child between its two tasks.
 func TestUnitReviewStatus(t *testing.T) {
 	h := newHarness(t, nil)
-	h.send(workflows.KindEvaluate, 0, "A", "staff-a", evaluation("A"), "")
-	var got workflows.Status
+	h.send(review.KindEvaluate, 0, "A", "staff-a", evaluation("A"), "")
+	var got review.Progress
 	h.clock += time.Minute
 	h.env.RegisterDelayedCallback(func() {
-		v, err := h.env.QueryWorkflowByID(workflows.UnitWorkflowID(cycleID, "A"), workflows.QueryStatus)
+		v, err := h.env.QueryWorkflowByID(review.UnitReviewID(cycleID, "A"), workflows.QueryStatus)
 		if err != nil {
 			t.Errorf("status query: %v", err)
 			return
@@ -499,17 +500,17 @@ func TestUnitReviewStatus(t *testing.T) {
 			t.Errorf("decoding status: %v", err)
 		}
 	}, h.clock)
-	h.send(workflows.KindConsult, 0, "A", "rep-a", consultation(), "")
+	h.send(review.KindConsult, 0, "A", "rep-a", consultation(), "")
 	for _, u := range []string{"B", "C"} {
-		h.send(workflows.KindEvaluate, 0, u, holder(workflows.KindEvaluate, u), evaluation(u), "")
-		h.send(workflows.KindConsult, 0, u, holder(workflows.KindConsult, u), consultation(), "")
+		h.send(review.KindEvaluate, 0, u, holder(review.KindEvaluate, u), evaluation(u), "")
+		h.send(review.KindConsult, 0, u, holder(review.KindConsult, u), consultation(), "")
 	}
 	h.draftRound(1)
 	h.signAll(1)
-	h.send(workflows.KindApprove, 1, "", "approver", approval(workflows.DecisionApprove, ""), "")
-	h.run(workflows.Config{})
+	h.send(review.KindApprove, 1, "", "approver", approval(review.DecisionApprove, ""), "")
+	h.run(review.Config{})
 
-	if got.WorkflowID != workflows.UnitWorkflowID(cycleID, "A") || fmt.Sprint(got.Units) != "[{A evaluate}]" {
+	if got.WorkflowID != review.UnitReviewID(cycleID, "A") || fmt.Sprint(got.Units) != "[{A evaluate}]" {
 		t.Errorf("unit status: got %+v, want unit A's child evaluating", got)
 	}
 	var states []string

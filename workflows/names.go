@@ -1,7 +1,8 @@
 // Package workflows holds OHO's Temporal workflows — the yearly ReviewCycle of
-// a provider's student welfare plan and the UnitReview child each unit runs —
-// and the types, names and IDs that the worker, the activities and the command
-// line share with them.
+// a provider's student welfare plan, the UnitReview child each unit runs and
+// the YearlyStart a provider's schedule runs — with the names of their
+// Updates, queries, activities and search attributes, which clients share.
+// The domain types they carry live in package review.
 //
 // Workflow code here is deterministic: it does no I/O, reads time only through
 // workflow.Now, never ranges over maps and starts no goroutines. All reads and
@@ -10,8 +11,6 @@
 package workflows
 
 import (
-	"fmt"
-
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -24,7 +23,7 @@ const (
 	// refuses unknown or closed tasks, people who may not complete the task and
 	// outcomes that break the rules, before anything is written.
 	UpdateCompleteTask = "complete-task"
-	// QueryStatus returns the Status of a cycle or UnitReview.
+	// QueryStatus returns the review.Progress of a cycle or UnitReview.
 	QueryStatus = "status"
 )
 
@@ -63,28 +62,4 @@ var SearchAttributeTypes = [][2]string{
 	{"OhoProvider", "Keyword"},
 	{"OhoYear", "Int"},
 	{"OhoPhase", "Keyword"},
-}
-
-// CycleWorkflowID is the deterministic ID of a provider's cycle for a year, so
-// that starting the same cycle twice finds the first one.
-func CycleWorkflowID(provider string, year int) string {
-	return fmt.Sprintf("review-cycle/%s/%d", provider, year)
-}
-
-// UnitWorkflowID is the ID of a unit's child workflow within a cycle.
-func UnitWorkflowID(cycleID, unit string) string {
-	return cycleID + "/unit/" + unit
-}
-
-// TaskID is the deterministic ID of a human task. Evaluation and consultation
-// happen once per cycle; drafts, sign-offs and approvals once per round.
-func TaskID(provider string, year int, kind TaskKind, round int, unit string) string {
-	id := fmt.Sprintf("%s/%d/%s", provider, year, kind)
-	if kind != KindEvaluate && kind != KindConsult {
-		id += fmt.Sprintf("/r%d", round)
-	}
-	if unit != "" {
-		id += "/" + unit
-	}
-	return id
 }

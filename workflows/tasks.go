@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/oho-dev/oho/authz"
+	"github.com/oho-dev/oho/review"
 )
 
 // CompleteTaskRequest is the argument of the complete-task Update.
@@ -54,13 +55,13 @@ const (
 
 // task is a human task the workflow waits for.
 type task struct {
-	spec       TaskSpec
+	spec       review.TaskSpec
 	candidates []string
 	// check validates an outcome against the rules of the task's kind and what
 	// the workflow knows (sections, items, the current draft's hash).
 	check func(raw json.RawMessage) error
 	// draft computes the plan content a draft outcome produces; drafts only.
-	draft func(raw json.RawMessage) *PlanContent
+	draft func(raw json.RawMessage) *review.PlanContent
 	// onDone runs in the workflow when the outcome has been recorded.
 	onDone func(raw json.RawMessage)
 
@@ -93,13 +94,13 @@ func (t *task) subject() authz.Subject {
 func (t *task) status() string {
 	switch t.state {
 	case stateDone:
-		return TaskDone
+		return review.TaskDone
 	case stateSuperseded:
-		return TaskSuperseded
+		return review.TaskSuperseded
 	case stateCancelled:
-		return TaskCancelled
+		return review.TaskCancelled
 	}
-	return TaskOpen
+	return review.TaskOpen
 }
 
 // board holds the human tasks of one workflow execution and serves the
@@ -110,10 +111,10 @@ type board struct {
 	order []*task
 	// managers may reassign and extend tasks and receive escalations.
 	managers  []string
-	reminders Reminders
+	reminders review.Reminders
 }
 
-func newBoard(ctx workflow.Context, reminders Reminders) (*board, error) {
+func newBoard(ctx workflow.Context, reminders review.Reminders) (*board, error) {
 	b := &board{tasks: map[string]*task{}, reminders: reminders}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCompleteTask, b.complete,
 		workflow.UpdateHandlerOptions{Validator: b.validate})
@@ -144,15 +145,15 @@ func (b *board) grants(actor string, t *task) []authz.Grant {
 
 // open records the tasks in one activity, which also moves the cycle to the
 // phase and round, and starts accepting their outcomes.
-func (b *board) open(ctx workflow.Context, phase Phase, round int, tasks []*task) error {
-	in := OpenTasksInput{Phase: phase, Round: round, Tasks: make([]TaskSpec, len(tasks))}
+func (b *board) open(ctx workflow.Context, phase review.Phase, round int, tasks []*task) error {
+	in := review.OpenTasksInput{Phase: phase, Round: round, Tasks: make([]review.TaskSpec, len(tasks))}
 	for i, t := range tasks {
 		in.Tasks[i] = t.spec
 	}
 	if len(tasks) > 0 {
 		in.CycleID = tasks[0].spec.CycleID
 	}
-	var opened []OpenedTask
+	var opened []review.OpenedTask
 	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
 	if err := workflow.ExecuteActivity(actCtx, ActivityOpenTasks, in).Get(ctx, &opened); err != nil {
 		return fmt.Errorf("opening tasks: %w", err)
@@ -205,7 +206,7 @@ func (b *board) supersede(ctx workflow.Context, tasks []*task, reason string) er
 		return nil
 	}
 	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
-	in := SupersedeTasksInput{CycleID: tasks[0].spec.CycleID, TaskIDs: ids, Reason: reason}
+	in := review.SupersedeTasksInput{CycleID: tasks[0].spec.CycleID, TaskIDs: ids, Reason: reason}
 	if err := workflow.ExecuteActivity(actCtx, ActivitySupersedeTasks, in).Get(ctx, nil); err != nil {
 		return fmt.Errorf("closing superseded tasks: %w", err)
 	}
@@ -221,6 +222,7 @@ func (b *board) anyCompleting(tasks []*task) bool {
 const (
 	RefusedUnknownTask    = "UnknownTask"
 	RefusedTaskClosed     = "TaskClosed"
+	RefusedCycleClosed    = "CycleClosed"
 	RefusedNotAssignee    = "NotAssignee"
 	RefusedNotAllowed     = "NotAllowed"
 	RefusedInvalidOutcome = "InvalidOutcome"
@@ -274,7 +276,7 @@ func stateRefusal(t *task) error {
 func (b *board) complete(ctx workflow.Context, req CompleteTaskRequest) (CompleteTaskResult, error) {
 	t := b.tasks[req.TaskID]
 	t.state, t.actor, t.outcome = stateCompleting, req.Actor, req.Outcome
-	in := CompleteTaskInput{Task: t.spec, Actor: req.Actor, Outcome: req.Outcome}
+	in := review.CompleteTaskInput{Task: t.spec, Actor: req.Actor, Outcome: req.Outcome}
 	if t.draft != nil {
 		in.Draft = t.draft(req.Outcome)
 	}
@@ -287,20 +289,20 @@ func (b *board) complete(ctx workflow.Context, req CompleteTaskRequest) (Complet
 	if t.onDone != nil {
 		t.onDone(req.Outcome)
 	}
-	return CompleteTaskResult{TaskID: req.TaskID, Status: TaskDone, CompletedBy: req.Actor}, nil
+	return CompleteTaskResult{TaskID: req.TaskID, Status: review.TaskDone, CompletedBy: req.Actor}, nil
 }
 
 // statuses lists the board's tasks for the status query.
-func (b *board) statuses() []TaskStatus {
-	out := make([]TaskStatus, len(b.order))
+func (b *board) statuses() []review.TaskProgress {
+	out := make([]review.TaskProgress, len(b.order))
 	for i, t := range b.order {
 		assignee := t.assignee
 		if assignee == "" {
-			assignee = Assignee(t.spec.Role, t.spec.Unit)
+			assignee = review.Pool(t.spec.Role, t.spec.Unit)
 		}
-		out[i] = TaskStatus{
+		out[i] = review.TaskProgress{
 			ID: t.spec.ID, Kind: t.spec.Kind, Unit: t.spec.Unit,
-			Assignee: assignee, Status: t.status(), DueAt: t.spec.DueAt, Overdue: t.overdue && !t.closed(),
+			Holder: assignee, Status: t.status(), DueAt: t.spec.DueAt, Overdue: t.overdue && !t.closed(),
 		}
 	}
 	return out
@@ -318,13 +320,13 @@ func (b *board) cancel() {
 
 // newTask prepares a task of the kind; its due time counts from now in
 // workflow time.
-func newTask(ctx workflow.Context, cycleID, provider string, year int, kind TaskKind, round int, unit string, phases PhaseDurations, input any) (*task, error) {
+func newTask(ctx workflow.Context, cycleID, provider string, year int, kind review.TaskKind, round int, unit string, phases review.PhaseDurations, input any) (*task, error) {
 	raw, err := json.Marshal(input)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the input of a %s task: %w", kind, err)
 	}
-	return &task{spec: TaskSpec{
-		ID:         TaskID(provider, year, kind, round, unit),
+	return &task{spec: review.TaskSpec{
+		ID:         review.TaskID(provider, year, kind, round, unit),
 		CycleID:    cycleID,
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		Kind:       kind,

@@ -4,22 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/oho-dev/oho/review"
 	"go.temporal.io/sdk/workflow"
 )
-
-// EvaluateInput is what a unit's evaluate task shows its assignee.
-type EvaluateInput struct {
-	Unit            string    `json:"unit"`
-	Sections        []Section `json:"sections"`
-	PreviousChanges []string  `json:"previous_changes"`
-}
-
-// ConsultInput is what a unit's consult task shows its assignee.
-type ConsultInput struct {
-	Unit     string    `json:"unit"`
-	Sections []Section `json:"sections"`
-	Methods  []string  `json:"methods"`
-}
 
 // UnitReview is the child workflow of one unit: its evaluation by welfare
 // staff and its student consultation by the student representatives, in
@@ -61,13 +48,13 @@ func (u *unitReview) setup(ctx workflow.Context) error {
 func (u *unitReview) run(ctx workflow.Context) (UnitResult, error) {
 	in := u.in
 	var err error
-	u.evaluate, err = newTask(ctx, in.CycleID, in.Provider, in.Year, KindEvaluate, 0, in.Unit, in.Phases,
-		EvaluateInput{Unit: in.Unit, Sections: in.Sections, PreviousChanges: in.PreviousChanges})
+	u.evaluate, err = newTask(ctx, in.CycleID, in.Provider, in.Year, review.KindEvaluate, 0, in.Unit, in.Phases,
+		review.EvaluateInput{Unit: in.Unit, Sections: in.Sections, PreviousChanges: in.PreviousChanges})
 	if err != nil {
 		return UnitResult{}, err
 	}
-	u.consult, err = newTask(ctx, in.CycleID, in.Provider, in.Year, KindConsult, 0, in.Unit, in.Phases,
-		ConsultInput{Unit: in.Unit, Sections: in.Sections, Methods: []string{"council", "survey", "workshop", "interview"}})
+	u.consult, err = newTask(ctx, in.CycleID, in.Provider, in.Year, review.KindConsult, 0, in.Unit, in.Phases,
+		review.ConsultInput{Unit: in.Unit, Sections: in.Sections, Methods: []string{"council", "survey", "workshop", "interview"}})
 	if err != nil {
 		return UnitResult{}, err
 	}
@@ -75,7 +62,7 @@ func (u *unitReview) run(ctx workflow.Context) (UnitResult, error) {
 	u.consult.check = u.checkConsultation
 
 	tasks := []*task{u.evaluate, u.consult}
-	if err := u.board.open(ctx, PhaseEvaluate, 0, tasks); err != nil {
+	if err := u.board.open(ctx, review.PhaseEvaluate, 0, tasks); err != nil {
 		return UnitResult{}, err
 	}
 	if err := u.board.wait(ctx, tasks, nil); err != nil {
@@ -85,19 +72,19 @@ func (u *unitReview) run(ctx workflow.Context) (UnitResult, error) {
 }
 
 func (u *unitReview) checkEvaluation(raw json.RawMessage) error {
-	var e Evaluation
-	if err := DecodeOutcome(raw, &e); err != nil {
+	var e review.Evaluation
+	if err := review.DecodeOutcome(raw, &e); err != nil {
 		return err
 	}
-	return e.Check(u.keys, u.in.PreviousChanges, u.takenBy(u.consult, &Consultation{}))
+	return e.Check(u.keys, u.in.PreviousChanges, u.takenBy(u.consult, &review.Consultation{}))
 }
 
 func (u *unitReview) checkConsultation(raw json.RawMessage) error {
-	var c Consultation
-	if err := DecodeOutcome(raw, &c); err != nil {
+	var c review.Consultation
+	if err := review.DecodeOutcome(raw, &c); err != nil {
 		return err
 	}
-	return c.Check(u.keys, u.takenBy(u.evaluate, &Evaluation{}))
+	return c.Check(u.keys, u.takenBy(u.evaluate, &review.Evaluation{}))
 }
 
 // takenBy lists the item IDs the other task of the unit has used or is about
@@ -113,8 +100,8 @@ func (u *unitReview) takenBy(other *task, into interface{ IDs() []string }) []st
 }
 
 func (u *unitReview) result() (UnitResult, error) {
-	var e Evaluation
-	var c Consultation
+	var e review.Evaluation
+	var c review.Consultation
 	if err := json.Unmarshal(u.evaluate.outcome, &e); err != nil {
 		return UnitResult{}, fmt.Errorf("reading the evaluation of unit %s: %w", u.in.Unit, err)
 	}
@@ -123,23 +110,23 @@ func (u *unitReview) result() (UnitResult, error) {
 	}
 	res := UnitResult{Unit: u.in.Unit}
 	for _, f := range e.Findings {
-		res.Items = append(res.Items, Item{Ref: ItemRef(u.in.Unit, f.ID), Kind: ItemFinding, Severity: f.Severity, Section: f.Section, Text: f.Text})
+		res.Items = append(res.Items, review.Item{Ref: review.ItemRef(u.in.Unit, f.ID), Kind: review.ItemFinding, Severity: f.Severity, Section: f.Section, Text: f.Text})
 	}
 	for _, f := range c.Feedback {
-		res.Items = append(res.Items, Item{Ref: ItemRef(u.in.Unit, f.ID), Kind: ItemFeedback, Section: f.Section, Text: f.Text})
+		res.Items = append(res.Items, review.Item{Ref: review.ItemRef(u.in.Unit, f.ID), Kind: review.ItemFeedback, Section: f.Section, Text: f.Text})
 	}
 	return res, nil
 }
 
-func (u *unitReview) status() (Status, error) {
+func (u *unitReview) status() (review.Progress, error) {
 	phase := "evaluate"
 	if u.evaluate != nil && u.evaluate.state == stateDone && u.consult.state == stateDone {
 		phase = "done"
 	}
-	return Status{
+	return review.Progress{
 		Provider: u.in.Provider, Year: u.in.Year, WorkflowID: u.id,
-		Status: CycleRunning, Phase: PhaseEvaluate,
-		Units: []UnitStatus{{Unit: u.in.Unit, Phase: phase}},
+		Status: review.CycleRunning, Phase: review.PhaseEvaluate,
+		Units: []review.UnitProgress{{Unit: u.in.Unit, Phase: phase}},
 		Tasks: u.board.statuses(),
 	}, nil
 }

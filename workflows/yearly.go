@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"time"
+
 	// The schedule's zone must load on every worker, zone files installed or
 	// not, so that every worker computes the same year.
 	_ "time/tzdata"
@@ -12,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/oho-dev/oho/check"
+	"github.com/oho-dev/oho/review"
 )
 
 // ScheduleTimeZone is the zone of every yearly schedule, and the zone in
@@ -46,8 +48,8 @@ var attrScheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalSchedul
 
 // YearlyStartInput is what a provider's yearly schedule passes to YearlyStart.
 type YearlyStartInput struct {
-	Provider string `json:"provider" validate:"required,code"`
-	Config   Config `json:"config"`
+	Provider string        `json:"provider" validate:"required,code"`
+	Config   review.Config `json:"config"`
 }
 
 // YearlyStartResult says which cycle YearlyStart meant and whether it
@@ -91,7 +93,7 @@ func YearlyStart(ctx workflow.Context, in YearlyStartInput) (YearlyStartResult, 
 	}
 	at = at.In(scheduleLocation)
 	res := YearlyStartResult{Year: at.Year(), At: at}
-	res.WorkflowID = CycleWorkflowID(in.Provider, res.Year)
+	res.WorkflowID = review.CycleID(in.Provider, res.Year)
 
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID: res.WorkflowID,
@@ -101,7 +103,7 @@ func YearlyStart(ctx workflow.Context, in YearlyStartInput) (YearlyStartResult, 
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			AttrProvider.ValueSet(in.Provider),
 			AttrYear.ValueSet(int64(res.Year)),
-			AttrPhase.ValueSet(string(PhaseEvaluate)),
+			AttrPhase.ValueSet(string(review.PhaseEvaluate)),
 		),
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, ReviewCycle, CycleInput{Provider: in.Provider, Year: res.Year, Config: in.Config})

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/workflows"
 )
 
@@ -51,7 +52,7 @@ func (f *fakeCycles) run(ctx workflow.Context, in workflows.CycleInput) (workflo
 	f.mu.Lock()
 	f.finished++
 	f.mu.Unlock()
-	return workflows.Summary{Provider: in.Provider, Year: in.Year, Status: workflows.CycleCompleted}, nil
+	return workflows.Summary{Provider: in.Provider, Year: in.Year, Status: review.CycleCompleted}, nil
 }
 
 func (f *fakeCycles) register(env *testsuite.TestWorkflowEnvironment) {
@@ -60,7 +61,7 @@ func (f *fakeCycles) register(env *testsuite.TestWorkflowEnvironment) {
 }
 
 func yearlyInput() workflows.YearlyStartInput {
-	return workflows.YearlyStartInput{Provider: provider, Config: workflows.Config{MaxRounds: 2}}
+	return workflows.YearlyStartInput{Provider: provider, Config: review.Config{MaxRounds: 2}}
 }
 
 func TestYearlyStartStartsTheCycleOfTheYearInHelsinki(t *testing.T) {
@@ -110,7 +111,7 @@ func TestYearlyStartStartsTheCycleOfTheYearInHelsinki(t *testing.T) {
 			if err := env.GetWorkflowResult(&res); err != nil {
 				t.Fatal(err)
 			}
-			wantID := workflows.CycleWorkflowID(provider, c.want)
+			wantID := review.CycleID(provider, c.want)
 			if res.WorkflowID != wantID || res.Year != c.want || !res.Started || res.RunID == "" {
 				t.Errorf("result: got %+v, want cycle %s of %d started with a run ID", res, wantID, c.want)
 			}
@@ -122,7 +123,7 @@ func TestYearlyStartStartsTheCycleOfTheYearInHelsinki(t *testing.T) {
 			}
 			got := cycles.started[0]
 			want := startedCycle{id: wantID, in: workflows.CycleInput{Provider: provider, Year: c.want, Config: yearlyInput().Config},
-				provider: provider, year: int64(c.want), phase: string(workflows.PhaseEvaluate)}
+				provider: provider, year: int64(c.want), phase: string(review.PhaseEvaluate)}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("cycle started as %+v, want %+v", got, want)
 			}
@@ -153,7 +154,7 @@ func TestYearlyStartAbandonsTheCycle(t *testing.T) {
 // itself, waits until it has started or ended, then runs YearlyStart.
 func existingCycle(ctx workflow.Context, in workflows.YearlyStartInput, year int, waitForEnd bool) (workflows.YearlyStartResult, error) {
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:        workflows.CycleWorkflowID(in.Provider, year),
+		WorkflowID:        review.CycleID(in.Provider, year),
 		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
 	})
 	cycle := workflow.ExecuteChildWorkflow(cctx, workflows.ReviewCycle, workflows.CycleInput{Provider: in.Provider, Year: year})
@@ -197,7 +198,7 @@ func TestYearlyStartLeavesAnExistingCycleAlone(t *testing.T) {
 			if err := env.GetWorkflowResult(&res); err != nil {
 				t.Fatal(err)
 			}
-			wantID := workflows.CycleWorkflowID(provider, 2027)
+			wantID := review.CycleID(provider, 2027)
 			if res.Started || res.WorkflowID != wantID || res.Year != 2027 || res.RunID != "" {
 				t.Errorf("result: got %+v, want cycle %s of 2027 reported as existing, not started", res, wantID)
 			}
@@ -215,7 +216,7 @@ func TestYearlyStartRefusesInvalidInput(t *testing.T) {
 	}{
 		{"no provider", workflows.YearlyStartInput{}},
 		{"a provider code with a slash", workflows.YearlyStartInput{Provider: "A/B"}},
-		{"too many rounds", workflows.YearlyStartInput{Provider: provider, Config: workflows.Config{MaxRounds: 99}}},
+		{"too many rounds", workflows.YearlyStartInput{Provider: provider, Config: review.Config{MaxRounds: 99}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var s testsuite.WorkflowTestSuite

@@ -1,4 +1,4 @@
-package workflows
+package review
 
 import (
 	"encoding/json"

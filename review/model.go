@@ -1,4 +1,4 @@
-package workflows
+package review
 
 import (
 	"encoding/json"
@@ -224,13 +224,6 @@ func (c Config) Validate() error {
 	return check.Struct(c)
 }
 
-// CycleInput starts a ReviewCycle.
-type CycleInput struct {
-	Provider string `json:"provider" validate:"required,code"`
-	Year     int    `json:"year" validate:"required,min=2000,max=2999"`
-	Config   Config `json:"config"`
-}
-
 // Unit is an organisational unit of the provider (a campus, a school).
 type Unit struct {
 	Code string `json:"code"`
@@ -331,19 +324,6 @@ type FailCycleInput struct {
 	Reason  string `json:"reason"`
 }
 
-// UnitInput starts a unit's UnitReview child workflow.
-type UnitInput struct {
-	CycleID         string         `json:"cycle_id"`
-	Provider        string         `json:"provider"`
-	Year            int            `json:"year"`
-	Unit            string         `json:"unit"`
-	Sections        []Section      `json:"sections"`
-	PreviousChanges []string       `json:"previous_changes"`
-	Phases          PhaseDurations `json:"phases"`
-	Reminders       Reminders      `json:"reminders"`
-	Managers        []string       `json:"managers"`
-}
-
 // ItemKind tells findings from student feedback.
 type ItemKind string
 
@@ -371,57 +351,41 @@ func (i Item) NeedsDisposition() bool {
 // ItemRef is the cycle-wide reference of an item of a unit.
 func ItemRef(unit, id string) string { return unit + "/" + id }
 
-// UnitResult is what a unit's evaluation and consultation produced.
-type UnitResult struct {
-	Unit  string `json:"unit"`
-	Items []Item `json:"items"`
+// Progress is where a cycle stands: its status, phase and round, each
+// unit's phase and every task. The cycle's workflow answers its status query
+// with it, and the store builds the same from the records.
+type Progress struct {
+	Provider   string         `json:"provider"`
+	Year       int            `json:"year"`
+	WorkflowID string         `json:"workflow_id"`
+	Status     string         `json:"status"`
+	Phase      Phase          `json:"phase"`
+	Round      int            `json:"round"`
+	Units      []UnitProgress `json:"units"`
+	Tasks      []TaskProgress `json:"tasks"`
 }
 
-// Summary is the result of a cycle that ended without failing: published,
-// or cancelled by a manager (Status says which).
-type Summary struct {
-	Provider      string `json:"provider"`
-	Year          int    `json:"year"`
-	Status        string `json:"status"`
-	Reason        string `json:"reason,omitempty"`
-	Version       int    `json:"version"`
-	Hash          string `json:"hash"`
-	EffectiveFrom string `json:"effective_from"`
-	Rounds        int    `json:"rounds"`
-}
-
-// Status is what the status query returns.
-type Status struct {
-	Provider   string       `json:"provider"`
-	Year       int          `json:"year"`
-	WorkflowID string       `json:"workflow_id"`
-	Status     string       `json:"status"`
-	Phase      Phase        `json:"phase"`
-	Round      int          `json:"round"`
-	Units      []UnitStatus `json:"units"`
-	Tasks      []TaskStatus `json:"tasks"`
-}
-
-// UnitStatus is where one unit stands.
-type UnitStatus struct {
+// UnitProgress is where one unit stands.
+type UnitProgress struct {
 	Unit  string `json:"unit"`
 	Phase string `json:"phase"`
 }
 
-// TaskStatus is one task as status reports show it.
-type TaskStatus struct {
-	ID       string    `json:"id"`
-	Kind     TaskKind  `json:"kind"`
-	Unit     string    `json:"unit"`
-	Assignee string    `json:"assignee"`
-	Status   string    `json:"status"`
-	DueAt    time.Time `json:"due_at"`
-	Overdue  bool      `json:"overdue,omitempty"`
+// TaskProgress is one task of a cycle as its Progress shows it.
+type TaskProgress struct {
+	ID      string    `json:"id"`
+	Kind    TaskKind  `json:"kind"`
+	Unit    string    `json:"unit"`
+	Holder  string    `json:"holder"`
+	Status  string    `json:"status"`
+	DueAt   time.Time `json:"due_at"`
+	Overdue bool      `json:"overdue,omitempty"`
 }
 
-// Assignee renders who a task is assigned to: "role@UNIT", or the role alone
-// for provider-wide tasks.
-func Assignee(role Role, unit string) string {
+// Pool names the pool a task is offered to until someone takes it: everyone
+// holding the role in the unit, written "role@UNIT", or the role alone for
+// provider-wide tasks.
+func Pool(role Role, unit string) string {
 	if unit == "" {
 		return string(role)
 	}

@@ -1,0 +1,44 @@
+package review
+
+// DraftInput is what the draft task shows the plan editor.
+type DraftInput struct {
+	Round int `json:"round"`
+	// Plan is the current published text the draft changes.
+	Plan PlanContent `json:"plan"`
+	// Items are the cycle's findings and feedback; NeedDisposition names those
+	// the draft must answer.
+	Items           []Item   `json:"items"`
+	NeedDisposition []string `json:"need_disposition"`
+	// Comments are the requests for changes that sent the previous draft back.
+	Comments []Comment `json:"comments,omitempty"`
+}
+
+// Comment is a request for changes from a unit head or the approver.
+type Comment struct {
+	Round int    `json:"round"`
+	Unit  string `json:"unit,omitempty"`
+	By    string `json:"by"`
+	Text  string `json:"text"`
+}
+
+// SignOffInput is what a sign-off or approval task shows: the round whose
+// draft is to be signed and the hash that binds the signature to it. The
+// draft's text is kept once per round in the database, not in every task.
+type SignOffInput struct {
+	Round       int    `json:"round"`
+	VersionHash string `json:"version_hash"`
+}
+
+// EvaluateInput is what a unit's evaluate task shows its assignee.
+type EvaluateInput struct {
+	Unit            string    `json:"unit"`
+	Sections        []Section `json:"sections"`
+	PreviousChanges []string  `json:"previous_changes"`
+}
+
+// ConsultInput is what a unit's consult task shows its assignee.
+type ConsultInput struct {
+	Unit     string    `json:"unit"`
+	Sections []Section `json:"sections"`
+	Methods  []string  `json:"methods"`
+}

@@ -1,0 +1,42 @@
+package workflows
+
+import "github.com/oho-dev/oho/review"
+
+// CycleInput starts a ReviewCycle.
+type CycleInput struct {
+	Provider string        `json:"provider" validate:"required,code"`
+	Year     int           `json:"year" validate:"required,min=2000,max=2999"`
+	Config   review.Config `json:"config"`
+}
+
+// UnitInput starts a unit's UnitReview child workflow.
+type UnitInput struct {
+	CycleID         string                `json:"cycle_id"`
+	Provider        string                `json:"provider"`
+	Year            int                   `json:"year"`
+	Unit            string                `json:"unit"`
+	Sections        []review.Section      `json:"sections"`
+	PreviousChanges []string              `json:"previous_changes"`
+	Phases          review.PhaseDurations `json:"phases"`
+	Reminders       review.Reminders      `json:"reminders"`
+	Managers        []string              `json:"managers"`
+}
+
+// UnitResult is what a unit's evaluation and consultation produced.
+type UnitResult struct {
+	Unit  string        `json:"unit"`
+	Items []review.Item `json:"items"`
+}
+
+// Summary is the result of a cycle that ended without failing: published,
+// or cancelled by a manager (Status says which).
+type Summary struct {
+	Provider      string `json:"provider"`
+	Year          int    `json:"year"`
+	Status        string `json:"status"`
+	Reason        string `json:"reason,omitempty"`
+	Version       int    `json:"version"`
+	Hash          string `json:"hash"`
+	EffectiveFrom string `json:"effective_from"`
+	Rounds        int    `json:"rounds"`
+}

@@ -3,22 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/oho-dev/oho/check"
+	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
 )
@@ -95,7 +91,7 @@ func (a *app) auditLog(ctx context.Context, args []string) error {
 	case *asJSON:
 		return a.printJSON(events)
 	case *asCSV:
-		return writeEventsCSV(a.stdout, events)
+		return render.EventsCSV(a.stdout, events)
 	}
 	if len(events) == 0 {
 		a.printf("no events\n")
@@ -119,67 +115,41 @@ func parseSince(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--since %q is not a date (YYYY-MM-DD) or a time (2027-03-01T09:00:00+02:00)", s)
 }
 
-// writeEventsCSV writes the events as CSV with a header row; the payload is
-// one JSON column.
-func writeEventsCSV(w io.Writer, events []store.Event) error {
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"seq", "id", "at", "actor", "action", "subject", "cycle_id", "workflow_id", "run_id", "payload", "prev_hash", "hash"})
-	for _, e := range events {
-		cw.Write([]string{fmt.Sprint(e.Seq), fmt.Sprint(e.ID), e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Subject,
-			e.CycleID, e.WorkflowID, e.RunID, string(e.Payload), e.PrevHash, e.Hash})
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// cycleWorkflow is one workflow of a cycle as Temporal knows it.
-type cycleWorkflow struct {
-	WorkflowID    string    `json:"workflow_id"`
-	RunID         string    `json:"run_id"`
-	WorkflowType  string    `json:"workflow_type"`
-	Status        string    `json:"status"`
-	StartTime     time.Time `json:"start_time"`
-	CloseTime     time.Time `json:"close_time,omitzero"`
-	HistoryLength int64     `json:"history_length"`
-	WebUI         string    `json:"web_ui"`
-}
-
 // cycleWorkflows finds a cycle's workflows on the Temporal server: the
 // cycle's own (its latest run), then each unit's child in unit code order.
 // The children are read from the cycle's history (the children that run
 // really started, each with its run ID), rather than guessed from the units
 // or the tasks table (a unit with no task yet would be missed) or listed by
 // search attributes (visibility lags behind and would also list the children
-// of an earlier run of the same cycle).
-func (a *app) cycleWorkflows(ctx context.Context, provider string, year int) ([]cycleWorkflow, map[string][]*historypb.HistoryEvent, error) {
+// of an earlier run of the same cycle). Each comes with its whole history.
+func (a *app) cycleWorkflows(ctx context.Context, provider string, year int) ([]render.Workflow, error) {
 	st, err := a.store(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if _, err := st.Cycle(ctx, provider, year); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	c, err := a.client(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	histories := map[string][]*historypb.HistoryEvent{}
 	parentID := review.CycleID(provider, year)
 	type run struct{ id, runID string }
 	runs := []run{{id: parentID}}
-	var out []cycleWorkflow
+	var out []render.Workflow
 	for i := 0; i < len(runs); i++ {
 		r := runs[i]
 		desc, err := c.DescribeWorkflowExecution(ctx, r.id, r.runID)
 		if err != nil {
 			var notFound *serviceerror.NotFound
 			if errors.As(err, &notFound) {
-				return nil, nil, fmt.Errorf("Temporal has no workflow %s (its history may have passed the namespace's retention period)", r.id)
+				return nil, fmt.Errorf("Temporal has no workflow %s (its history may have passed the namespace's retention period)", r.id)
 			}
-			return nil, nil, fmt.Errorf("reading workflow %s from Temporal: %w", r.id, err)
+			return nil, fmt.Errorf("reading workflow %s from Temporal: %w", r.id, err)
 		}
 		info := desc.GetWorkflowExecutionInfo()
-		w := cycleWorkflow{
+		w := render.Workflow{
 			WorkflowID: r.id, RunID: info.GetExecution().GetRunId(), WorkflowType: info.GetType().GetName(),
 			Status:    strings.TrimPrefix(info.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"),
 			StartTime: info.GetStartTime().AsTime(),
@@ -188,26 +158,24 @@ func (a *app) cycleWorkflows(ctx context.Context, provider string, year int) ([]
 			w.CloseTime = info.GetCloseTime().AsTime()
 		}
 		w.WebUI = webUIURL(w.WorkflowID, w.RunID)
-		var events []*historypb.HistoryEvent
 		iter := c.GetWorkflowHistory(ctx, w.WorkflowID, w.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for iter.HasNext() {
 			e, err := iter.Next()
 			if err != nil {
-				return nil, nil, fmt.Errorf("reading the history of %s: %w", w.WorkflowID, err)
+				return nil, fmt.Errorf("reading the history of %s: %w", w.WorkflowID, err)
 			}
-			events = append(events, e)
+			w.History = append(w.History, e)
 			if i == 0 {
 				if started := e.GetChildWorkflowExecutionStartedEventAttributes(); started != nil {
 					runs = append(runs, run{id: started.GetWorkflowExecution().GetWorkflowId(), runID: started.GetWorkflowExecution().GetRunId()})
 				}
 			}
 		}
-		w.HistoryLength = int64(len(events))
-		histories[w.WorkflowID] = events
+		w.HistoryLength = int64(len(w.History))
 		out = append(out, w)
 	}
-	slices.SortFunc(out[1:], func(a, b cycleWorkflow) int { return strings.Compare(a.WorkflowID, b.WorkflowID) })
-	return out, histories, nil
+	slices.SortFunc(out[1:], func(a, b render.Workflow) int { return strings.Compare(a.WorkflowID, b.WorkflowID) })
+	return out, nil
 }
 
 // cycleHistory prints where each of a cycle's workflow histories can be read.
@@ -218,7 +186,7 @@ func (a *app) cycleHistory(ctx context.Context, args []string) error {
 	if err := ref.parse(fs, args); err != nil {
 		return err
 	}
-	wfs, _, err := a.cycleWorkflows(ctx, ref.provider, ref.year)
+	wfs, err := a.cycleWorkflows(ctx, ref.provider, ref.year)
 	if err != nil {
 		return err
 	}
@@ -232,9 +200,6 @@ func (a *app) cycleHistory(ctx context.Context, args []string) error {
 	}
 	return tw.Flush()
 }
-
-// exportFormat is the version of the audit export's layout.
-const exportFormat = 1
 
 // auditExport writes a cycle's audit trail and its workflow histories as JSON
 // Lines: a header, the audit events, each workflow followed by its history
@@ -263,92 +228,30 @@ func (a *app) auditExport(ctx context.Context, args []string) error {
 	return nil
 }
 
-// exportHeader is the first line of an export.
-type exportHeader struct {
-	Type          string    `json:"type"`
-	Provider      string    `json:"provider"`
-	Year          int       `json:"year"`
-	CycleID       string    `json:"cycle_id"`
-	ExportedAt    time.Time `json:"exported_at"`
-	FormatVersion int       `json:"format_version"`
-}
-
-// exportHistoryEvent is one event of a workflow's history, as protojson (the
-// shape `temporal workflow show --output json` prints).
-type exportHistoryEvent struct {
-	Type       string          `json:"type"`
-	WorkflowID string          `json:"workflow_id"`
-	RunID      string          `json:"run_id"`
-	Event      json.RawMessage `json:"event"`
-}
-
-// exportCounts is what an export holds, as its end line says.
-type exportCounts struct {
-	AuditEvents   int `json:"audit_events"`
-	Workflows     int `json:"workflows"`
-	HistoryEvents int `json:"history_events"`
-}
-
-// exportCycle renders the audit export of a cycle.
-func (a *app) exportCycle(ctx context.Context, provider string, year int) ([]byte, exportCounts, error) {
-	var counts exportCounts
+// exportCycle gathers a cycle's audit events and workflow histories and
+// renders its audit export (render.AuditExport) in memory.
+func (a *app) exportCycle(ctx context.Context, provider string, year int) ([]byte, render.ExportCounts, error) {
 	st, err := a.store(ctx)
 	if err != nil {
-		return nil, counts, err
+		return nil, render.ExportCounts{}, err
 	}
 	cyc, err := st.Cycle(ctx, provider, year)
 	if err != nil {
-		return nil, counts, err
+		return nil, render.ExportCounts{}, err
 	}
 	events, err := st.Events(ctx, cyc.ID)
 	if err != nil {
-		return nil, counts, err
+		return nil, render.ExportCounts{}, err
 	}
-	wfs, histories, err := a.cycleWorkflows(ctx, provider, year)
+	wfs, err := a.cycleWorkflows(ctx, provider, year)
 	if err != nil {
-		return nil, counts, err
+		return nil, render.ExportCounts{}, err
 	}
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	line := func(v any) error { return enc.Encode(v) }
-	if err := line(exportHeader{Type: "export", Provider: provider, Year: year, CycleID: cyc.ID,
-		ExportedAt: time.Now().UTC(), FormatVersion: exportFormat}); err != nil {
-		return nil, counts, err
-	}
-	for _, e := range events {
-		if err := line(struct {
-			Type string `json:"type"`
-			store.Event
-		}{"audit_event", e}); err != nil {
-			return nil, counts, err
-		}
-	}
-	historyEvents := 0
-	for _, w := range wfs {
-		if err := line(struct {
-			Type string `json:"type"`
-			cycleWorkflow
-		}{"workflow", w}); err != nil {
-			return nil, counts, err
-		}
-		for _, e := range histories[w.WorkflowID] {
-			raw, err := protojson.Marshal(e)
-			if err != nil {
-				return nil, counts, fmt.Errorf("encoding event %d of %s: %w", e.GetEventId(), w.WorkflowID, err)
-			}
-			if err := line(exportHistoryEvent{Type: "history_event", WorkflowID: w.WorkflowID, RunID: w.RunID, Event: raw}); err != nil {
-				return nil, counts, err
-			}
-			historyEvents++
-		}
-	}
-	counts = exportCounts{AuditEvents: len(events), Workflows: len(wfs), HistoryEvents: historyEvents}
-	if err := line(struct {
-		Type string `json:"type"`
-		exportCounts
-	}{"end", counts}); err != nil {
-		return nil, exportCounts{}, err
+	counts, err := render.AuditExport(&buf, render.Export{Provider: provider, Year: year, CycleID: cyc.ID,
+		ExportedAt: time.Now(), Events: events, Workflows: wfs})
+	if err != nil {
+		return nil, render.ExportCounts{}, err
 	}
 	return buf.Bytes(), counts, nil
 }

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/schema"
 	"github.com/oho-dev/oho/store"
@@ -109,8 +110,8 @@ func (d *demoRun) planDocuments(ctx context.Context) error {
 		return err
 	}
 	var paths []string
-	for _, format := range []string{"md", "html"} {
-		b, err := renderPlan(doc, format)
+	for _, format := range []render.Format{render.FormatMarkdown, render.FormatHTML} {
+		b, err := renderHandbook(doc, format)
 		if err != nil {
 			return err
 		}

@@ -223,34 +223,3 @@ func TestPlanCommandsAgainstTheDatabase(t *testing.T) {
 		}
 	}
 }
-
-func TestMarkdownPlanTextIsNotMarkup(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"", ""},
-		{"Plain text.", "Plain text."},
-		{"<script>alert(1)</script>", `\<script\>alert(1)\</script\>`},
-		{"Q&A, a\\b", `Q\&A, a\\b`},
-		{"# not a heading\n  ## nor this\nbut # this stays", "\\# not a heading\n  \\## nor this\nbut # this stays"},
-		{"- a list\n- stays a list", "- a list\n- stays a list"},
-	} {
-		if got := mdPlanText(c.in); got != c.want {
-			t.Errorf("mdPlanText(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-	content := review.PlanContent{Sections: []review.SectionText{
-		{Key: "communal", Title: "Communal <b>welfare</b>", Text: "Line one.\n# Heading?\n<script>alert(1)</script>"}}}
-	b, err := renderPlan(store.PlanDocument{PlanVersion: store.PlanVersion{Version: 1, Hash: content.Hash(), Content: content},
-		ProviderName: "Acme\n# College"}, "md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	md := string(b)
-	for _, line := range strings.Split(md, "\n") {
-		if strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "# Acme") && !strings.HasPrefix(line, "## ") && !strings.HasPrefix(line, "### ") {
-			t.Errorf("the Markdown has a heading the template did not make: %q", line)
-		}
-	}
-	if strings.Contains(md, "<script>") || strings.Contains(md, "<b>") || !strings.Contains(md, `## 1. Communal \<b\>welfare\</b\>`) {
-		t.Errorf("the Markdown lets markup from the plan through:\n%s", md)
-	}
-}

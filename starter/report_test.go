@@ -202,6 +202,16 @@ func TestReportEveryItemWithItsDisposition(t *testing.T) {
 	if len(items) != 6 {
 		t.Fatalf("got %d items in the database, want 6", len(items))
 	}
+	cyc, err := s.Cycle(context.Background(), "ACME", 2025)
+	if err != nil {
+		t.Fatal(err)
+	}
+	helsinki, err := time.LoadLocation("Europe/Helsinki")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command line shows the report's times where its users are.
+	started := cyc.StartedAt.In(helsinki).Format("2006-01-02 15:04 MST")
 
 	for _, format := range []string{"md", "html"} {
 		t.Run(format, func(t *testing.T) {
@@ -210,7 +220,7 @@ func TestReportEveryItemWithItsDisposition(t *testing.T) {
 				t.Fatalf("report --format %s: exit %d: %s", format, code, stderr)
 			}
 			// How the format writes text from the records.
-			esc := mdText
+			esc := mdEscape
 			if format == "html" {
 				esc = template.HTMLEscapeString
 			}
@@ -239,6 +249,9 @@ func TestReportEveryItemWithItsDisposition(t *testing.T) {
 					!strings.Contains(chain, "version 1 (round 2): signed off for NORTH, SOUTH; approved for the provider by Director (acme.approver)")) {
 					t.Errorf("%s: the chain row does not lead to version 1 and its signatures:\n%s", it.Ref, chain)
 				}
+			}
+			if !strings.Contains(out, started) {
+				t.Errorf("the report does not give the cycle's start in Helsinki time, %q", started)
 			}
 			for _, s := range []string{
 				"changes requested for unit NORTH", "approved for unit NORTH", "approved for unit SOUTH", "approved for the provider, effective from 2025-08-01",
@@ -344,3 +357,11 @@ func TestReportRefusalsAndOut(t *testing.T) {
 		t.Errorf("got %d files in the folder after --out, want only the report (no temporary file left)", len(entries))
 	}
 }
+
+// mdEscape escapes text as the Markdown report must: written out here, as in
+// the end-to-end tests, so that the test states what it expects rather than
+// asking render's escaper, which is part of what it checks.
+var mdEscape = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", `*`, `\*`, `_`, `\_`, `[`, `\[`, `]`, `\]`, `<`, `\<`, `>`, `\>`,
+	`|`, `\|`, `#`, `\#`, `&`, `\&`, `~`, `\~`, "\r\n", " ", "\n", " ", "\r", " ",
+).Replace

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func (m mailbox) summary() string {
 
 func mailOf(person string) string { return person + "@college.example" }
 
-// Subject prefixes of the notices (store/notices.go).
+// Subject prefixes of the notices (notify/text.go).
 const (
 	subjReminder   = "Muistutus / Reminder: "
 	subjOverdue    = "Myöhässä / Overdue: "
@@ -73,7 +74,8 @@ func TestRemindersAndEscalationByMail(t *testing.T) {
 	srv := smtptest.Start(t)
 	box := mailbox{t, srv}
 	e := newEnv(t)
-	e.vars = append(e.vars, "SMTP_URL="+srv.URL()+"?from=oho@example.fi", "OHO_NOTIFY_POLL=100ms")
+	// The trailing slash of the base URL is dropped from the links.
+	e.vars = append(e.vars, "SMTP_URL="+srv.URL()+"?from=oho@example.fi", "OHO_NOTIFY_POLL=100ms", "OHO_BASE_URL=https://oho.college.example/")
 	e.startWorker()
 
 	org := e.org()
@@ -119,8 +121,19 @@ func TestRemindersAndEscalationByMail(t *testing.T) {
 			t.Errorf("%q of %s arrived at %s, before its due time %s", m.Subject(), late, at, lateDue)
 		}
 	}
-	if body, err := escalation.Text(); err != nil || !strings.Contains(body, "It is now with: welfare_staff@HARBOUR") || !strings.Contains(body, "starter task extend|reassign "+late) {
-		t.Errorf("the escalation mail does not say who has the task and what to do (%v):\n%s", err, body)
+	text := func(m smtptest.Message) string {
+		body, err := m.Text()
+		if err != nil {
+			t.Fatalf("reading %q: %v", m.Subject(), err)
+		}
+		return strings.ReplaceAll(body, "\r\n", "\n")
+	}
+	page := "https://oho.college.example/tasks/" + url.PathEscape(late)
+	if body := text(escalation); !strings.Contains(body, "It is now with: welfare_staff@HARBOUR") || !strings.Contains(body, "You may extend or reassign it: "+page+"\n") {
+		t.Errorf("the escalation mail does not say who has the task and link to its page %s:\n%s", page, body)
+	}
+	if body := text(reminder); !strings.Contains(body, "See and do: "+page+"\n") || strings.Contains(body, "starter ") {
+		t.Errorf("the reminder mail does not link to the task's page %s, or still names a command:\n%s", page, body)
 	}
 	if id := escalation.Header.Get("Message-Id"); !strings.HasPrefix(id, "<escalation/"+late+"/") {
 		t.Errorf("the escalation's Message-ID is %q, want one made of its notice ID", id)

@@ -54,6 +54,10 @@ type Config struct {
 	// trust their server's certificate); its ServerName defaults to the
 	// URL's host. Nil means the system's roots.
 	TLSConfig *tls.Config
+	// BaseURL is where people reach OHO's web pages, which the notices link
+	// to: an absolute http or https URL, possibly with a path, without query
+	// or fragment; a trailing slash is dropped. Default DefaultBaseURL.
+	BaseURL string
 }
 
 // Defaults for the zero values of Config.
@@ -65,15 +69,24 @@ const (
 	DefaultRetryMax     = time.Hour
 	DefaultStuckAfter   = 10 * time.Minute
 	DefaultSendTimeout  = 30 * time.Second
+	// DefaultBaseURL is where a development machine serves the web pages.
+	DefaultBaseURL = "http://localhost:8080"
 )
 
 // ConfigFromEnv returns the configuration the environment gives: SMTP_URL
 // (unset or empty for log-only mode), checked so that a malformed URL stops
-// the program at start rather than at the first notice, and OHO_NOTIFY_POLL,
-// the poll interval as a Go duration ("5s", the default; tests and demos use
-// less). Errors never contain the password.
+// the program at start rather than at the first notice; OHO_BASE_URL, the
+// address of OHO's web pages that notices link to (DefaultBaseURL when
+// unset), checked likewise, since a wrong one would go out in every mail;
+// and OHO_NOTIFY_POLL, the poll interval as a Go duration ("5s", the
+// default; tests and demos use less). Errors never contain the password.
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{SMTPURL: strings.TrimSpace(os.Getenv("SMTP_URL"))}
+	base, err := checkBaseURL(os.Getenv("OHO_BASE_URL"))
+	if err != nil {
+		return Config{}, fmt.Errorf("OHO_BASE_URL %w", err)
+	}
+	cfg.BaseURL = base
 	if raw := strings.TrimSpace(os.Getenv("OHO_NOTIFY_POLL")); raw != "" {
 		d, err := time.ParseDuration(raw)
 		if err != nil || d <= 0 {
@@ -101,6 +114,38 @@ func (c Config) String() string {
 		return "log only (no SMTP_URL)"
 	}
 	return "SMTP " + redact(c.SMTPURL)
+}
+
+// checkBaseURL checks the address of OHO's web pages and returns it without
+// a trailing slash, or DefaultBaseURL when raw is empty. The links in every
+// mail are made of it, so it must be a URL a mail client can open, and one
+// that a path can be appended to: absolute http or https, a host, no query
+// or fragment, and no user name or password, which would go out to every
+// recipient. The error says what is wrong with the value, not which setting
+// holds it.
+func checkBaseURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return DefaultBaseURL, nil
+	}
+	const want = "an absolute http:// or https:// URL such as https://oho.example.fi, without query or fragment"
+	u, err := url.Parse(raw)
+	if err != nil {
+		// The value may hold a password; url.Error would repeat it.
+		return "", fmt.Errorf("is not a URL; want %s", want)
+	}
+	shown := u.Redacted()
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("must start with http:// or https:// (got %q); want %s", shown, want)
+	case u.Opaque != "" || u.Host == "":
+		return "", fmt.Errorf("names no host (got %q); want %s", shown, want)
+	case u.User != nil:
+		return "", fmt.Errorf("must not hold a user name or password, which every mail would show (got %q)", shown)
+	case strings.ContainsAny(raw, "?#"):
+		return "", fmt.Errorf("must not have a query or fragment, since links are made by appending a path (got %q)", shown)
+	}
+	return strings.TrimRight(raw, "/"), nil
 }
 
 // redact returns the URL with its password replaced, or a placeholder when
@@ -131,6 +176,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = DefaultMaxAttempts
 	}
+	base, err := checkBaseURL(c.BaseURL)
+	if err != nil {
+		return c, fmt.Errorf("notice sender configuration: BaseURL %w", err)
+	}
+	c.BaseURL = base
 	if c.HelloName == "" {
 		c.HelloName = "localhost"
 		if h, err := os.Hostname(); err == nil && h != "" {

@@ -41,6 +41,7 @@ func TestConfigFromEnv(t *testing.T) {
 	} {
 		t.Run(tc.url, func(t *testing.T) {
 			t.Setenv("SMTP_URL", tc.url)
+			t.Setenv("OHO_BASE_URL", "")
 			cfg, err := notify.ConfigFromEnv()
 			if tc.wantErr == "" {
 				if err != nil {
@@ -80,6 +81,7 @@ func TestNewRefusesUnusableConfig(t *testing.T) {
 		{"stuck too soon", notify.Config{BatchSize: 10, SendTimeout: time.Minute, StuckAfter: 5 * time.Minute}, "StuckAfter"},
 		{"negative poll", notify.Config{PollInterval: -time.Second}, "PollInterval is negative"},
 		{"retry max below base", notify.Config{RetryBase: time.Hour, RetryMax: time.Minute}, "RetryMax"},
+		{"base URL without scheme", notify.Config{BaseURL: "oho.example.fi"}, "BaseURL must start with http:// or https://"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := notify.New(db, tc.cfg, nil); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -109,8 +111,51 @@ func TestMessageID(t *testing.T) {
 	}
 }
 
+func TestBaseURLFromEnv(t *testing.T) {
+	for _, tc := range []struct {
+		raw     string
+		want    string // the BaseURL, when valid
+		wantErr string // "" for valid
+	}{
+		{"", notify.DefaultBaseURL, ""},
+		{"  ", notify.DefaultBaseURL, ""},
+		{"https://oho.example.fi", "https://oho.example.fi", ""},
+		{"https://oho.example.fi/", "https://oho.example.fi", ""},
+		{"http://localhost:8080/oho//", "http://localhost:8080/oho", ""},
+		{"HTTPS://OHO.example.fi", "HTTPS://OHO.example.fi", ""},
+		{"oho.example.fi", "", "must start with http:// or https://"},
+		{"ftp://oho.example.fi", "", "must start with http:// or https://"},
+		{"https://", "", "names no host"},
+		{"https:oho.example.fi", "", "names no host"},
+		{"https://oho.example.fi/?lang=fi", "", "must not have a query or fragment"},
+		{"https://oho.example.fi/?", "", "must not have a query or fragment"},
+		{"https://oho.example.fi/#top", "", "must not have a query or fragment"},
+		{"https://oho:" + password + "@oho.example.fi", "", "must not hold a user name or password"},
+		{"https://oho.example.fi:port", "", "is not a URL"},
+	} {
+		t.Run(tc.raw, func(t *testing.T) {
+			t.Setenv("SMTP_URL", "")
+			t.Setenv("OHO_BASE_URL", tc.raw)
+			cfg, err := notify.ConfigFromEnv()
+			if tc.wantErr == "" {
+				if err != nil || cfg.BaseURL != tc.want {
+					t.Errorf("got BaseURL %q, %v; want %q", cfg.BaseURL, err, tc.want)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), "OHO_BASE_URL ") || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("got %v, want an error naming OHO_BASE_URL and containing %q", err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), password) {
+				t.Errorf("the error shows the password: %v", err)
+			}
+		})
+	}
+}
+
 func TestPollIntervalFromEnv(t *testing.T) {
 	t.Setenv("SMTP_URL", "")
+	t.Setenv("OHO_BASE_URL", "")
 	t.Setenv("OHO_NOTIFY_POLL", "250ms")
 	cfg, err := notify.ConfigFromEnv()
 	if err != nil || cfg.PollInterval != 250*time.Millisecond {

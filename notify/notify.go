@@ -8,8 +8,22 @@
 //
 //	pending ──claim──▶ sending ──▶ sent       accepted by the SMTP server (250 to the data)
 //	   ▲                  │    ──▶ logged     log-only mode, or the person has no address
-//	   └── definite ──────┤    ──▶ failed     MaxAttempts definite failures, or an unusable address
-//	       failure        └────▶ uncertain    the mail may have gone: never sent again automatically
+//	   └── definite ──────┤    ──▶ failed     MaxAttempts definite failures, an unusable address,
+//	       failure        │                   or a notice that cannot be written
+//	                      └────▶ uncertain    the mail may have gone: never sent again automatically
+//
+// # Words
+//
+// The store queues what a notice is about (review.NoticeFacts), not its
+// text; this package writes the subject and body when it delivers the
+// notice (text.go), in Finnish and English, with a link to the web page
+// under Config.BaseURL where the task or plan is seen and acted on. Notices
+// queued before the outbox stored facts carry their subject and body and
+// are delivered with that text unchanged. A notice this sender cannot write
+// (a kind it does not know, facts missing what its text needs) fails at
+// once with the reason as its last error, since no attempt by this sender
+// would do better; one of a kind queued by a newer OHO can be set back to
+// pending once a sender that knows the kind runs.
 //
 // # Never twice
 //
@@ -118,13 +132,17 @@ func New(db *sqlx.DB, cfg Config, logger *slog.Logger) (*Sender, error) {
 
 // notice is a claimed row of the outbox.
 type notice struct {
-	ID        string    `db:"id"`
-	Provider  string    `db:"provider_code"`
-	Person    string    `db:"person_id"`
-	Email     string    `db:"email"`
-	Kind      string    `db:"kind"`
-	TaskID    string    `db:"task_id"`
-	CycleID   string    `db:"cycle_id"`
+	ID       string `db:"id"`
+	Provider string `db:"provider_code"`
+	Person   string `db:"person_id"`
+	Email    string `db:"email"`
+	Kind     string `db:"kind"`
+	TaskID   string `db:"task_id"`
+	CycleID  string `db:"cycle_id"`
+	// Facts is what the notice is about (review.NoticeFacts as JSON), from
+	// which its text is written; nil for a notice queued before the outbox
+	// stored facts, which has its Subject and Body instead.
+	Facts     []byte    `db:"facts"`
 	Subject   string    `db:"subject"`
 	Body      string    `db:"body"`
 	Attempts  int       `db:"attempts"`
@@ -139,9 +157,9 @@ type notice struct {
 // is missing or may not be written).
 func (s *Sender) Run(ctx context.Context) error {
 	if s.smtp == nil {
-		s.logger.Info("notice sender running in log-only mode (SMTP_URL not set)")
+		s.logger.Info("notice sender running in log-only mode (SMTP_URL not set)", "links", s.cfg.BaseURL)
 	} else {
-		s.logger.Info("notice sender running", "smtp", s.smtp.describe(), "from", s.from.Address)
+		s.logger.Info("notice sender running", "smtp", s.smtp.describe(), "from", s.from.Address, "links", s.cfg.BaseURL)
 	}
 	var nextRecovery time.Time
 	for {
@@ -229,7 +247,8 @@ FROM due
 WHERE n.id = due.id AND n.state = 'pending'
 RETURNING n.id, n.provider_code, n.person_id, n.email, n.kind,
           COALESCE(n.task_id, '') AS task_id, COALESCE(n.cycle_id, '') AS cycle_id,
-          n.subject, n.body, n.attempts, n.created_at`
+          n.facts, COALESCE(n.subject, '') AS subject, COALESCE(n.body, '') AS body,
+          n.attempts, n.created_at`
 	var batch []notice
 	if err := sqlx.SelectContext(ctx, s.db, &batch, q, s.cfg.BatchSize); err != nil {
 		return nil, fmt.Errorf("claiming due notices: %w", err)
@@ -260,14 +279,20 @@ WHERE id = ANY($1) AND state = 'sending'`
 	return s.exec(ctx, "releasing unsent notices", q, pq.Array(ids))
 }
 
-// handle delivers one claimed notice and records the outcome. The notice is
-// finished even if ctx ends meanwhile: an SMTP conversation cut short could
+// handle writes the text of one claimed notice, delivers it and records the
+// outcome; a notice that cannot be written fails. The notice is finished
+// even if ctx ends meanwhile: an SMTP conversation cut short could
 // leave it uncertain. The error is the database's, when it did not take the
 // outcome.
 func (s *Sender) handle(ctx context.Context, n notice) error {
 	ctx = context.WithoutCancel(ctx)
 	log := s.logger.With("notice", n.ID, "kind", n.Kind, "person", n.Person, "attempt", n.Attempts)
 
+	msg, err := text(n, s.cfg.BaseURL)
+	if err != nil {
+		log.Error("notice failed: it cannot be written", "error", err)
+		return s.finish(ctx, n, StateFailed, err.Error())
+	}
 	if s.smtp == nil || n.Email == "" {
 		why := "SMTP_URL not set"
 		if s.smtp != nil {
@@ -275,11 +300,11 @@ func (s *Sender) handle(ctx context.Context, n notice) error {
 		}
 		s.logger.Info("notice (logged, not mailed)", "why", why, "notice", n.ID, "kind", n.Kind,
 			"provider", n.Provider, "person", n.Person, "email", n.Email, "task", n.TaskID, "cycle", n.CycleID,
-			"subject", n.Subject, "body", n.Body)
+			"subject", msg.Subject, "body", msg.Body)
 		return s.finish(ctx, n, StateLogged, "")
 	}
 
-	err := s.deliver(ctx, n)
+	err = s.deliver(ctx, n, msg)
 	var amb *ambiguousError
 	var bad *unusableError
 	switch {

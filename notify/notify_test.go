@@ -30,9 +30,30 @@ const (
 	rep     = "acme.rep.north"   // a role account without one
 )
 
+// The notice most tests queue: an overdue evaluation, as the store queues
+// it, and the mail the sender writes from it with baseURL. Its subject is
+// not ASCII, so it goes out as encoded words.
 const (
-	subject = "Muistutus / Reminder: ACME/2027/evaluate/NORTH due 2027-04-01 (yksikkö Pohjoinen, määräaika lähestyy)"
+	baseURL = "https://oho.example.fi"
+	facts   = `{"kind": "overdue", "task_id": "ACME/2027/evaluate/NORTH", "task_kind": "evaluate", "unit": "NORTH",
+		"role": "welfare_staff", "assignee": "acme.nurse.north", "due_at": "2027-04-01T12:00:00Z"}`
+	subject = "Myöhässä / Overdue: ACME/2027/evaluate/NORTH was due 2027-04-01"
 	body    = "Tehtävä ACME/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 2027-04-01 12:00 UTC.\n" +
+		"Tehtävä on myöhässä, ja siitä on ilmoitettu esimiehille.\n" +
+		"Katso ja tee: https://oho.example.fi/tasks/ACME%2F2027%2Fevaluate%2FNORTH\n" +
+		"\n" +
+		"Task ACME/2027/evaluate/NORTH (evaluation, unit NORTH), due 2027-04-01 12:00 UTC.\n" +
+		"The task is overdue; the managers have been told.\n" +
+		"See and do: https://oho.example.fi/tasks/ACME%2F2027%2Fevaluate%2FNORTH\n"
+	from = "OHO <oho@example.fi>"
+)
+
+// A notice queued before the outbox stored facts: its text, as the store
+// wrote it then, long enough to be folded, with a line that starts with a
+// dot (which SMTP must escape).
+const (
+	legacySubject = "Muistutus / Reminder: ACME/2027/evaluate/NORTH due 2027-04-01 (yksikkö Pohjoinen, määräaika lähestyy)"
+	legacyBody    = "Tehtävä ACME/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 2027-04-01 12:00 UTC.\n" +
 		"Tehtävän määräaika lähestyy. Hyvää yötä, sähköposti kulkee ääkkösineen ja öineen.\n" +
 		".Tämä rivi alkaa pisteellä.\n" +
 		"Katso ja tee: starter task show ACME/2027/evaluate/NORTH\n" +
@@ -40,7 +61,6 @@ const (
 		"Task ACME/2027/evaluate/NORTH (evaluation, unit NORTH), due 2027-04-01 12:00 UTC.\n" +
 		"The task is due soon.\n" +
 		"See and do: starter task show ACME/2027/evaluate/NORTH\n"
-	from = "OHO <oho@example.fi>"
 )
 
 // outbox returns a fresh migrated database holding the organisation
@@ -54,8 +74,8 @@ func outbox(t *testing.T) *sqlx.DB {
 	return db
 }
 
-// queue adds a pending notice for the person with the standard subject and
-// body and the person's address as dbtest.Org gives it.
+// queue adds a pending notice with the standard facts for the person, at
+// the person's address as dbtest.Org gives it.
 func queue(t *testing.T, db *sqlx.DB, id, person string) {
 	t.Helper()
 	email := dbtest.Email(person)
@@ -68,10 +88,22 @@ func queue(t *testing.T, db *sqlx.DB, id, person string) {
 func queueTo(t *testing.T, db *sqlx.DB, id, person, email string) {
 	t.Helper()
 	const q = `
+INSERT INTO notifications (id, provider_code, person_id, email, kind, facts)
+VALUES ($1, 'ACME', $2, $3, 'overdue', $4)`
+	if _, err := db.Exec(q, id, person, email, facts); err != nil {
+		t.Fatalf("queueing notice %s: %v", id, err)
+	}
+}
+
+// queueLegacy adds a pending notice as the store queued them before the
+// outbox stored facts: with its subject and body, and no facts.
+func queueLegacy(t *testing.T, db *sqlx.DB, id, person string) {
+	t.Helper()
+	const q = `
 INSERT INTO notifications (id, provider_code, person_id, email, kind, subject, body)
 VALUES ($1, 'ACME', $2, $3, 'reminder', $4, $5)`
-	if _, err := db.Exec(q, id, person, email, subject, body); err != nil {
-		t.Fatalf("queueing notice %s: %v", id, err)
+	if _, err := db.Exec(q, id, person, dbtest.Email(person), legacySubject, legacyBody); err != nil {
+		t.Fatalf("queueing legacy notice %s: %v", id, err)
 	}
 }
 
@@ -156,6 +188,7 @@ func sender(t *testing.T, db *sqlx.DB, smtpURL string, mod func(*notify.Config))
 	t.Helper()
 	cfg := notify.Config{
 		SMTPURL:      smtpURL,
+		BaseURL:      baseURL + "/", // the trailing slash is dropped
 		PollInterval: 20 * time.Millisecond,
 		BatchSize:    10,
 		RetryBase:    time.Hour,
@@ -187,8 +220,8 @@ func runOnce(t *testing.T, s *notify.Sender, want int) {
 func TestDeliversPendingNotices(t *testing.T) {
 	db := outbox(t)
 	srv := smtptest.Start(t)
-	idNurse := "reminder/ACME/2027/evaluate/NORTH/1/" + nurse
-	idManager := "escalation/ACME/2027/evaluate/NORTH/1/" + manager
+	idNurse := "overdue/ACME/2027/evaluate/NORTH/1/" + nurse
+	idManager := "overdue/ACME/2027/evaluate/NORTH/1/" + manager
 	queue(t, db, idNurse, nurse)
 	queue(t, db, idManager, manager)
 	s, _ := sender(t, db, smtpURL(srv), nil)
@@ -217,12 +250,7 @@ func TestDeliversPendingNotices(t *testing.T) {
 	if a, err := mail.ParseAddress(m.Header.Get("To")); err != nil || a.Address != dbtest.Email(nurse) {
 		t.Errorf("got To %q (%v), want %s", m.Header.Get("To"), err, dbtest.Email(nurse))
 	}
-	if got := m.Subject(); got != subject {
-		t.Errorf("got subject\n%q\nwant\n%q", got, subject)
-	}
-	if raw := m.Header.Get("Subject"); !strings.HasPrefix(raw, "=?utf-8?q?") {
-		t.Errorf("got raw subject %q, want RFC 2047 Q-encoded words", raw)
-	}
+	wantText(t, m, subject, body)
 	date, err := m.Header.Date()
 	if err != nil || !date.Equal(stored.CreatedAt.Truncate(time.Second)) {
 		t.Errorf("got Date %q (%v), want the time the notice was queued, %v", m.Header.Get("Date"), err, stored.CreatedAt)
@@ -236,6 +264,29 @@ func TestDeliversPendingNotices(t *testing.T) {
 		if got := m.Header.Get(k); got != want {
 			t.Errorf("got %s %q, want %q", k, got, want)
 		}
+	}
+
+	for _, id := range []string{idNurse, idManager} {
+		r := get(t, db, id)
+		if r.State != notify.StateSent || r.Attempts != 1 || !r.SentAt.Valid || r.LastError != "" {
+			t.Errorf("notice %s: got %+v, want sent after 1 attempt with sent_at", id, r)
+		}
+	}
+	runOnce(t, s, 0)
+	if got := len(srv.Messages()); got != 2 {
+		t.Errorf("got %d messages after a second run, want still 2", got)
+	}
+}
+
+// wantText checks a mail's subject and body, and that it went out as
+// 7-bit lines of at most 78 octets, whatever its text.
+func wantText(t *testing.T, m smtptest.Message, subject, body string) {
+	t.Helper()
+	if got := m.Subject(); got != subject {
+		t.Errorf("got subject\n%q\nwant\n%q", got, subject)
+	}
+	if raw := m.Header.Get("Subject"); !strings.HasPrefix(raw, "=?utf-8?q?") {
+		t.Errorf("got raw subject %q, want RFC 2047 Q-encoded words", raw)
 	}
 	text, err := m.Text()
 	if err != nil {
@@ -254,22 +305,74 @@ func TestDeliversPendingNotices(t *testing.T) {
 			}
 		}
 	}
+}
 
-	for _, id := range []string{idNurse, idManager} {
-		r := get(t, db, id)
-		if r.State != notify.StateSent || r.Attempts != 1 || !r.SentAt.Valid || r.LastError != "" {
-			t.Errorf("notice %s: got %+v, want sent after 1 attempt with sent_at", id, r)
+func TestLegacyNoticeIsDeliveredAsStored(t *testing.T) {
+	db := outbox(t)
+	srv := smtptest.Start(t)
+	legacy := "reminder/ACME/2027/evaluate/NORTH/1/" + nurse
+	current := "overdue/ACME/2027/evaluate/NORTH/2/" + nurse
+	queueLegacy(t, db, legacy, nurse)
+	queue(t, db, current, nurse)
+	s, _ := sender(t, db, smtpURL(srv), nil)
+
+	runOnce(t, s, 2)
+	byID := map[string]smtptest.Message{}
+	for _, m := range srv.Messages() {
+		byID[m.Header.Get("Message-ID")] = m
+	}
+	if len(byID) != 2 {
+		t.Fatalf("got messages %v, want one for each notice", byID)
+	}
+	wantText(t, byID["<"+legacy+"@oho>"], legacySubject, legacyBody)
+	wantText(t, byID["<"+current+"@oho>"], subject, body)
+	for _, id := range []string{legacy, current} {
+		if r := get(t, db, id); r.State != notify.StateSent || r.Attempts != 1 {
+			t.Errorf("notice %s: got %+v, want sent after 1 attempt", id, r)
 		}
 	}
-	runOnce(t, s, 0)
-	if got := len(srv.Messages()); got != 2 {
-		t.Errorf("got %d messages after a second run, want still 2", got)
+}
+
+func TestNoticeThatCannotBeWrittenFails(t *testing.T) {
+	db := outbox(t)
+	srv := smtptest.Start(t)
+	// A newer OHO has queued a kind this sender has no text for, after
+	// widening the kinds the table takes as its migration would.
+	if _, err := db.Exec(`ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check`); err != nil {
+		t.Fatal(err)
 	}
+	unknown := "invitation/acme.nurse.north/1"
+	const q = `
+INSERT INTO notifications (id, provider_code, person_id, email, kind, facts)
+VALUES ($1, 'ACME', $2, $3, 'invitation', '{"kind": "invitation", "invitation_id": "i1"}')`
+	if _, err := db.Exec(q, unknown, nurse, dbtest.Email(nurse)); err != nil {
+		t.Fatal(err)
+	}
+	known := "overdue/ACME/2027/evaluate/NORTH/1/" + manager
+	queue(t, db, known, manager)
+	s, logs := sender(t, db, smtpURL(srv), nil)
+
+	runOnce(t, s, 2)
+	r := get(t, db, unknown)
+	if r.State != notify.StateFailed || r.Attempts != 1 || r.SentAt.Valid || !strings.Contains(r.LastError, `no text for notices of kind "invitation"`) {
+		t.Errorf("notice of an unknown kind: got %+v, want failed after 1 attempt naming the kind", r)
+	}
+	if r := get(t, db, known); r.State != notify.StateSent {
+		t.Errorf("the notice after it: got %+v, want sent", r)
+	}
+	if msgs := srv.Messages(); len(msgs) != 1 || msgs[0].Header.Get("Message-ID") != "<"+known+"@oho>" {
+		t.Errorf("got %d messages, want only the known notice's", len(msgs))
+	}
+	if recs := logs.records(t, "notice failed: it cannot be written"); len(recs) != 1 || recs[0]["level"] != "ERROR" || recs[0]["notice"] != unknown {
+		t.Errorf("got %v, want one error record naming %s", recs, unknown)
+	}
+	makeDue(t, db, unknown)
+	runOnce(t, s, 0)
 }
 
 func TestLogOnlyMode(t *testing.T) {
 	db := outbox(t)
-	id := "reminder/ACME/2027/evaluate/NORTH/1/" + nurse
+	id := "overdue/ACME/2027/evaluate/NORTH/1/" + nurse
 	queue(t, db, id, nurse)
 	s, logs := sender(t, db, "", nil)
 
@@ -282,7 +385,7 @@ func TestLogOnlyMode(t *testing.T) {
 		t.Fatalf("got %d notice log records, want 1:\n%s", len(recs), logs)
 	}
 	rec := recs[0]
-	for k, want := range map[string]string{"level": "INFO", "notice": id, "person": nurse, "kind": "reminder", "subject": subject, "body": body, "why": "SMTP_URL not set"} {
+	for k, want := range map[string]string{"level": "INFO", "notice": id, "person": nurse, "kind": "overdue", "subject": subject, "body": body, "why": "SMTP_URL not set"} {
 		if got, _ := rec[k].(string); got != want {
 			t.Errorf("log field %s: got %q, want %q", k, got, want)
 		}

@@ -33,16 +33,16 @@ func (e *unusableError) Error() string { return e.err.Error() }
 
 func (e *unusableError) Unwrap() error { return e.err }
 
-// deliver mails a notice in one SMTP conversation. A nil error means the
+// deliver mails a notice with the text m in one SMTP conversation. A nil error means the
 // server accepted it (250 to the end of the data). An *ambiguousError means
 // it may have; an *unusableError that it never can be; any other error is a
 // definite failure after which the server holds nothing.
-func (s *Sender) deliver(ctx context.Context, n notice) error {
+func (s *Sender) deliver(ctx context.Context, n notice, m message) error {
 	to, err := mail.ParseAddress(n.Email)
 	if err != nil {
 		return &unusableError{fmt.Errorf("the address %q is not an e-mail address: %v", n.Email, err)}
 	}
-	msg := compose(n, s.from, to)
+	msg := compose(n, m, s.from, to)
 
 	t := s.smtp
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
@@ -123,17 +123,18 @@ func (s *Sender) tlsConfig() *tls.Config {
 	return cfg
 }
 
-// compose writes the message: RFC 5322 headers and the body as UTF-8 plain
-// text in quoted-printable, which passes any server unchanged. The date is
-// when the notice was queued and the Message-ID derives from its ID, so every
-// attempt sends the same message.
-func compose(n notice, from, to *mail.Address) []byte {
+// compose writes the mail of a notice with the text m: RFC 5322 headers and
+// the body as UTF-8 plain text in quoted-printable, which passes any server
+// unchanged. The date is when the notice was queued and the Message-ID
+// derives from its ID, and the text is written from the same facts each
+// time, so every attempt sends the same message.
+func compose(n notice, m message, from, to *mail.Address) []byte {
 	var b bytes.Buffer
 	header := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
 	header("Date", n.CreatedAt.UTC().Format(time.RFC1123Z))
 	header("From", from.String())
 	header("To", (&mail.Address{Address: to.Address}).String())
-	header("Subject", encodeSubject(n.Subject))
+	header("Subject", encodeSubject(m.Subject))
 	header("Message-ID", MessageID(n.ID))
 	// RFC 3834: no out-of-office replies to machine-sent notices.
 	header("Auto-Submitted", "auto-generated")
@@ -142,7 +143,7 @@ func compose(n notice, from, to *mail.Address) []byte {
 	header("Content-Transfer-Encoding", "quoted-printable")
 	b.WriteString("\r\n")
 
-	body := strings.ReplaceAll(n.Body, "\r\n", "\n")
+	body := strings.ReplaceAll(m.Body, "\r\n", "\n")
 	if !strings.HasSuffix(body, "\n") {
 		body += "\n"
 	}

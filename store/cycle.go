@@ -237,8 +237,8 @@ func (s *Store) OpenTasks(ctx context.Context, in review.OpenTasksInput) ([]revi
 				return err
 			}
 			if inserted {
-				f := noticeFacts{Kind: NoticeAssigned, TaskID: t.ID, TaskKind: t.Kind, Unit: t.Unit, DueAt: t.DueAt}
-				if err := queueNotices(ctx, tx, f, c.ID, NoticeAssigned+"/"+t.ID, cands); err != nil {
+				f := review.NoticeFacts{Kind: review.NoticeAssigned, TaskID: t.ID, TaskKind: t.Kind, Unit: t.Unit, Role: role, DueAt: t.DueAt}
+				if err := queueNotices(ctx, tx, f, c.ID, noticeID(f.Kind, t.ID), cands); err != nil {
 					return err
 				}
 			}
@@ -768,8 +768,8 @@ WHERE id = $1`
 		if err != nil {
 			return err
 		}
-		f := noticeFacts{Kind: NoticePublished, Provider: c.Provider, Year: c.Year, Version: out.Version, EffectiveFrom: in.EffectiveFrom}
-		if err := queueNotices(ctx, tx, f, c.ID, NoticePublished+"/"+c.ID, told); err != nil {
+		f := review.NoticeFacts{Kind: review.NoticePublished, Provider: c.Provider, Year: c.Year, Version: out.Version, EffectiveFrom: in.EffectiveFrom}
+		if err := queueNotices(ctx, tx, f, c.ID, noticeID(f.Kind, c.ID), told); err != nil {
 			return err
 		}
 		return closeOpenTasks(ctx, tx, c.ID, fmt.Sprintf("the cycle published version %d", out.Version))

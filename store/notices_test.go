@@ -1,132 +1,152 @@
-package store
+package store_test
 
 import (
-	"strings"
+	"context"
+	"encoding/json"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/oho-dev/oho/review"
 )
 
-func TestNoticeText(t *testing.T) {
-	due := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
-	task := func(kind string) noticeFacts {
-		return noticeFacts{Kind: kind, TaskID: "DEMO/2027/evaluate/NORTH", TaskKind: review.KindEvaluate, Unit: "NORTH", DueAt: due}
+// queued is a row of the outbox, its facts decoded.
+type queued struct {
+	ID     string `db:"id"`
+	Person string `db:"person_id"`
+	Email  string `db:"email"`
+	Kind   string `db:"kind"`
+	Task   string `db:"task_id"`
+	Cycle  string `db:"cycle_id"`
+	State  string `db:"state"`
+	// Worded is whether the row holds a subject or a body, which the store
+	// no longer writes.
+	Worded   bool               `db:"worded"`
+	RawFacts []byte             `db:"facts"`
+	Facts    review.NoticeFacts `db:"-"`
+}
+
+// notices returns the outbox rows of a kind, ordered by ID, and checks that
+// each holds its facts and no words.
+func notices(t *testing.T, db *sqlx.DB, kind review.NoticeKind) []queued {
+	t.Helper()
+	var ns []queued
+	const q = `
+SELECT id, person_id, email, kind, COALESCE(task_id, '') AS task_id, COALESCE(cycle_id, '') AS cycle_id,
+    state, subject IS NOT NULL OR body IS NOT NULL AS worded, facts
+FROM notifications WHERE kind = $1 ORDER BY id`
+	if err := db.SelectContext(context.Background(), &ns, q, kind); err != nil {
+		t.Fatal(err)
 	}
-	with := func(f noticeFacts, change func(*noticeFacts)) noticeFacts {
-		change(&f)
-		return f
+	for i, n := range ns {
+		if n.Worded {
+			t.Errorf("notice %s has a stored subject or body, want only its facts", n.ID)
+		}
+		if err := json.Unmarshal(n.RawFacts, &ns[i].Facts); err != nil {
+			t.Fatalf("notice %s: reading its facts %s: %v", n.ID, n.RawFacts, err)
+		}
 	}
-	tests := []struct {
-		name    string
-		facts   noticeFacts
-		subject string
-		// body lists what the body says, in this order.
-		body []string
-		// absent is what the body must not say.
-		absent []string
-	}{
-		{
-			name: "assigned", facts: task(NoticeAssigned),
-			subject: "Uusi tehtävä / New task: DEMO/2027/evaluate/NORTH due 2027-03-01",
-			body: []string{"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 2027-03-01 12:00 UTC.",
-				"uusi tehtävä", "Katso ja tee: starter task show DEMO/2027/evaluate/NORTH",
-				"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 2027-03-01 12:00 UTC.",
-				"A new task is open", "See and do: starter task show DEMO/2027/evaluate/NORTH"},
-			absent: []string{"Syy:", "Reason:"},
-		},
-		{
-			name: "reminder", facts: task(NoticeReminder),
-			subject: "Muistutus / Reminder: DEMO/2027/evaluate/NORTH due 2027-03-01",
-			body:    []string{"määräaika lähestyy", "starter task show", "due soon", "starter task show"},
-		},
-		{
-			name: "overdue", facts: task(NoticeOverdue),
-			subject: "Myöhässä / Overdue: DEMO/2027/evaluate/NORTH was due 2027-03-01",
-			body:    []string{"on myöhässä", "esimiehille", "overdue", "managers have been told"},
-		},
-		{
-			name: "escalation to the managers", facts: with(task(NoticeEscalation), func(f *noticeFacts) { f.Holder = "welfare_staff@NORTH" }),
-			subject: "Myöhässä oleva tehtävä / Escalation: DEMO/2027/evaluate/NORTH overdue since 2027-03-01",
-			body: []string{"Se on nyt: welfare_staff@NORTH.", "starter task extend|reassign DEMO/2027/evaluate/NORTH",
-				"It is now with: welfare_staff@NORTH.", "You may extend or reassign it: starter task extend|reassign DEMO/2027/evaluate/NORTH"},
-		},
-		{
-			name: "reassigned, with a reason", facts: with(task(NoticeReassigned), func(f *noticeFacts) {
-				f.Actor, f.Reason = "ella.manager", "Noora is on leave\nuntil May."
-			}),
-			subject: "Tehtävä sinulle / Task for you: DEMO/2027/evaluate/NORTH due 2027-03-01",
-			body: []string{"annettu sinulle (antoi ella.manager)", "Syy: Noora is on leave until May.",
-				"given to you by ella.manager", "Reason: Noora is on leave until May."},
-		},
-		{
-			name: "extended", facts: with(task(NoticeExtended), func(f *noticeFacts) {
-				f.Actor, f.Reason, f.DueAt = "ella.manager", "Survey results arrive late.", due.AddDate(0, 1, 14)
-			}),
-			subject: "Määräaikaa jatkettu / Due date extended: DEMO/2027/evaluate/NORTH now due 2027-04-15",
-			body:    []string{"määräaika 2027-04-15 12:00 UTC", "jatkoi ella.manager", "Syy: Survey results", "due 2027-04-15 12:00 UTC", "extended by ella.manager", "Reason: Survey results"},
-		},
-		{
-			name: "cancelled", facts: with(task(NoticeCancelled), func(f *noticeFacts) { f.Actor, f.Reason = "ella.manager", "Merger of units." }),
-			subject: "Peruttu / Cancelled: DEMO/2027/evaluate/NORTH is no longer needed",
-			body:    []string{"peruttu (perui ella.manager)", "Syy: Merger of units.", "Katso: starter task show", "cancelled by ella.manager", "See: starter task show"},
-			absent:  []string{"Katso ja tee", "See and do"},
-		},
-		{
-			name: "provider-wide task", facts: noticeFacts{Kind: NoticeAssigned, TaskID: "DEMO/2027/draft/r1", TaskKind: review.KindDraft, DueAt: due},
-			subject: "Uusi tehtävä / New task: DEMO/2027/draft/r1 due 2027-03-01",
-			body:    []string{"(suunnitelman päivitys, koko järjestäjä)", "(plan update, whole provider)"},
-		},
-		{
-			name: "published", facts: noticeFacts{Kind: NoticePublished, Provider: "DEMO", Year: 2027, Version: 2, EffectiveFrom: "2027-08-01"},
-			subject: "Suunnitelma julkaistu / Plan published: DEMO version 2, effective 2027-08-01",
-			body: []string{"versio 2 (DEMO) on julkaistu", "voimassa 2027-08-01 alkaen", "Katso: starter cycle status --provider DEMO --year 2027",
-				"Version 2 of the student welfare plan of DEMO", "effective from 2027-08-01", "See: starter cycle status --provider DEMO --year 2027"},
-		},
+	return ns
+}
+
+func noticeIDs(t *testing.T, db *sqlx.DB, kind review.NoticeKind) []string {
+	t.Helper()
+	ids := []string{}
+	for _, n := range notices(t, db, kind) {
+		ids = append(ids, n.ID)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			subject, body := noticeText(tt.facts)
-			if subject != tt.subject {
-				t.Errorf("got subject %q, want %q", subject, tt.subject)
-			}
-			rest := body
-			for _, want := range tt.body {
-				i := strings.Index(rest, want)
-				if i < 0 {
-					t.Errorf("got body\n%s\nwant it to say %q (after what came before)", body, want)
-					continue
-				}
-				rest = rest[i+len(want):]
-			}
-			for _, not := range tt.absent {
-				if strings.Contains(body, not) {
-					t.Errorf("got body\n%s\nwant it not to say %q", body, not)
-				}
-			}
-			// Finnish first, then English, in two short paragraphs.
-			fi, en, ok := strings.Cut(body, "\n\n")
-			if !ok || strings.Contains(en, "\n\n") {
-				t.Errorf("got body\n%s\nwant a Finnish and an English paragraph", body)
-			}
-			if strings.Contains(fi, "See") || strings.Contains(en, "Katso") {
-				t.Errorf("got body\n%s\nwant Finnish first, English second", body)
-			}
-			for _, line := range strings.Split(body, "\n") {
-				if len([]rune(line)) > 200 {
-					t.Errorf("got a line of %d characters, want short lines: %q", len([]rune(line)), line)
-				}
-			}
-		})
+	return ids
+}
+
+func wantNotices(t *testing.T, db *sqlx.DB, kind review.NoticeKind, want ...string) {
+	t.Helper()
+	if want == nil {
+		want = []string{}
+	}
+	if got := noticeIDs(t, db, kind); !slices.Equal(got, want) {
+		t.Errorf("got %s notices %q, want %q", kind, got, want)
 	}
 }
 
-func TestOneLine(t *testing.T) {
-	if got := oneLine("  on\tleave \n until May "); got != "on leave until May" {
-		t.Errorf("got %q, want the whitespace collapsed", got)
+// TestNoticeFacts takes tasks through every change that queues a notice and
+// checks what each kind of notice records: the facts its text will be
+// written from, and nothing else.
+func TestNoticeFacts(t *testing.T) {
+	ctx := context.Background()
+	s, db := imported(t, "BETA")
+	addPeople(t, s, "ACME", nurse2, deputy)
+	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
+	eval, draft := c.task(review.KindEvaluate, 0, "NORTH"), c.task(review.KindDraft, 1, "")
+	c.open(review.PhaseEvaluate, 0, eval)
+	c.deadline(review.DeadlineInput{Task: eval, Event: review.EventReminder, Seq: 1})
+	c.taskOp(review.TaskOpInput{Task: eval, Op: review.OpClaim, Seq: 1, Actor: "acme.nurse.north", Assignee: "acme.nurse.north", DueAt: eval.DueAt})
+	c.deadline(review.DeadlineInput{Task: eval, Event: review.EventOverdue, Seq: 2, Assignee: "acme.nurse.north"})
+	const leave = "Noora is on leave\nuntil May."
+	c.taskOp(review.TaskOpInput{Task: eval, Op: review.OpReassign, Seq: 2, Actor: "acme.manager", Assignee: "acme.nurse2.north", Reason: leave, DueAt: eval.DueAt})
+	later := eval.DueAt.Add(7 * 24 * time.Hour).In(time.FixedZone("EEST", 3*3600)) // stored in UTC
+	c.taskOp(review.TaskOpInput{Task: eval, Op: review.OpExtend, Seq: 3, Actor: "acme.deputy", Assignee: "acme.nurse2.north", Reason: "Late survey.", DueAt: later})
+	c.open(review.PhaseUpdate, 1, draft)
+	const merger = "The units merge."
+	c.twice("CancelCycle", func() error {
+		return s.CancelCycle(ctx, review.CancelCycleInput{CycleID: c.id, Actor: "acme.manager", Reason: merger})
+	})
+	published := newCycle(t, s, db, "BETA", 2025, review.Config{})
+	published.run(round1Changes, round2Changes)
+
+	evalFacts := func(kind review.NoticeKind, assignee string, due time.Time) review.NoticeFacts {
+		return review.NoticeFacts{Kind: kind, TaskID: eval.ID, TaskKind: review.KindEvaluate, Unit: "NORTH",
+			Role: review.RoleWelfareStaff, Assignee: assignee, DueAt: due}
 	}
-	long := oneLine(strings.Repeat("ä", 400))
-	if n := len([]rune(long)); n != 300 || !strings.HasSuffix(long, "…") {
-		t.Errorf("got %d characters ending %q, want 300 ending with an ellipsis", n, long[len(long)-3:])
+	with := func(f review.NoticeFacts, actor, reason string) review.NoticeFacts {
+		f.Actor, f.Reason = actor, reason
+		return f
+	}
+	tests := []struct {
+		kind review.NoticeKind
+		id   string
+		want review.NoticeFacts
+	}{
+		{review.NoticeAssigned, "assigned/ACME/2025/evaluate/NORTH/acme.nurse2.north", evalFacts(review.NoticeAssigned, "", eval.DueAt)},
+		{review.NoticeReminder, "reminder/ACME/2025/evaluate/NORTH/1/acme.nurse.north", evalFacts(review.NoticeReminder, "", eval.DueAt)},
+		{review.NoticeOverdue, "overdue/ACME/2025/evaluate/NORTH/2/acme.nurse.north", evalFacts(review.NoticeOverdue, "acme.nurse.north", eval.DueAt)},
+		{review.NoticeEscalation, "escalation/ACME/2025/evaluate/NORTH/2/acme.deputy", evalFacts(review.NoticeEscalation, "acme.nurse.north", eval.DueAt)},
+		{review.NoticeReassigned, "reassigned/ACME/2025/evaluate/NORTH/2/acme.nurse2.north",
+			with(evalFacts(review.NoticeReassigned, "acme.nurse2.north", eval.DueAt), "acme.manager", leave)},
+		{review.NoticeExtended, "extended/ACME/2025/evaluate/NORTH/3/acme.nurse2.north",
+			with(evalFacts(review.NoticeExtended, "acme.nurse2.north", later), "acme.deputy", "Late survey.")},
+		{review.NoticeCancelled, "cancelled/ACME/2025/evaluate/NORTH/acme.nurse2.north",
+			with(evalFacts(review.NoticeCancelled, "acme.nurse2.north", later), "acme.manager", merger)},
+		{review.NoticeCancelled, "cancelled/ACME/2025/draft/r1/acme.editor",
+			review.NoticeFacts{Kind: review.NoticeCancelled, TaskID: draft.ID, TaskKind: review.KindDraft, Role: review.RolePlanEditor,
+				DueAt: draft.DueAt, Actor: "acme.manager", Reason: merger}},
+		{review.NoticePublished, "published/review-cycle/BETA/2025/beta.manager",
+			review.NoticeFacts{Kind: review.NoticePublished, Provider: "BETA", Year: 2025, Version: 1, EffectiveFrom: "2025-08-01"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			var got *queued
+			ns := notices(t, db, tt.kind)
+			for i := range ns {
+				if ns[i].ID == tt.id {
+					got = &ns[i]
+				}
+			}
+			if got == nil {
+				t.Fatalf("no notice %s among the %s notices %q", tt.id, tt.kind, noticeIDs(t, db, tt.kind))
+			}
+			if string(got.Facts.Kind) != got.Kind {
+				t.Errorf("got facts of kind %q in a notice of kind %q", got.Facts.Kind, got.Kind)
+			}
+			// Times compare as instants, and must come back in UTC.
+			if !got.Facts.DueAt.Equal(tt.want.DueAt) || got.Facts.DueAt.Location() != time.UTC {
+				t.Errorf("got due time %v, want %v in UTC", got.Facts.DueAt, tt.want.DueAt)
+			}
+			got.Facts.DueAt, tt.want.DueAt = time.Time{}, time.Time{}
+			if got.Facts != tt.want {
+				t.Errorf("got facts\n%+v\nwant\n%+v", got.Facts, tt.want)
+			}
+		})
 	}
 }

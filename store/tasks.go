@@ -58,12 +58,11 @@ FOR NO KEY UPDATE OF t`
 	return t, nil
 }
 
-// holder renders who has a task: the assignee, or the role's pool.
-func (t taskState) holder(assignee string) string {
-	if assignee != "" {
-		return assignee
-	}
-	return review.Pool(t.Role, t.Unit)
+// noticeFacts are the facts of a notice about the task, held by assignee
+// ("" for its pool) and due at due; the caller sets the kind and, where a
+// person caused the change, the actor and reason.
+func (t taskState) noticeFacts(assignee string, due time.Time) review.NoticeFacts {
+	return review.NoticeFacts{TaskID: t.ID, TaskKind: t.Kind, Unit: t.Unit, Role: t.Role, Assignee: assignee, DueAt: due}
 }
 
 // taskOpActions are the audit actions of the task operations.
@@ -132,13 +131,14 @@ WHERE id = $1 AND status = 'open' AND op_seq < $4`
 			return err
 		}
 
-		f := noticeFacts{TaskID: id, TaskKind: t.Kind, Unit: t.Unit, DueAt: due, Actor: in.Actor, Reason: in.Reason}
+		f := t.noticeFacts(in.Assignee, due)
+		f.Actor, f.Reason = in.Actor, in.Reason
 		var to []string
 		switch in.Op {
 		case review.OpDelegate, review.OpReassign:
-			f.Kind, to = NoticeReassigned, []string{in.Assignee}
+			f.Kind, to = review.NoticeReassigned, []string{in.Assignee}
 		case review.OpExtend:
-			f.Kind = NoticeExtended
+			f.Kind = review.NoticeExtended
 			if to, err = taskRecipients(ctx, tx, t.Provider, t.Role, t.Unit, in.Assignee); err != nil {
 				return err
 			}
@@ -208,8 +208,8 @@ func personOf(ctx context.Context, q sqlx.QueryerContext, provider, person strin
 }
 
 // seqPrefix is the ID prefix of the notices of a numbered event of a task.
-func seqPrefix(kind, taskID string, seq int) string {
-	return kind + "/" + taskID + "/" + strconv.Itoa(seq)
+func seqPrefix(kind review.NoticeKind, taskID string, seq int) string {
+	return noticeID(kind, taskID) + "/" + strconv.Itoa(seq)
 }
 
 // deadlineActions are the audit actions of the deadline events.
@@ -260,9 +260,10 @@ WHERE id = $1 AND status = 'open' AND deadline_seq < $2`
 		if err != nil {
 			return err
 		}
-		f := noticeFacts{Kind: NoticeReminder, TaskID: id, TaskKind: t.Kind, Unit: t.Unit, DueAt: t.DueAt}
+		f := t.noticeFacts(in.Assignee, t.DueAt)
+		f.Kind = review.NoticeReminder
 		if overdue {
-			f.Kind = NoticeOverdue
+			f.Kind = review.NoticeOverdue
 		}
 		if err := queueNotices(ctx, tx, f, t.CycleID, seqPrefix(f.Kind, id, in.Seq), told); err != nil {
 			return err
@@ -273,7 +274,7 @@ WHERE id = $1 AND status = 'open' AND deadline_seq < $2`
 			if err != nil {
 				return err
 			}
-			f.Kind, f.Holder = NoticeEscalation, t.holder(in.Assignee)
+			f.Kind = review.NoticeEscalation
 			if err := queueNotices(ctx, tx, f, t.CycleID, seqPrefix(f.Kind, id, in.Seq), managers); err != nil {
 				return err
 			}
@@ -359,8 +360,9 @@ RETURNING t.id, t.cycle_id, c.provider_code, t.kind, t.unit_code, t.role, t.stat
 			if err != nil {
 				return err
 			}
-			f := noticeFacts{Kind: NoticeCancelled, TaskID: t.ID, TaskKind: t.Kind, Unit: t.Unit, DueAt: t.DueAt, Actor: in.Actor, Reason: in.Reason}
-			if err := queueNotices(ctx, tx, f, c.ID, NoticeCancelled+"/"+t.ID, told); err != nil {
+			f := t.noticeFacts(t.Assignee, t.DueAt)
+			f.Kind, f.Actor, f.Reason = review.NoticeCancelled, in.Actor, in.Reason
+			if err := queueNotices(ctx, tx, f, c.ID, noticeID(f.Kind, t.ID), told); err != nil {
 				return err
 			}
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,52 +36,6 @@ var (
 	deputy = store.OrgPerson{ID: "acme.deputy", Name: "Deputy manager", Email: "acme.deputy@acme.example",
 		Roles: []store.PersonRole{{Role: review.RoleManager}}}
 )
-
-// queued is a row of the outbox.
-type queued struct {
-	ID      string `db:"id"`
-	Person  string `db:"person_id"`
-	Email   string `db:"email"`
-	Kind    string `db:"kind"`
-	Task    string `db:"task_id"`
-	Cycle   string `db:"cycle_id"`
-	Subject string `db:"subject"`
-	Body    string `db:"body"`
-	State   string `db:"state"`
-}
-
-// notices returns the outbox rows of a kind, ordered by ID.
-func notices(t *testing.T, db *sqlx.DB, kind string) []queued {
-	t.Helper()
-	var ns []queued
-	const q = `
-SELECT id, person_id, email, kind, COALESCE(task_id, '') AS task_id, COALESCE(cycle_id, '') AS cycle_id,
-    subject, body, state
-FROM notifications WHERE kind = $1 ORDER BY id`
-	if err := db.SelectContext(context.Background(), &ns, q, kind); err != nil {
-		t.Fatal(err)
-	}
-	return ns
-}
-
-func noticeIDs(t *testing.T, db *sqlx.DB, kind string) []string {
-	t.Helper()
-	ids := []string{}
-	for _, n := range notices(t, db, kind) {
-		ids = append(ids, n.ID)
-	}
-	return ids
-}
-
-func wantNotices(t *testing.T, db *sqlx.DB, kind string, want ...string) {
-	t.Helper()
-	if want == nil {
-		want = []string{}
-	}
-	if got := noticeIDs(t, db, kind); !slices.Equal(got, want) {
-		t.Errorf("got %s notices %q, want %q", kind, got, want)
-	}
-}
 
 // refused checks that err wraps kind and that the call wrote nothing.
 func refused(t *testing.T, db *sqlx.DB, kind error, call func() error, says ...string) {
@@ -143,14 +96,14 @@ func TestOpenTasksQueuesAssignedNotices(t *testing.T) {
 	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
 	eval, consult := c.task(review.KindEvaluate, 0, "NORTH"), c.task(review.KindConsult, 0, "NORTH")
 	c.open(review.PhaseEvaluate, 0, eval, consult)
-	wantNotices(t, db, store.NoticeAssigned,
+	wantNotices(t, db, review.NoticeAssigned,
 		"assigned/ACME/2025/consult/NORTH/acme.rep.north",
 		"assigned/ACME/2025/evaluate/NORTH/acme.nurse.north",
 		"assigned/ACME/2025/evaluate/NORTH/acme.nurse2.north")
-	ns := notices(t, db, store.NoticeAssigned)
+	ns := notices(t, db, review.NoticeAssigned)
 	if n := ns[1]; n.Person != "acme.nurse.north" || n.Email != "acme.nurse.north@acme.example" || n.Task != eval.ID || n.Cycle != c.id || n.State != "pending" ||
-		n.Subject != "Uusi tehtävä / New task: ACME/2025/evaluate/NORTH due 2025-04-30" {
-		t.Errorf("got notice %+v, want a pending one to acme.nurse.north at their address about %s", n, eval.ID)
+		n.Facts.TaskID != eval.ID || !n.Facts.DueAt.Equal(eval.DueAt) {
+		t.Errorf("got notice %+v, want a pending one to acme.nurse.north at their address about %s, due %s", n, eval.ID, eval.DueAt)
 	}
 	if n := ns[0]; n.Email != "" {
 		t.Errorf("got the student rep's notice addressed to %q, want no address (a role account: logged only)", n.Email)
@@ -160,7 +113,7 @@ func TestOpenTasksQueuesAssignedNotices(t *testing.T) {
 	// queues nothing more: c.open checked the retry; here another call with
 	// one more task queues only that task's.
 	c.open(review.PhaseEvaluate, 0, eval, consult, c.task(review.KindEvaluate, 0, "SOUTH"))
-	if n := len(noticeIDs(t, db, store.NoticeAssigned)); n != 4 {
+	if n := len(noticeIDs(t, db, review.NoticeAssigned)); n != 4 {
 		t.Errorf("got %d assigned notices, want 4", n)
 	}
 }
@@ -179,23 +132,23 @@ func TestRecordTaskOp(t *testing.T) {
 	}
 
 	c.taskOp(op(1, review.OpClaim, "acme.nurse.north", "acme.nurse.north", "", task.DueAt))
-	wantNotices(t, db, store.NoticeReassigned)
+	wantNotices(t, db, review.NoticeReassigned)
 	c.taskOp(op(2, review.OpDelegate, "acme.nurse.north", "acme.nurse2.north", "", task.DueAt))
-	wantNotices(t, db, store.NoticeReassigned, "reassigned/ACME/2025/evaluate/NORTH/2/acme.nurse2.north")
+	wantNotices(t, db, review.NoticeReassigned, "reassigned/ACME/2025/evaluate/NORTH/2/acme.nurse2.north")
 	c.taskOp(op(3, review.OpUnclaim, "acme.nurse2.north", "", "", task.DueAt))
 	c.taskOp(op(4, review.OpExtend, "acme.manager", "", "Survey results arrive late.", later))
 	// In the pool, everyone in it hears of the extension.
-	wantNotices(t, db, store.NoticeExtended,
+	wantNotices(t, db, review.NoticeExtended,
 		"extended/ACME/2025/evaluate/NORTH/4/acme.nurse.north", "extended/ACME/2025/evaluate/NORTH/4/acme.nurse2.north")
 	c.taskOp(op(5, review.OpReassign, "acme.manager", "acme.head.north", "Both nurses are on leave.", later))
 	c.taskOp(op(6, review.OpExtend, "acme.manager", "acme.head.north", "More time for the head.", latest))
-	wantNotices(t, db, store.NoticeReassigned,
+	wantNotices(t, db, review.NoticeReassigned,
 		"reassigned/ACME/2025/evaluate/NORTH/2/acme.nurse2.north", "reassigned/ACME/2025/evaluate/NORTH/5/acme.head.north")
-	wantNotices(t, db, store.NoticeExtended,
+	wantNotices(t, db, review.NoticeExtended,
 		"extended/ACME/2025/evaluate/NORTH/4/acme.nurse.north", "extended/ACME/2025/evaluate/NORTH/4/acme.nurse2.north",
 		"extended/ACME/2025/evaluate/NORTH/6/acme.head.north")
-	if ns := notices(t, db, store.NoticeExtended); !strings.Contains(ns[2].Body, "More time for the head.") || !strings.Contains(ns[2].Subject, "now due 2025-05-21") {
-		t.Errorf("got extension notice %q\n%s\nwant the reason and the new due date", ns[2].Subject, ns[2].Body)
+	if f := notices(t, db, review.NoticeExtended)[2].Facts; f.Reason != "More time for the head." || !f.DueAt.Equal(latest) || f.Actor != "acme.manager" {
+		t.Errorf("got extension notice facts %+v, want acme.manager's reason and the new due time %s", f, latest)
 	}
 
 	got, err := s.Task(ctx, task.ID)
@@ -300,14 +253,14 @@ func TestRecordDeadline(t *testing.T) {
 
 	// A reminder of a pool task goes to everyone in the pool.
 	c.deadline(dl(eval, 1, review.EventReminder, ""))
-	wantNotices(t, db, store.NoticeReminder,
+	wantNotices(t, db, review.NoticeReminder,
 		"reminder/ACME/2025/evaluate/NORTH/1/acme.nurse.north", "reminder/ACME/2025/evaluate/NORTH/1/acme.nurse2.north")
 	if overdueAt(eval.ID) != nil {
 		t.Error("a reminder marked the task overdue")
 	}
 	// A role account without an address still gets its notice, to be logged.
 	c.deadline(dl(consult, 1, review.EventReminder, ""))
-	if ns := notices(t, db, store.NoticeReminder); len(ns) != 3 || ns[0].Person != "acme.rep.north" || ns[0].Email != "" {
+	if ns := notices(t, db, review.NoticeReminder); len(ns) != 3 || ns[0].Person != "acme.rep.north" || ns[0].Email != "" {
 		t.Errorf("got reminders %+v, want one to acme.rep.north without address first", ns)
 	}
 
@@ -315,11 +268,11 @@ func TestRecordDeadline(t *testing.T) {
 	// (not BETA's) gets the escalation.
 	c.taskOp(review.TaskOpInput{Task: eval, Op: review.OpClaim, Seq: 1, Actor: "acme.nurse.north", Assignee: "acme.nurse.north", DueAt: eval.DueAt})
 	c.deadline(dl(eval, 2, review.EventOverdue, "acme.nurse.north"))
-	wantNotices(t, db, store.NoticeOverdue, "overdue/ACME/2025/evaluate/NORTH/2/acme.nurse.north")
-	wantNotices(t, db, store.NoticeEscalation,
+	wantNotices(t, db, review.NoticeOverdue, "overdue/ACME/2025/evaluate/NORTH/2/acme.nurse.north")
+	wantNotices(t, db, review.NoticeEscalation,
 		"escalation/ACME/2025/evaluate/NORTH/2/acme.deputy", "escalation/ACME/2025/evaluate/NORTH/2/acme.manager")
-	if ns := notices(t, db, store.NoticeEscalation); !strings.Contains(ns[0].Body, "It is now with: acme.nurse.north.") || ns[0].Email != "acme.deputy@acme.example" {
-		t.Errorf("got escalation to %s\n%s\nwant it to name the assignee", ns[0].Email, ns[0].Body)
+	if ns := notices(t, db, review.NoticeEscalation); ns[0].Facts.Assignee != "acme.nurse.north" || ns[0].Email != "acme.deputy@acme.example" {
+		t.Errorf("got escalation to %s with facts %+v, want it to name the assignee", ns[0].Email, ns[0].Facts)
 	}
 	first := overdueAt(eval.ID)
 	if first == nil {
@@ -331,9 +284,9 @@ func TestRecordDeadline(t *testing.T) {
 
 	// Still overdue: both again, with the new number; the first overdue time stays.
 	c.deadline(dl(eval, 3, review.EventOverdueReminder, "acme.nurse.north"))
-	wantNotices(t, db, store.NoticeOverdue,
+	wantNotices(t, db, review.NoticeOverdue,
 		"overdue/ACME/2025/evaluate/NORTH/2/acme.nurse.north", "overdue/ACME/2025/evaluate/NORTH/3/acme.nurse.north")
-	if n := len(noticeIDs(t, db, store.NoticeEscalation)); n != 4 {
+	if n := len(noticeIDs(t, db, review.NoticeEscalation)); n != 4 {
 		t.Errorf("got %d escalations, want 4 (two managers, twice)", n)
 	}
 	if again := overdueAt(eval.ID); again == nil || !again.Equal(*first) {
@@ -440,7 +393,7 @@ func TestCancelCycle(t *testing.T) {
 		}
 	}
 	// The claimed task's assignee hears of it, not the rest of its pool.
-	wantNotices(t, db, store.NoticeCancelled,
+	wantNotices(t, db, review.NoticeCancelled,
 		"cancelled/ACME/2025/evaluate/NORTH/acme.nurse2.north", "cancelled/ACME/2025/evaluate/SOUTH/acme.nurse.south")
 	wantPhases(t, s, "cancelled", map[string]string{"NORTH": "cancelled", "SOUTH": "cancelled"})
 	if counts := rowCounts(t, db); counts["consultations"] != 1 || counts["feedback_items"] != 1 {
@@ -507,14 +460,15 @@ func TestPublishQueuesNotices(t *testing.T) {
 	s, db := imported(t, "ACME", "BETA")
 	c := newCycle(t, s, db, "ACME", 2025, review.Config{})
 	c.run(round1Changes, round2Changes) // Publish twice: checked to write once
-	wantNotices(t, db, store.NoticePublished,
+	wantNotices(t, db, review.NoticePublished,
 		"published/review-cycle/ACME/2025/acme.head.north", "published/review-cycle/ACME/2025/acme.head.south",
 		"published/review-cycle/ACME/2025/acme.manager")
-	if ns := notices(t, db, store.NoticePublished); ns[0].Task != "" || ns[0].Cycle != c.id || !strings.Contains(ns[0].Subject, "ACME version 1, effective 2025-08-01") {
-		t.Errorf("got publication notice %+v, want one of the cycle naming version 1", ns[0])
+	if n := notices(t, db, review.NoticePublished)[0]; n.Task != "" || n.Cycle != c.id ||
+		n.Facts != (review.NoticeFacts{Kind: review.NoticePublished, Provider: "ACME", Year: 2025, Version: 1, EffectiveFrom: "2025-08-01"}) {
+		t.Errorf("got publication notice %+v, want one of the cycle naming version 1", n)
 	}
 	// Every task of the cycle announced itself to its one candidate.
-	if n := len(noticeIDs(t, db, store.NoticeAssigned)); n != 11 {
+	if n := len(noticeIDs(t, db, review.NoticeAssigned)); n != 11 {
 		t.Errorf("got %d assigned notices, want 11", n)
 	}
 }
@@ -600,7 +554,7 @@ func TestCancelWhileTimersFire(t *testing.T) {
 	if err != nil || len(open) != 0 {
 		t.Errorf("got open tasks %v (%v), want none", open, err)
 	}
-	if n := len(noticeIDs(t, db, store.NoticeCancelled)); n != len(tasks) {
+	if n := len(noticeIDs(t, db, review.NoticeCancelled)); n != len(tasks) {
 		t.Errorf("got %d cancelled notices, want %d", n, len(tasks))
 	}
 }

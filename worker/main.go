@@ -5,8 +5,10 @@
 //
 // Configuration comes from the environment: DATABASE_URL for PostgreSQL, the
 // standard TEMPORAL_* variables for the Temporal server, SMTP_URL for mail
-// (unset: notices are only logged) and OHO_NOTIFY_POLL for how often the
-// outbox is polled (default 5s).
+// (unset: notices are only logged), OHO_BASE_URL for the address of the web
+// pages the notices link to (default http://localhost:8080) and
+// OHO_NOTIFY_POLL for how often the outbox is polled (default 5s). A
+// malformed SMTP_URL or OHO_BASE_URL stops the worker at start.
 package main
 
 import (

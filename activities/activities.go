@@ -86,7 +86,7 @@ func (a *Activities) OpenTasks(ctx context.Context, in review.OpenTasksInput) ([
 
 // CompleteTask records a task's outcome with the records it carries.
 func (a *Activities) CompleteTask(ctx context.Context, in review.CompleteTaskInput) error {
-	if err := a.Store.CompleteTask(audited(ctx), in); err != nil {
+	if err := a.Store.CompleteTask(store.WithVia(audited(ctx), in.Via), in); err != nil {
 		return failure(ctx, err)
 	}
 	activity.GetLogger(ctx).Info("task completed", "task", in.Task.ID, "actor", in.Actor)
@@ -124,7 +124,7 @@ func (a *Activities) FailCycle(ctx context.Context, in review.FailCycleInput) er
 // RecordTaskOp records a claim, unclaim, delegation, reassignment or
 // extension of an open task and queues its notices.
 func (a *Activities) RecordTaskOp(ctx context.Context, in review.TaskOpInput) error {
-	if err := a.Store.RecordTaskOp(audited(ctx), in); err != nil {
+	if err := a.Store.RecordTaskOp(store.WithVia(audited(ctx), in.Via), in); err != nil {
 		return failure(ctx, err)
 	}
 	activity.GetLogger(ctx).Info("task operation recorded", "task", in.Task.ID, "op", in.Op, "seq", in.Seq, "actor", in.Actor, "assignee", in.Assignee)
@@ -144,7 +144,7 @@ func (a *Activities) RecordDeadline(ctx context.Context, in review.DeadlineInput
 // CancelCycle records that a manager cancelled a cycle and closes its open
 // tasks as cancelled.
 func (a *Activities) CancelCycle(ctx context.Context, in review.CancelCycleInput) error {
-	if err := a.Store.CancelCycle(audited(ctx), in); err != nil {
+	if err := a.Store.CancelCycle(store.WithVia(audited(ctx), in.Via), in); err != nil {
 		return failure(ctx, err)
 	}
 	activity.GetLogger(ctx).Info("cycle cancelled", "cycle", in.CycleID, "actor", in.Actor)

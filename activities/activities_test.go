@@ -141,7 +141,7 @@ func TestActivitiesOverTheStore(t *testing.T) {
 	db, _ := dbtest.New(t)
 	s := store.New(db)
 	ctx := context.Background()
-	if _, err := s.ImportOrg(ctx, dbtest.Org("ACME")); err != nil {
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -177,7 +177,7 @@ func TestTaskActivitiesOverTheStore(t *testing.T) {
 	db, _ := dbtest.New(t)
 	s := store.New(db)
 	ctx := context.Background()
-	if _, err := s.ImportOrg(ctx, dbtest.Org("ACME")); err != nil {
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)
 	}
 	id := review.CycleID("ACME", 2025)

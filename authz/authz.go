@@ -5,7 +5,11 @@
 //
 // People belong to one provider. Callers pass the actor's grants in the
 // provider the subject belongs to — none for a person of another provider —
-// so a manager of one provider has no power over another's cycles.
+// so a manager of one provider has no power over another's cycles. The
+// operator, who runs OHO's command line on the server with its database and
+// Temporal credentials, holds the Operator grant: it reads and administers
+// every provider but does no one's work; acting for a person, the command
+// line passes that person's grants instead.
 package authz
 
 import (
@@ -13,9 +17,24 @@ import (
 	"slices"
 )
 
-// RoleManager is the role that steers cycles. Roles are plain strings here
-// (review.Role values) so that the workflows can use this package.
-const RoleManager = "manager"
+// Roles this package gives powers of their own. Roles are plain strings here
+// (review.Role values) so that every layer, the workflows included, can use
+// this package.
+const (
+	// RoleManager steers the provider's cycles.
+	RoleManager = "manager"
+	// RoleAuditor reads everything of the provider, its audit trail included.
+	RoleAuditor = "auditor"
+	// RoleStudentRep sees only its own unit's tasks and the published plan.
+	RoleStudentRep = "student_rep"
+	// RoleOperator is no role people hold in a provider but the grant of
+	// the operator at the server's command line (see Operator).
+	RoleOperator = "operator"
+)
+
+// Operator is the grant of the operator acting as themselves, not for a
+// person.
+var Operator = Grant{Role: RoleOperator}
 
 // Op is an operation on a cycle or one of its tasks.
 type Op string
@@ -30,11 +49,22 @@ const (
 	OpUnclaim  Op = "unclaim"  // give a claimed task back to the role
 	OpDelegate Op = "delegate" // pass a task to a colleague in the same role
 	OpComplete Op = "complete" // complete a task with its outcome
-	OpRead     Op = "read"     // read cycles, tasks, records
+	// OpRead reads the provider's cycles (zero Subject) or one task: its
+	// input, outcome and history.
+	OpRead Op = "read"
+	// OpReadPlan reads the published plan, its versions and their diffs.
+	OpReadPlan Op = "read_plan"
+	// OpReport reads a cycle's traceability report.
+	OpReport Op = "report"
+	// OpAudit reads the audit trail and the workflow histories.
+	OpAudit Op = "audit"
+	// OpAdminister imports the organisation and invites or disables people.
+	OpAdminister Op = "administer"
 )
 
 // Ops lists every operation, in the order of the README's table.
-var Ops = []Op{OpStart, OpCancel, OpReassign, OpExtend, OpClaim, OpUnclaim, OpDelegate, OpComplete, OpRead}
+var Ops = []Op{OpStart, OpCancel, OpReassign, OpExtend, OpClaim, OpUnclaim, OpDelegate, OpComplete,
+	OpRead, OpReadPlan, OpReport, OpAudit, OpAdminister}
 
 // Grant is a role a person holds, in a unit or provider-wide (Unit "").
 type Grant struct {
@@ -50,6 +80,9 @@ type Subject struct {
 	Role     string
 	Unit     string
 	Assignee string
+	// On names what a subject other than a task is, for refusals ("the plan
+	// of DEMO"); empty means the cycle.
+	On string
 }
 
 func (s Subject) task() bool { return s.TaskID != "" }
@@ -57,6 +90,9 @@ func (s Subject) task() bool { return s.TaskID != "" }
 func (s Subject) describe() string {
 	if s.task() {
 		return "task " + s.TaskID
+	}
+	if s.On != "" {
+		return s.On
 	}
 	return "the cycle"
 }
@@ -86,6 +122,10 @@ func Check(actor string, grants []Grant, op Op, subject Subject) error {
 		return slices.Contains(grants, Grant{Role: role, Unit: unit})
 	}
 	manager := holds(RoleManager, "")
+	operator := holds(RoleOperator, "")
+	// Staff are the provider's people other than students' representatives,
+	// who see only their own unit's work.
+	staff := slices.ContainsFunc(grants, func(g Grant) bool { return g.Role != RoleStudentRep && g.Role != RoleOperator })
 	role := subject.Role
 	roleHolder := subject.task() && holds(role, subject.Unit)
 	assignee := subject.task() && subject.Assignee != "" && subject.Assignee == actor
@@ -124,10 +164,40 @@ func Check(actor string, grants []Grant, op Op, subject Subject) error {
 		}
 		return refuse(fmt.Sprintf("it is assigned to %s", subject.Assignee))
 	case OpRead:
-		if len(grants) > 0 {
+		switch {
+		case operator, staff, assignee:
+			return nil
+		case subject.task() && subject.Unit != "" && holds(RoleStudentRep, subject.Unit):
+			return nil
+		case len(grants) == 0:
+			return refuse("only people of the provider may")
+		case subject.task():
+			return refuse("students' representatives see only their own unit's tasks")
+		}
+		return refuse("students' representatives see their unit's tasks and the published plan, not the whole cycle")
+	case OpReadPlan:
+		if operator || len(grants) > 0 {
 			return nil
 		}
 		return refuse("only people of the provider may")
+	case OpReport:
+		if operator || staff {
+			return nil
+		}
+		if len(grants) == 0 {
+			return refuse("only people of the provider may")
+		}
+		return refuse("the report is for the provider's staff and auditors")
+	case OpAudit:
+		if operator || manager || holds(RoleAuditor, "") {
+			return nil
+		}
+		return refuse("only the provider's auditors and managers may")
+	case OpAdminister:
+		if operator || manager {
+			return nil
+		}
+		return refuse("only the provider's managers may")
 	}
 	return refuse("there is no such operation")
 }

@@ -9,29 +9,37 @@ import (
 
 // matrix is the README's authorization table: a row per role, a column per
 // operation; "yes" allowed, "-" refused. Each person holds the one role, in
-// unit A for unit roles. Task operations act on a task of unit A offered to
-// the role named in the column; reassign, extend, claim and delegate act on
-// a task offered to the row's own role, unclaim on a task the row's person
-// claimed (for managers and auditors: that someone else claimed).
+// unit A for unit roles; the operator holds the operator grant. Task
+// operations act on a task of unit A offered to the role named in the
+// column; reassign, extend, claim and delegate act on a task offered to the
+// row's own role, unclaim on a task the row's person claimed (for managers,
+// auditors and the operator: that someone else claimed). "read cycle" reads
+// the provider's cycles; "read task" a task of unit A (the row's own unit),
+// "read other" a task of unit B offered to the row's role.
 var columns = []string{"start", "cancel", "reassign", "extend", "claim", "unclaim", "delegate",
-	"complete evaluate", "complete consult", "complete draft", "complete signoff", "complete approve", "read"}
+	"complete evaluate", "complete consult", "complete draft", "complete signoff", "complete approve",
+	"read_cycle", "read_task", "read_other", "read_plan", "report", "audit", "administer"}
 
 var matrix = map[string]string{
-	//              start cancel reass extend claim unclm deleg  eval cons draft sign appr read
-	"manager":       "yes  yes    yes   yes    -     yes   -      -    -    -     -    -    yes",
-	"unit_head":     "-    -      -     -      yes   yes   yes    -    -    -     yes  -    yes",
-	"welfare_staff": "-    -      -     -      yes   yes   yes    yes  -    -     -    -    yes",
-	"student_rep":   "-    -      -     -      yes   yes   yes    -    yes  -     -    -    yes",
-	"plan_editor":   "-    -      -     -      yes   yes   yes    -    -    yes   -    -    yes",
-	"approver":      "-    -      -     -      yes   yes   yes    -    -    -     -    yes  yes",
-	"auditor":       "-    -      -     -      -     -     -      -    -    -     -    -    yes",
+	//              start cancel reass extend claim unclm deleg  eval cons draft sign appr  cycle task other plan report audit admin
+	"manager":       "yes  yes    yes   yes    -     yes   -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   yes",
+	"unit_head":     "-    -      -     -      yes   yes   yes    -    -    -     yes  -     yes   yes  yes   yes  yes    -     -",
+	"welfare_staff": "-    -      -     -      yes   yes   yes    yes  -    -     -    -     yes   yes  yes   yes  yes    -     -",
+	"student_rep":   "-    -      -     -      yes   yes   yes    -    yes  -     -    -     -     yes  -     yes  -      -     -",
+	"plan_editor":   "-    -      -     -      yes   yes   yes    -    -    yes   -    -     yes   yes  yes   yes  yes    -     -",
+	"approver":      "-    -      -     -      yes   yes   yes    -    -    -     -    yes   yes   yes  yes   yes  yes    -     -",
+	"auditor":       "-    -      -     -      -     -     -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   -",
+	"operator":      "-    -      -     -      -     -     -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   yes",
 }
 
 // taskRole is the role each kind of task is offered to, and providerWide
 // the roles held for the whole provider rather than a unit.
 var (
 	taskRole     = map[string]string{"evaluate": "welfare_staff", "consult": "student_rep", "draft": "plan_editor", "signoff": "unit_head", "approve": "approver"}
-	providerWide = map[string]bool{"manager": true, "plan_editor": true, "approver": true, "auditor": true}
+	providerWide = map[string]bool{"manager": true, "plan_editor": true, "approver": true, "auditor": true, "operator": true}
+	// watchers hold no task role of their own: their task columns act on a
+	// welfare staff task.
+	watchers = map[string]bool{"manager": true, "auditor": true, "operator": true}
 )
 
 func unitOf(role string) string {
@@ -48,24 +56,30 @@ func TestMatrix(t *testing.T) {
 			t.Fatalf("row %s has %d cells, want %d", role, len(cells), len(columns))
 		}
 		grants := []authz.Grant{{Role: role, Unit: unitOf(role)}}
+		own := role
+		if watchers[role] {
+			own = "welfare_staff"
+		}
 		for i, col := range columns {
 			op, kind, _ := strings.Cut(col, " ")
 			var subject authz.Subject
 			switch {
+			case col == "read_cycle":
+				op = "read"
+			case col == "read_task":
+				op, subject = "read", authz.Subject{TaskID: "P/2026/task", Role: own, Unit: unitOf(own)}
+			case col == "read_other":
+				op, subject = "read", authz.Subject{TaskID: "P/2026/task/B", Role: own, Unit: "B"}
 			case kind != "":
 				r := taskRole[kind]
 				subject = authz.Subject{TaskID: "P/2026/" + kind, Role: r, Unit: unitOf(r)}
 			case op == "reassign" || op == "extend" || op == "claim" || op == "delegate":
-				r := role
-				if role == "manager" || role == "auditor" {
-					r = "welfare_staff"
-				}
-				subject = authz.Subject{TaskID: "P/2026/task", Role: r, Unit: unitOf(r)}
+				subject = authz.Subject{TaskID: "P/2026/task", Role: own, Unit: unitOf(own)}
 			case op == "unclaim":
 				// People give back what they claimed; managers whatever was
 				// claimed (here: by someone else).
 				claimer := "p"
-				if role == "manager" || role == "auditor" {
+				if watchers[role] {
 					claimer = "someone.else"
 				}
 				subject = authz.Subject{TaskID: "P/2026/task", Role: role, Unit: unitOf(role), Assignee: claimer}
@@ -108,6 +122,12 @@ func TestAssignmentInForce(t *testing.T) {
 		{"a unit manager is not the provider's manager", "mia", []authz.Grant{{Role: "manager", Unit: "A"}}, authz.OpReassign, offered, "only the provider's managers may"},
 		{"no ID", "", staff, authz.OpStart, authz.Subject{}, "a person with no ID may not start the cycle"},
 		{"people of another provider read nothing", "x", nil, authz.OpRead, authz.Subject{}, "only people of the provider may"},
+		{"nor the plan", "x", nil, authz.OpReadPlan, authz.Subject{On: "the plan of P"}, `"x" may not read_plan the plan of P: only people of the provider may`},
+		{"a student rep reads the cycle", "rep", []authz.Grant{{Role: "student_rep", Unit: "A"}}, authz.OpRead, authz.Subject{}, "not the whole cycle"},
+		{"a student rep reads a provider-wide task", "rep", []authz.Grant{{Role: "student_rep", Unit: "A"}}, authz.OpRead, authz.Subject{TaskID: "P/2026/draft/r1", Role: "plan_editor"}, "only their own unit's tasks"},
+		{"a student rep reads a task reassigned to them", "rep", []authz.Grant{{Role: "student_rep", Unit: "A"}}, authz.OpRead, authz.Subject{TaskID: "T", Role: "welfare_staff", Unit: "B", Assignee: "rep"}, ""},
+		{"a unit auditor is not the provider's auditor", "aud", []authz.Grant{{Role: "auditor", Unit: "A"}}, authz.OpAudit, authz.Subject{}, "only the provider's auditors and managers may"},
+		{"the operator does no one's work", "operator", []authz.Grant{authz.Operator}, authz.OpComplete, authz.Subject{TaskID: "T", Role: "welfare_staff", Unit: "A"}, "it is assigned to the welfare_staff of unit A"},
 		{"an unknown operation", "mia", manager, authz.Op("erase"), authz.Subject{}, "there is no such operation"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

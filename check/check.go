@@ -50,8 +50,28 @@ func must(err error) {
 	}
 }
 
-// Struct validates v by its `validate` tags. The error, if any, lists every
-// problem as "field: what is wrong", separated by "; ".
+// Problem is what is wrong with one field of an input: Field is its path as
+// people write it in files and requests ("findings[0].severity"), Text a
+// sentence that names it ("findings[0].severity must be one of …").
+type Problem struct {
+	Field string
+	Text  string
+}
+
+// Problems are every problem found in one input. As an error it reads as
+// the sentences separated by "; ", so a refusal names all of them at once.
+type Problems []Problem
+
+func (p Problems) Error() string {
+	msgs := make([]string, len(p))
+	for i, pr := range p {
+		msgs[i] = pr.Text
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Struct validates v by its `validate` tags. The error, if any, is Problems:
+// every problem found, each naming its field.
 func Struct(v any) error {
 	err := validate.Struct(v)
 	if err == nil {
@@ -61,11 +81,21 @@ func Struct(v any) error {
 	if !errors.As(err, &fieldErrs) {
 		return fmt.Errorf("validating input: %w", err)
 	}
-	msgs := make([]string, 0, len(fieldErrs))
+	problems := make(Problems, 0, len(fieldErrs))
 	for _, fe := range fieldErrs {
-		msgs = append(msgs, describe(fe))
+		problems = append(problems, Problem{Field: fieldPath(fe), Text: describe(fe)})
 	}
-	return errors.New(strings.Join(msgs, "; "))
+	return problems
+}
+
+// fieldPath is the field's path without the Go type name of the top-level
+// struct, which means nothing to a user.
+func fieldPath(fe validator.FieldError) string {
+	field := fe.Namespace()
+	if _, rest, ok := strings.Cut(field, "."); ok {
+		field = rest
+	}
+	return field
 }
 
 // Code reports whether s is a valid code (provider, unit, section, item).
@@ -74,13 +104,9 @@ func Code(s string) bool { return codePattern.MatchString(s) }
 // Person reports whether s is a valid person ID.
 func Person(s string) bool { return personPattern.MatchString(s) }
 
-// describe renders one field error. The namespace starts with the Go type name
-// of the top-level struct, which means nothing to a user, so it is cut off.
+// describe renders one field error as a sentence that names the field.
 func describe(fe validator.FieldError) string {
-	field := fe.Namespace()
-	if _, rest, ok := strings.Cut(field, "."); ok {
-		field = rest
-	}
+	field := fieldPath(fe)
 	param := fe.Param()
 	switch fe.Tag() {
 	case "required":

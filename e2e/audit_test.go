@@ -60,7 +60,7 @@ func TestAuditThroughCommandLine(t *testing.T) {
 	}
 	e.refused(2, "choose --json or --csv", "audit", "log", "--json", "--csv")
 	e.refused(1, `--since "last week" is not a date`, "audit", "log", "--since", "last week")
-	e.refused(1, `--actor "North Staff" is not a person ID`, "audit", "log", "--actor", "North Staff")
+	e.refused(1, `actor "North Staff" is not a person ID`, "audit", "log", "--actor", "North Staff")
 	if out := e.ok("audit", "log", "--provider", e.provider, "--since", "2999-01-01"); strings.TrimSpace(out) != "no events" {
 		t.Errorf("audit log --since 2999-01-01: got %q", out)
 	}

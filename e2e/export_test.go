@@ -112,7 +112,7 @@ func TestAuditExportOfFinishedCycle(t *testing.T) {
 	e.refused(1, "provider NOSUCH has no cycle for 2026", "audit", "export", "--provider", "NOSUCH", "--year", year)
 	e.refused(2, "audit export needs --provider", "audit", "export", "--year", year)
 	e.refused(2, "audit export needs --year", "audit", "export", "--provider", e.provider)
-	e.refused(1, "--year 26 is not a year", "audit", "export", "--provider", e.provider, "--year", "26")
+	e.refused(1, "year 26 is not a year", "audit", "export", "--provider", e.provider, "--year", "26")
 	e.refused(2, "cycle history needs --year", "cycle", "history", "--provider", e.provider)
 
 	// One round, everyone approves.

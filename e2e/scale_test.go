@@ -12,6 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/oho-dev/oho/review"
+	"github.com/oho-dev/oho/service"
+	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
 )
 
@@ -47,10 +49,12 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 		"--config", e.file("cfg.json", `{"max_rounds": 3}`)))
 
 	c := dialTemporal(t)
+	svc := service.New(service.Config{Store: store.New(e.db), Temporal: func(context.Context) (client.Client, error) { return c, nil }})
 
-	// complete sends completions ten at a time, Temporal's limit of Updates
-	// in flight per workflow, waiting for each task to be open first.
-	complete := func(reqs []workflows.CompleteTaskRequest, workflowOf func(workflows.CompleteTaskRequest) string) {
+	// complete sends completions through the service, ten at a time,
+	// Temporal's limit of Updates in flight per workflow, waiting for each
+	// task to be open first.
+	complete := func(reqs []completion) {
 		t.Helper()
 		sem := make(chan struct{}, 10)
 		var wg sync.WaitGroup
@@ -66,7 +70,11 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 				for ctx.Err() == nil && e.count(`SELECT count(*) FROM tasks WHERE id = $1 AND status = 'open'`, req.TaskID) == 0 {
 					time.Sleep(50 * time.Millisecond)
 				}
-				if _, err := workflows.CompleteTask(ctx, c, workflowOf(req), req); err != nil {
+				actor, err := svc.Act(ctx, req.Actor, review.Via{Channel: review.ChannelCLI, Ref: "e2e"})
+				if err == nil {
+					_, err = svc.CompleteTask(ctx, actor, req.TaskID, req.Outcome)
+				}
+				if err != nil {
 					errs <- fmt.Errorf("%s: %w", req.TaskID, err)
 				}
 			}()
@@ -85,16 +93,14 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 		return b
 	}
 
-	var units []workflows.CompleteTaskRequest
+	var units []completion
 	for _, u := range codes {
 		l := strings.ToLower(u)
 		units = append(units,
-			workflows.CompleteTaskRequest{TaskID: e.taskID(review.KindEvaluate, 0, u), Actor: l + ".welfare_staff", Outcome: raw(evaluation(u))},
-			workflows.CompleteTaskRequest{TaskID: e.taskID(review.KindConsult, 0, u), Actor: l + ".student_rep", Outcome: raw(consultation())})
+			completion{TaskID: e.taskID(review.KindEvaluate, 0, u), Actor: l + ".welfare_staff", Outcome: raw(evaluation(u))},
+			completion{TaskID: e.taskID(review.KindConsult, 0, u), Actor: l + ".student_rep", Outcome: raw(consultation())})
 	}
-	complete(units, func(r workflows.CompleteTaskRequest) string {
-		return review.UnitReviewID(wfID, r.TaskID[strings.LastIndex(r.TaskID, "/")+1:])
-	})
+	complete(units)
 
 	var dispositions []map[string]any
 	for _, u := range codes {
@@ -102,30 +108,29 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 			map[string]any{"item": u + "/F1", "decision": "rejected", "reason": "Covered by the provider-wide rota"},
 			map[string]any{"item": u + "/S1", "decision": "deferred", "reason": "Planned with next year's budget"})
 	}
-	toParent := func(workflows.CompleteTaskRequest) string { return wfID }
 	for round := 1; round <= 3; round++ {
 		change := map[string]any{"changes": []map[string]any{{"id": "C1", "section": "communal", "text": fmt.Sprintf("Round %d wording.", round), "rationale": "Evaluation"}},
 			"dispositions": dispositions}
-		complete([]workflows.CompleteTaskRequest{{TaskID: e.taskID(review.KindDraft, round, ""), Actor: "p.editor", Outcome: raw(change)}}, toParent)
+		complete([]completion{{TaskID: e.taskID(review.KindDraft, round, ""), Actor: "p.editor", Outcome: raw(change)}})
 		var hash string
 		if err := e.db.Get(&hash, `SELECT content_hash FROM plan_drafts WHERE cycle_id = $1 AND round = $2`, wfID, round); err != nil {
 			t.Fatal(err)
 		}
 		// Every unit but the last approves; in rounds 1 and 2 the last asks for changes.
-		var signs []workflows.CompleteTaskRequest
+		var signs []completion
 		for _, u := range codes[:n-1] {
-			signs = append(signs, workflows.CompleteTaskRequest{TaskID: e.taskID(review.KindSignOff, round, u), Actor: strings.ToLower(u) + ".unit_head",
+			signs = append(signs, completion{TaskID: e.taskID(review.KindSignOff, round, u), Actor: strings.ToLower(u) + ".unit_head",
 				Outcome: raw(map[string]any{"decision": "approve", "version_hash": hash})})
 		}
-		complete(signs, toParent)
+		complete(signs)
 		last := map[string]any{"decision": "approve", "version_hash": hash}
 		if round < 3 {
 			last = map[string]any{"decision": "request_changes", "comment": "One more pass", "version_hash": hash}
 		}
-		complete([]workflows.CompleteTaskRequest{{TaskID: e.taskID(review.KindSignOff, round, codes[n-1]), Actor: strings.ToLower(codes[n-1]) + ".unit_head", Outcome: raw(last)}}, toParent)
+		complete([]completion{{TaskID: e.taskID(review.KindSignOff, round, codes[n-1]), Actor: strings.ToLower(codes[n-1]) + ".unit_head", Outcome: raw(last)}})
 	}
-	complete([]workflows.CompleteTaskRequest{{TaskID: e.taskID(review.KindApprove, 3, ""), Actor: "r.approver",
-		Outcome: raw(map[string]any{"decision": "approve", "effective_from": "2026-08-01"})}}, toParent)
+	complete([]completion{{TaskID: e.taskID(review.KindApprove, 3, ""), Actor: "r.approver",
+		Outcome: raw(map[string]any{"decision": "approve", "effective_from": "2026-08-01"})}})
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -142,6 +147,13 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 	if parent > 5000 {
 		t.Errorf("parent history has %d events; want it well under Temporal's 10,240 warning (at most 5,000)", parent)
 	}
+}
+
+// completion is a task to complete, by whom, with what.
+type completion struct {
+	TaskID  string
+	Actor   string
+	Outcome json.RawMessage
 }
 
 func historyLength(ctx context.Context, t *testing.T, c client.Client, workflowID string) int {

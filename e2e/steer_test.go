@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os/user"
 	"strings"
 	"testing"
 	"time"
@@ -125,4 +126,36 @@ func TestSteeringThroughCommandLine(t *testing.T) {
 	}
 	e.refused(1, "is cancelled and cannot be cancelled", "cycle", "cancel", "--provider", e.provider, "--year", year, "--as", "m.manager", "--reason", "again")
 	e.refused(1, "is cancelled", "task", "claim", e.taskID(review.KindEvaluate, 0, "HARBOUR"), "--as", "harbour.staff")
+
+	// Every change made here says it came through the command line and
+	// which operating-system user ran it; what the workflows did by
+	// themselves says neither.
+	user := osUser(t)
+	var byPeople, byCLI, byWorkflows, viaSomething int
+	if err := e.db.QueryRow(`
+SELECT count(*) FILTER (WHERE actor NOT IN ('system', 'operator')),
+       count(*) FILTER (WHERE actor NOT IN ('system', 'operator') AND channel = 'cli' AND channel_ref = $1),
+       count(*) FILTER (WHERE actor = 'system'),
+       count(*) FILTER (WHERE actor = 'system' AND (channel <> '' OR channel_ref <> ''))
+FROM audit_events`, user).Scan(&byPeople, &byCLI, &byWorkflows, &viaSomething); err != nil {
+		t.Fatal(err)
+	}
+	if byPeople == 0 || byCLI != byPeople || byWorkflows == 0 || viaSomething != 0 {
+		t.Errorf("audit events: %d by people, %d of them via cli as %q; %d by the workflows, %d of them with a channel; want every person's via cli and no workflow's",
+			byPeople, byCLI, user, byWorkflows, viaSomething)
+	}
+	if out := e.ok("audit", "log", "--provider", e.provider, "--actor", "m.manager"); !strings.Contains(out, "cli user "+user) {
+		t.Errorf("audit log does not show the channel of m.manager's changes:\n%s", out)
+	}
+}
+
+// osUser is the operating-system user the command line runs as, which it
+// records as the channel reference of every change.
+func osUser(t *testing.T) string {
+	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Username
 }

@@ -68,7 +68,7 @@ const (
 func outbox(t *testing.T) *sqlx.DB {
 	t.Helper()
 	db, _ := dbtest.New(t)
-	if _, err := store.New(db).ImportOrg(context.Background(), dbtest.Org("ACME")); err != nil {
+	if _, err := store.New(db).ImportOrg(context.Background(), store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatalf("importing the organisation: %v", err)
 	}
 	return db

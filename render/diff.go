@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -132,6 +133,16 @@ type PlanDiff struct {
 	// Changes are the changes that made the versions after the older one,
 	// up to the newer; they are shown only when From is the older.
 	Changes []store.PlanChange
+}
+
+// MarshalJSON writes the diff as `plan diff --json` and the API give it:
+// the two versions by number, hash and effective date (not their whole
+// text, which the sections show), the sections and the changes.
+func (d PlanDiff) MarshalJSON() ([]byte, error) {
+	ref := func(v store.PlanVersion) map[string]any {
+		return map[string]any{"version": v.Version, "hash": v.Hash, "effective_from": v.EffectiveFrom}
+	}
+	return json.Marshal(map[string]any{"provider": d.Provider, "from": ref(d.From), "to": ref(d.To), "sections": d.Sections, "changes": d.Changes})
 }
 
 // DiffText writes the diff as text for a terminal: each section with its

@@ -292,6 +292,8 @@ type CompleteTaskInput struct {
 	Outcome json.RawMessage `json:"outcome"`
 	// Draft is the plan content a draft outcome produces; set for drafts only.
 	Draft *PlanContent `json:"draft,omitempty"`
+	// Via is how the actor reached OHO, for the audit trail.
+	Via Via `json:"via,omitzero"`
 }
 
 // SupersedeTasksInput closes open tasks that no longer matter, such as the
@@ -419,6 +421,7 @@ type TaskOpInput struct {
 	Reason   string    `json:"reason"`
 	Assignee string    `json:"assignee"` // the assignee after the operation; "" is the role's pool
 	DueAt    time.Time `json:"due_at"`   // the due time after the operation
+	Via      Via       `json:"via,omitzero"`
 }
 
 // DeadlineEvent is what a task's timers found.
@@ -450,4 +453,5 @@ type CancelCycleInput struct {
 	CycleID string `json:"cycle_id"`
 	Actor   string `json:"actor"`
 	Reason  string `json:"reason"`
+	Via     Via    `json:"via,omitzero"`
 }

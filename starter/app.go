@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/user"
 
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
 
+	"github.com/oho-dev/oho/check"
 	"github.com/oho-dev/oho/connect"
+	"github.com/oho-dev/oho/review"
+	"github.com/oho-dev/oho/service"
 	"github.com/oho-dev/oho/store"
 )
 
@@ -23,6 +28,68 @@ type app struct {
 	db       *sqlx.DB
 	st       *store.Store
 	temporal client.Client
+	svc      *service.Service
+}
+
+// service returns the service layer every command goes through, over the
+// database (opened now) and Temporal (dialled when a command needs it).
+func (a *app) service(ctx context.Context) (*service.Service, error) {
+	if a.svc == nil {
+		st, err := a.store(ctx)
+		if err != nil {
+			return nil, err
+		}
+		a.svc = service.New(service.Config{
+			Store: st, Temporal: a.client, TaskQueue: connect.TaskQueue(),
+			TemporalUI: os.Getenv("TEMPORAL_UI_URL"), Namespace: os.Getenv("TEMPORAL_NAMESPACE"),
+		})
+	}
+	return a.svc, nil
+}
+
+// via is how the command line reaches OHO: the operator's channel, named by
+// the operating-system user running it, which the audit trail records with
+// every change made here.
+func via() review.Via {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if name == "" {
+		name = "unknown"
+	}
+	return review.Via{Channel: review.ChannelCLI, Ref: name}
+}
+
+// as returns the actor of a command run for the person named by --as.
+func (a *app) as(ctx context.Context, id string) (service.Actor, error) {
+	if !check.Person(id) {
+		return service.Actor{}, fmt.Errorf("--as %q is not a person ID (lower-case letters, digits, '.', '-', '_')", id)
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return service.Actor{}, err
+	}
+	return svc.Act(ctx, id, via())
+}
+
+// readerService returns the actor of a read (see reader) and the service.
+func (a *app) readerService(ctx context.Context, as string) (service.Actor, *service.Service, error) {
+	actor, err := a.reader(ctx, as)
+	if err != nil {
+		return service.Actor{}, nil, err
+	}
+	svc, err := a.service(ctx)
+	return actor, svc, err
+}
+
+// reader returns the actor of a read: the person named by --as when given,
+// the operator otherwise.
+func (a *app) reader(ctx context.Context, as string) (service.Actor, error) {
+	if as == "" {
+		return service.Operator(via()), nil
+	}
+	return a.as(ctx, as)
 }
 
 func (a *app) store(ctx context.Context) (*store.Store, error) {

@@ -3,20 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-
-	"github.com/oho-dev/oho/check"
 	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/review"
-	"github.com/oho-dev/oho/store"
+	"github.com/oho-dev/oho/service"
 )
 
 // auditVerify recomputes the audit trail's hash chain: "ok N events" and exit
@@ -24,14 +17,15 @@ import (
 func (a *app) auditVerify(ctx context.Context, args []string) error {
 	fs := newFlags("audit verify")
 	asJSON := fs.Bool("json", false, "print JSON")
+	as := readAs(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := a.store(ctx)
+	actor, svc, err := a.readerService(ctx, *as)
 	if err != nil {
 		return err
 	}
-	v, err := st.VerifyAudit(ctx)
+	v, err := svc.VerifyAudit(ctx, actor)
 	if err != nil {
 		return err
 	}
@@ -52,25 +46,19 @@ func (a *app) auditVerify(ctx context.Context, args []string) error {
 // auditLog prints the audit events a filter selects.
 func (a *app) auditLog(ctx context.Context, args []string) error {
 	fs := newFlags("audit log")
-	var f store.AuditFilter
+	var f service.AuditFilter
 	fs.StringVar(&f.Provider, "provider", "", "provider code")
 	fs.IntVar(&f.Year, "year", 0, "cycle year")
-	fs.StringVar(&f.Actor, "actor", "", "person ID, or system")
+	fs.StringVar(&f.Actor, "actor", "", "person ID, or system, or operator")
 	since := fs.String("since", "", "YYYY-MM-DD or RFC 3339 time")
 	asJSON := fs.Bool("json", false, "print JSON")
 	asCSV := fs.Bool("csv", false, "print CSV")
+	as := readAs(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	switch {
-	case *asJSON && *asCSV:
+	if *asJSON && *asCSV {
 		return usagef("audit log: choose --json or --csv, not both")
-	case f.Provider != "" && !check.Code(f.Provider):
-		return fmt.Errorf("--provider %q is not a provider code", f.Provider)
-	case f.Year != 0 && (f.Year < 2000 || f.Year > 2999):
-		return fmt.Errorf("--year %d is not a year between 2000 and 2999", f.Year)
-	case f.Actor != "" && f.Actor != store.ActorSystem && !check.Person(f.Actor):
-		return fmt.Errorf("--actor %q is not a person ID", f.Actor)
 	}
 	if *since != "" {
 		t, err := parseSince(*since)
@@ -79,11 +67,11 @@ func (a *app) auditLog(ctx context.Context, args []string) error {
 		}
 		f.Since = t
 	}
-	st, err := a.store(ctx)
+	actor, svc, err := a.readerService(ctx, *as)
 	if err != nil {
 		return err
 	}
-	events, err := st.AuditLog(ctx, f)
+	events, err := svc.AuditLog(ctx, actor, f)
 	if err != nil {
 		return err
 	}
@@ -98,9 +86,10 @@ func (a *app) auditLog(ctx context.Context, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tSUBJECT\tWORKFLOW")
+	fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tVIA\tACTION\tSUBJECT\tWORKFLOW")
 	for _, e := range events {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At.Local().Format("2006-01-02 15:04:05"), e.Actor, e.Action, e.Subject, orDash(e.WorkflowID))
+		via := review.Via{Channel: e.Channel, Ref: e.ChannelRef}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At.Local().Format("2006-01-02 15:04:05"), e.Actor, orDash(via.String()), e.Action, e.Subject, orDash(e.WorkflowID))
 	}
 	return tw.Flush()
 }
@@ -115,78 +104,20 @@ func parseSince(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--since %q is not a date (YYYY-MM-DD) or a time (2027-03-01T09:00:00+02:00)", s)
 }
 
-// cycleWorkflows finds a cycle's workflows on the Temporal server: the
-// cycle's own (its latest run), then each unit's child in unit code order.
-// The children are read from the cycle's history (the children that run
-// really started, each with its run ID), rather than guessed from the units
-// or the tasks table (a unit with no task yet would be missed) or listed by
-// search attributes (visibility lags behind and would also list the children
-// of an earlier run of the same cycle). Each comes with its whole history.
-func (a *app) cycleWorkflows(ctx context.Context, provider string, year int) ([]render.Workflow, error) {
-	st, err := a.store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := st.Cycle(ctx, provider, year); err != nil {
-		return nil, err
-	}
-	c, err := a.client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	parentID := review.CycleID(provider, year)
-	type run struct{ id, runID string }
-	runs := []run{{id: parentID}}
-	var out []render.Workflow
-	for i := 0; i < len(runs); i++ {
-		r := runs[i]
-		desc, err := c.DescribeWorkflowExecution(ctx, r.id, r.runID)
-		if err != nil {
-			var notFound *serviceerror.NotFound
-			if errors.As(err, &notFound) {
-				return nil, fmt.Errorf("Temporal has no workflow %s (its history may have passed the namespace's retention period)", r.id)
-			}
-			return nil, fmt.Errorf("reading workflow %s from Temporal: %w", r.id, err)
-		}
-		info := desc.GetWorkflowExecutionInfo()
-		w := render.Workflow{
-			WorkflowID: r.id, RunID: info.GetExecution().GetRunId(), WorkflowType: info.GetType().GetName(),
-			Status:    strings.TrimPrefix(info.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"),
-			StartTime: info.GetStartTime().AsTime(),
-		}
-		if info.GetCloseTime() != nil {
-			w.CloseTime = info.GetCloseTime().AsTime()
-		}
-		w.WebUI = webUIURL(w.WorkflowID, w.RunID)
-		iter := c.GetWorkflowHistory(ctx, w.WorkflowID, w.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for iter.HasNext() {
-			e, err := iter.Next()
-			if err != nil {
-				return nil, fmt.Errorf("reading the history of %s: %w", w.WorkflowID, err)
-			}
-			w.History = append(w.History, e)
-			if i == 0 {
-				if started := e.GetChildWorkflowExecutionStartedEventAttributes(); started != nil {
-					runs = append(runs, run{id: started.GetWorkflowExecution().GetWorkflowId(), runID: started.GetWorkflowExecution().GetRunId()})
-				}
-			}
-		}
-		w.HistoryLength = int64(len(w.History))
-		out = append(out, w)
-	}
-	slices.SortFunc(out[1:], func(a, b render.Workflow) int { return strings.Compare(a.WorkflowID, b.WorkflowID) })
-	return out, nil
-}
-
 // cycleHistory prints where each of a cycle's workflow histories can be read.
 func (a *app) cycleHistory(ctx context.Context, args []string) error {
 	fs := newFlags("cycle history")
 	var ref cycleRef
 	asJSON := fs.Bool("json", false, "print JSON")
+	as := readAs(fs)
 	if err := ref.parse(fs, args); err != nil {
 		return err
 	}
-	wfs, err := a.cycleWorkflows(ctx, ref.provider, ref.year)
+	actor, svc, err := a.readerService(ctx, *as)
+	if err != nil {
+		return err
+	}
+	wfs, err := svc.CycleWorkflows(ctx, actor, ref.provider, ref.year, false)
 	if err != nil {
 		return err
 	}
@@ -210,10 +141,15 @@ func (a *app) auditExport(ctx context.Context, args []string) error {
 	fs := newFlags("audit export")
 	var ref cycleRef
 	out := fs.String("out", "", "file to write (default: standard output)")
+	as := readAs(fs)
 	if err := ref.parse(fs, args); err != nil {
 		return err
 	}
-	buf, counts, err := a.exportCycle(ctx, ref.provider, ref.year)
+	actor, _, err := a.readerService(ctx, *as)
+	if err != nil {
+		return err
+	}
+	buf, counts, err := a.exportCycle(ctx, actor, ref.provider, ref.year)
 	if err != nil {
 		return err
 	}
@@ -228,28 +164,19 @@ func (a *app) auditExport(ctx context.Context, args []string) error {
 	return nil
 }
 
-// exportCycle gathers a cycle's audit events and workflow histories and
-// renders its audit export (render.AuditExport) in memory.
-func (a *app) exportCycle(ctx context.Context, provider string, year int) ([]byte, render.ExportCounts, error) {
-	st, err := a.store(ctx)
+// exportCycle renders the audit export of a cycle (render.AuditExport) in
+// memory, so that a failure writes nothing.
+func (a *app) exportCycle(ctx context.Context, actor service.Actor, provider string, year int) ([]byte, render.ExportCounts, error) {
+	svc, err := a.service(ctx)
 	if err != nil {
 		return nil, render.ExportCounts{}, err
 	}
-	cyc, err := st.Cycle(ctx, provider, year)
-	if err != nil {
-		return nil, render.ExportCounts{}, err
-	}
-	events, err := st.Events(ctx, cyc.ID)
-	if err != nil {
-		return nil, render.ExportCounts{}, err
-	}
-	wfs, err := a.cycleWorkflows(ctx, provider, year)
+	export, err := svc.AuditExport(ctx, actor, provider, year)
 	if err != nil {
 		return nil, render.ExportCounts{}, err
 	}
 	var buf bytes.Buffer
-	counts, err := render.AuditExport(&buf, render.Export{Provider: provider, Year: year, CycleID: cyc.ID,
-		ExportedAt: time.Now(), Events: events, Workflows: wfs})
+	counts, err := render.AuditExport(&buf, export)
 	if err != nil {
 		return nil, render.ExportCounts{}, err
 	}

@@ -2,24 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
-
-	"github.com/oho-dev/oho/authz"
-	"github.com/oho-dev/oho/check"
-	"github.com/oho-dev/oho/connect"
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/schema"
-	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
+	"github.com/oho-dev/oho/service"
 )
 
 func (a *app) migrate(ctx context.Context, args []string) error {
@@ -51,23 +41,20 @@ type cycleRef struct {
 }
 
 // parse adds --provider and --year to the command's flags, parses the
-// arguments and checks that both name a cycle.
+// arguments and checks that both are given; the service checks their values.
 func (r *cycleRef) parse(fs *flag.FlagSet, args []string) error {
 	fs.StringVar(&r.provider, "provider", "", "provider code")
 	fs.IntVar(&r.year, "year", 0, "year of the cycle")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := required(fs, "provider", "year"); err != nil {
-		return err
-	}
-	if !check.Code(r.provider) {
-		return fmt.Errorf("--provider %q is not a provider code (1-32 letters, digits, '-' or '_')", r.provider)
-	}
-	if r.year < 2000 || r.year > 2999 {
-		return fmt.Errorf("--year %d is not a year between 2000 and 2999", r.year)
-	}
-	return nil
+	return required(fs, "provider", "year")
+}
+
+// readAs adds the optional --as of a read: the person whose view to show;
+// without it the operator reads.
+func readAs(fs *flag.FlagSet) *string {
+	return fs.String("as", "", "read as this person (default: the operator, who reads everything)")
 }
 
 func (a *app) cycleStart(ctx context.Context, args []string) error {
@@ -81,83 +68,57 @@ func (a *app) cycleStart(ctx context.Context, args []string) error {
 	if err := required(fs, "as"); err != nil {
 		return err
 	}
-	p, err := a.actor(ctx, *as)
+	actor, err := a.as(ctx, *as)
 	if err != nil {
 		return err
 	}
 	var cfg review.Config
 	if *configFile != "" {
-		if _, err := readJSONFile(*configFile, &cfg); err != nil {
+		if cfg, err = readConfig(*configFile); err != nil {
 			return err
 		}
-		if err := cfg.Validate(); err != nil {
-			return fmt.Errorf("%s: %w", *configFile, err)
-		}
 	}
-	id, existed, err := a.startCycle(ctx, p, workflows.CycleInput{Provider: ref.provider, Year: ref.year, Config: cfg})
+	svc, err := a.service(ctx)
 	if err != nil {
 		return err
 	}
-	if existed {
+	started, err := svc.StartCycle(ctx, actor, service.StartCycle{Provider: ref.provider, Year: ref.year, Config: cfg})
+	if err != nil {
+		return err
+	}
+	if started.Existed {
 		fmt.Fprintf(a.stderr, "a cycle for %s %d already exists; it was not started again\n", ref.provider, ref.year)
 	}
-	a.printf("%s\n", id)
+	a.printf("%s\n", started.CycleID)
 	return nil
 }
 
-// startCycle starts the ReviewCycle workflow once the person may and the
-// provider is ready for it. Starting a cycle that exists already, running or
-// finished, starts nothing and reports the existing workflow ID.
-func (a *app) startCycle(ctx context.Context, by store.Person, in workflows.CycleInput) (id string, existed bool, err error) {
-	st, err := a.store(ctx)
+// readConfig reads a cycle config file strictly and validates it.
+func readConfig(path string) (review.Config, error) {
+	raw, err := readFile(path)
 	if err != nil {
-		return "", false, err
+		return review.Config{}, err
 	}
-	if err := st.CheckReady(ctx, in.Provider); err != nil {
-		return "", false, fmt.Errorf("cannot start the cycle: %w", err)
-	}
-	if err := authorize(by, in.Provider, authz.OpStart); err != nil {
-		return "", false, err
-	}
-	c, err := a.client(ctx)
-	if err != nil {
-		return "", false, err
-	}
-	id = review.CycleID(in.Provider, in.Year)
-	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                connect.TaskQueue(),
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrProvider.ValueSet(in.Provider),
-			workflows.AttrYear.ValueSet(int64(in.Year)),
-			workflows.AttrPhase.ValueSet(string(review.PhaseEvaluate)),
-		),
-	}, workflows.ReviewCycle, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	switch {
-	case errors.As(err, &started):
-		return id, true, nil
-	case err != nil:
-		return "", false, fmt.Errorf("starting workflow %s: %w", id, err)
-	}
-	return id, false, nil
+	return service.DecodeConfig(raw, path)
 }
 
 func (a *app) cycleStatus(ctx context.Context, args []string) error {
 	fs := newFlags("cycle status")
 	var ref cycleRef
 	asJSON := fs.Bool("json", false, "print JSON")
+	as := readAs(fs)
 	if err := ref.parse(fs, args); err != nil {
 		return err
 	}
-	st, err := a.store(ctx)
+	actor, err := a.reader(ctx, *as)
 	if err != nil {
 		return err
 	}
-	s, err := st.CycleStatus(ctx, ref.provider, ref.year)
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := svc.CycleProgress(ctx, actor, ref.provider, ref.year)
 	if err != nil {
 		return err
 	}
@@ -179,14 +140,19 @@ func (a *app) cycleStatus(ctx context.Context, args []string) error {
 func (a *app) cycleList(ctx context.Context, args []string) error {
 	fs := newFlags("cycle list")
 	asJSON := fs.Bool("json", false, "print JSON")
+	as := readAs(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := a.store(ctx)
+	actor, err := a.reader(ctx, *as)
 	if err != nil {
 		return err
 	}
-	cycles, err := st.Cycles(ctx)
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	cycles, err := svc.Cycles(ctx, actor)
 	if err != nil {
 		return err
 	}

@@ -3,16 +3,18 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
-
-	"github.com/oho-dev/oho/check"
 )
 
-// readJSONFile reads a JSON file strictly into v (see check.Decode). With v
-// nil it only checks that the file holds one valid JSON value. It returns the
-// file's bytes.
-func readJSONFile(path string, v any) ([]byte, error) {
-	b, err := os.ReadFile(path)
+// maxFile is the largest input file the command line reads: an organisation
+// of a few thousand people or the longest outcome fits many times over.
+const maxFile = 8 << 20
+
+// readFile reads an input file (an organisation, a cycle config, an
+// outcome), saying which file could not be read and why.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -20,12 +22,13 @@ func readJSONFile(path string, v any) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}
-	if v == nil {
-		var probe any
-		v = &probe
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}
-	if err := check.Decode(b, path, v); err != nil {
-		return nil, err
+	if len(b) > maxFile {
+		return nil, fmt.Errorf("%s is larger than %d MiB, which no OHO input needs to be", path, maxFile>>20)
 	}
 	return b, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +15,8 @@ import (
 	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/schema"
+	"github.com/oho-dev/oho/service"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 //go:embed demo_org.json
@@ -50,34 +49,38 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := a.store(ctx)
-	if err != nil {
+	if _, err := a.store(ctx); err != nil {
 		return err
 	}
 	if _, err := schema.Migrate(ctx, a.db.DB); err != nil {
 		return fmt.Errorf("migrating the database: %w", err)
 	}
-	var org store.Org
-	if err := json.Unmarshal(demoOrgJSON, &org); err != nil {
-		return fmt.Errorf("reading the demo organisation: %w", err)
-	}
-	if err := a.importOrg(ctx, "demo organisation", org); err != nil {
-		return err
-	}
-	d := &demoRun{app: a, st: st, org: org, provider: org.Provider.Code}
-	manager, err := a.actor(ctx, d.holder(review.RoleManager, ""))
+	svc, err := a.service(ctx)
 	if err != nil {
 		return err
 	}
+	org, err := service.DecodeOrg(demoOrgJSON, "the demo organisation")
+	if err != nil {
+		return err
+	}
+	if err := a.importOrg(ctx, service.Operator(via()), org); err != nil {
+		return err
+	}
+	d := &demoRun{app: a, svc: svc, org: org, provider: org.Provider.Code, actors: map[string]service.Actor{}}
+	manager, err := d.actor(ctx, d.holder(review.RoleManager, ""))
+	if err != nil {
+		return err
+	}
+	d.manager = manager
 
 	d.year = time.Now().Year()
 	for ; ; d.year++ {
-		id, existed, err := a.startCycle(ctx, manager, workflows.CycleInput{Provider: d.provider, Year: d.year, Config: demoConfig})
+		started, err := svc.StartCycle(ctx, manager, service.StartCycle{Provider: d.provider, Year: d.year, Config: demoConfig})
 		if err != nil {
 			return err
 		}
-		if !existed {
-			d.workflowID = id
+		if !started.Existed {
+			d.workflowID = started.CycleID
 			break
 		}
 		a.printf("a cycle for %s %d exists already; trying %d\n", d.provider, d.year, d.year+1)
@@ -101,11 +104,11 @@ func (a *app) demo(ctx context.Context, args []string) error {
 // planDocuments writes the plan version the demo published as the handbook
 // staff read, in Markdown and HTML, into out/.
 func (d *demoRun) planDocuments(ctx context.Context) error {
-	pub, err := d.st.CycleReport(ctx, d.provider, d.year)
+	pub, err := d.svc.CycleSummary(ctx, d.manager, d.provider, d.year)
 	if err != nil {
 		return err
 	}
-	doc, err := d.st.PlanDocument(ctx, d.provider, pub.Version.Number)
+	doc, err := d.svc.Plan(ctx, d.manager, d.provider, pub.Version.Number)
 	if err != nil {
 		return err
 	}
@@ -135,7 +138,7 @@ func (d *demoRun) auditDocuments(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	export, counts, err := d.exportCycle(ctx, d.provider, d.year)
+	export, counts, err := d.exportCycle(ctx, d.manager, d.provider, d.year)
 	if err != nil {
 		return err
 	}
@@ -144,7 +147,7 @@ func (d *demoRun) auditDocuments(ctx context.Context) error {
 	}
 	d.printf("  audit export       %s\n                     (%d audit events, %d workflow histories with %d events)\n",
 		path, counts.AuditEvents, counts.Workflows, counts.HistoryEvents)
-	v, err := d.st.VerifyAudit(ctx)
+	v, err := d.svc.VerifyAudit(ctx, d.manager)
 	if err != nil {
 		return err
 	}
@@ -157,11 +160,30 @@ func (d *demoRun) auditDocuments(ctx context.Context) error {
 
 type demoRun struct {
 	*app
-	st         *store.Store
+	svc *service.Service
+	// manager is the demo's quality manager, who reads the cycle's
+	// documents at the end.
+	manager    service.Actor
 	org        store.Org
 	provider   string
 	year       int
 	workflowID string
+	// actors are the participants the demo plays, as the command line
+	// would act for them.
+	actors map[string]service.Actor
+}
+
+// actor returns the participant with the ID, read once.
+func (d *demoRun) actor(ctx context.Context, id string) (service.Actor, error) {
+	if a, ok := d.actors[id]; ok {
+		return a, nil
+	}
+	a, err := d.svc.Act(ctx, id, via())
+	if err != nil {
+		return service.Actor{}, err
+	}
+	d.actors[id] = a
+	return a, nil
 }
 
 // holder returns the first person of the demo organisation holding a role.
@@ -183,12 +205,13 @@ func (d *demoRun) taskID(kind review.TaskKind, round int, unit string) string {
 // waitOpen waits until the worker has opened the task and returns it.
 func (d *demoRun) waitOpen(ctx context.Context, id string) (store.Task, error) {
 	deadline := time.Now().Add(taskWait)
+	operator := service.Operator(via())
 	for {
-		t, err := d.st.Task(ctx, id)
+		t, err := d.svc.Task(ctx, operator, id)
 		if err == nil && t.Status == review.TaskOpen {
 			return t, nil
 		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err != nil && !errors.Is(err, service.ErrNotFound) {
 			return t, err
 		}
 		if time.Now().After(deadline) {
@@ -202,28 +225,39 @@ func (d *demoRun) waitOpen(ctx context.Context, id string) (store.Task, error) {
 	}
 }
 
-// complete plays a participant completing a task and reports it.
-func (d *demoRun) complete(ctx context.Context, id, actor string, outcome any) error {
-	if _, err := d.waitOpen(ctx, id); err != nil {
+// completeAs has a participant complete a task, as 'task complete' does.
+func (d *demoRun) completeAs(ctx context.Context, id, person string, outcome any) error {
+	actor, err := d.actor(ctx, person)
+	if err != nil {
 		return err
 	}
 	raw, err := json.Marshal(outcome)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	if _, err := d.completeTask(ctx, id, actor, raw); err != nil {
-		return fmt.Errorf("demo step %s by %s: %w", id, actor, err)
+	_, err = d.svc.CompleteTask(ctx, actor, id, raw)
+	return err
+}
+
+// complete plays a participant completing a task and reports it.
+func (d *demoRun) complete(ctx context.Context, id, person string, outcome any) error {
+	if _, err := d.waitOpen(ctx, id); err != nil {
+		return err
 	}
-	d.printf("  %-34s done by %-22s (%d ms)\n", id, actor, time.Since(start).Milliseconds())
+	start := time.Now()
+	if err := d.completeAs(ctx, id, person, outcome); err != nil {
+		return fmt.Errorf("demo step %s by %s: %w", id, person, err)
+	}
+	d.printf("  %-34s done by %-22s (%d ms)\n", id, person, time.Since(start).Milliseconds())
 	return nil
 }
 
 // waitEvent waits until the audit trail records the action on the task.
 func (d *demoRun) waitEvent(ctx context.Context, taskID, action string) error {
 	deadline := time.Now().Add(taskWait)
+	operator := service.Operator(via())
 	for {
-		events, err := d.st.Events(ctx, review.CycleID(d.provider, d.year))
+		events, err := d.svc.AuditLog(ctx, operator, service.AuditFilter{Provider: d.provider, Year: d.year})
 		if err != nil {
 			return err
 		}
@@ -243,20 +277,18 @@ func (d *demoRun) waitEvent(ctx context.Context, taskID, action string) error {
 	}
 }
 
-// steer sends a change-task Update as a participant would.
-func (d *demoRun) steer(ctx context.Context, req workflows.ChangeTaskRequest) error {
-	t, err := d.waitOpen(ctx, req.TaskID)
+// steer has a participant change a task, as 'task reassign' and the other
+// steering commands do.
+func (d *demoRun) steer(ctx context.Context, person string, req service.ChangeTask) error {
+	if _, err := d.waitOpen(ctx, req.TaskID); err != nil {
+		return err
+	}
+	actor, err := d.actor(ctx, person)
 	if err != nil {
 		return err
 	}
-	c, err := d.client(ctx)
-	if err != nil {
-		return err
-	}
-	uctx, cancel := context.WithTimeout(ctx, updateTimeout)
-	defer cancel()
-	if _, err := workflows.ChangeTask(uctx, c, t.WorkflowID, req); err != nil {
-		return fmt.Errorf("demo step %s of %s: %w", req.Op, req.TaskID, updateError(req.TaskID, t.WorkflowID, err))
+	if _, err := d.svc.ChangeTask(ctx, actor, req); err != nil {
+		return fmt.Errorf("demo step %s of %s: %w", req.Op, req.TaskID, err)
 	}
 	return nil
 }
@@ -276,8 +308,7 @@ func (d *demoRun) play(ctx context.Context) error {
 	}
 	// Show a refusal: a student representative cannot file the staff's evaluation.
 	rep := d.holder(review.RoleStudentRep, units[0].Code)
-	raw, _ := json.Marshal(demoEvaluation(units[0].Code, 0, evalIn.PreviousChanges))
-	if _, err := d.completeTask(ctx, first, rep, raw); err != nil {
+	if err := d.completeAs(ctx, first, rep, demoEvaluation(units[0].Code, 0, evalIn.PreviousChanges)); err != nil {
 		d.printf("  %s tries to file the staff's evaluation: %s\n", rep, err)
 	} else {
 		return fmt.Errorf("the demo expected %s to be refused for %s", first, rep)
@@ -303,7 +334,7 @@ func (d *demoRun) play(ctx context.Context) error {
 	managers := d.holder(review.RoleManager, "")
 	d.printf("  %s is overdue: the workflow escalated it to the managers (%s)\n", late, managers)
 	substitute := d.holder(review.RoleWelfareStaff, units[0].Code)
-	if err := d.steer(ctx, workflows.ChangeTaskRequest{TaskID: late, Op: review.OpReassign, Actor: managers, To: substitute,
+	if err := d.steer(ctx, managers, service.ChangeTask{TaskID: late, Op: review.OpReassign, To: substitute,
 		Reason: "The unit's adviser is on leave; North's nurse covers."}); err != nil {
 		return err
 	}
@@ -362,10 +393,10 @@ func (d *demoRun) play(ctx context.Context) error {
 // published and who did what.
 func (d *demoRun) summary(ctx context.Context) error {
 	deadline := time.Now().Add(taskWait)
-	var rep store.Report
+	var rep service.CycleSummary
 	for {
 		var err error
-		rep, err = d.st.CycleReport(ctx, d.provider, d.year)
+		rep, err = d.svc.CycleSummary(ctx, d.manager, d.provider, d.year)
 		if err != nil {
 			return err
 		}
@@ -395,13 +426,9 @@ func (d *demoRun) summary(ctx context.Context) error {
 		fmt.Fprintf(tw, "    %s\t%d\n", name, u.Done)
 	}
 	tw.Flush()
-	notices, err := d.st.NoticeCounts(ctx, d.workflowID)
-	if err != nil {
-		return err
-	}
 	var parts []string
 	total := 0
-	for _, n := range notices {
+	for _, n := range rep.Notices {
 		parts = append(parts, fmt.Sprintf("%d %s", n.Count, n.Kind))
 		total += n.Count
 	}
@@ -410,32 +437,12 @@ func (d *demoRun) summary(ctx context.Context) error {
 		delivery = "the worker mails them through SMTP_URL"
 	}
 	d.printf("  notices            %d in the outbox: %s;\n                     %s\n", total, strings.Join(parts, ", "), delivery)
-	runID := ""
-	if c, err := d.client(ctx); err == nil {
-		if desc, err := c.DescribeWorkflowExecution(ctx, d.workflowID, ""); err == nil {
-			runID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-		}
+	wfs, err := d.svc.CycleWorkflows(ctx, d.manager, d.provider, d.year, false)
+	if err != nil {
+		return err
 	}
-	d.printf("  workflow history   %s\n", webUIURL(d.workflowID, runID))
+	d.printf("  workflow history   %s\n", wfs[0].WebUI)
 	return nil
-}
-
-// webUIURL is the address of the workflow's history in the Temporal Web UI
-// (TEMPORAL_UI_URL, by default the dev server's UI).
-func webUIURL(workflowID, runID string) string {
-	ui := os.Getenv("TEMPORAL_UI_URL")
-	if ui == "" {
-		ui = "http://localhost:8233"
-	}
-	ns := os.Getenv("TEMPORAL_NAMESPACE")
-	if ns == "" {
-		ns = "default"
-	}
-	u := fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(ui, "/"), url.PathEscape(ns), url.PathEscape(workflowID))
-	if runID != "" {
-		u += "/" + url.PathEscape(runID) + "/history"
-	}
-	return u
 }
 
 func demoEvaluation(unit string, i int, previousChanges []string) review.Evaluation {

@@ -4,33 +4,40 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/oho-dev/oho/service"
 	"github.com/oho-dev/oho/store"
 )
 
 func (a *app) orgImport(ctx context.Context, args []string) error {
 	fs := newFlags("org import")
+	as := fs.String("as", "", "import as this manager of the provider (default: the operator)")
 	pos, err := parse(fs, args, "FILE.json")
 	if err != nil {
 		return err
 	}
-	var org store.Org
-	if _, err := readJSONFile(pos[0], &org); err != nil {
+	raw, err := readFile(pos[0])
+	if err != nil {
 		return err
 	}
-	return a.importOrg(ctx, pos[0], org)
+	org, err := service.DecodeOrg(raw, pos[0])
+	if err != nil {
+		return err
+	}
+	actor, err := a.reader(ctx, *as)
+	if err != nil {
+		return err
+	}
+	return a.importOrg(ctx, actor, org)
 }
 
-func (a *app) importOrg(ctx context.Context, source string, org store.Org) error {
-	if err := org.Validate(); err != nil {
-		return fmt.Errorf("%s: %w", source, err)
-	}
-	st, err := a.store(ctx)
+func (a *app) importOrg(ctx context.Context, actor service.Actor, org store.Org) error {
+	svc, err := a.service(ctx)
 	if err != nil {
 		return err
 	}
-	res, err := st.ImportOrg(ctx, org)
+	res, err := svc.ImportOrg(ctx, actor, org)
 	if err != nil {
-		return fmt.Errorf("importing %s: %w", source, err)
+		return err
 	}
 	changes := "nothing changed"
 	if res.Added+res.Changed+res.Removed > 0 {

@@ -4,48 +4,41 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"fmt"
 	"time"
 
-	"github.com/oho-dev/oho/check"
 	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/store"
 )
 
-// planArgs parses --provider, an optional --version and the flags setup
-// adds.
-func planArgs(name string, args []string, setup func(fs *flag.FlagSet)) (provider string, version int, err error) {
+// planArgs parses --provider, an optional --version, the optional --as of a
+// read and the flags setup adds.
+func planArgs(name string, args []string, setup func(fs *flag.FlagSet)) (provider string, version int, as string, err error) {
 	fs := newFlags(name)
 	fs.StringVar(&provider, "provider", "", "provider code")
 	fs.IntVar(&version, "version", 0, "plan version (default: the latest)")
+	fs.StringVar(&as, "as", "", "read as this person (default: the operator)")
 	setup(fs)
 	if _, err := parse(fs, args); err != nil {
-		return "", 0, err
+		return "", 0, "", err
 	}
 	if err := required(fs, "provider"); err != nil {
-		return "", 0, err
+		return "", 0, "", err
 	}
-	if !check.Code(provider) {
-		return "", 0, fmt.Errorf("--provider %q is not a provider code", provider)
-	}
-	if version < 0 {
-		return "", 0, fmt.Errorf("--version %d is not a version number", version)
-	}
-	return provider, version, nil
+	return provider, version, as, nil
 }
 
 // planShow prints a version of the plan: its record, then its sections.
 func (a *app) planShow(ctx context.Context, args []string) error {
 	var asJSON bool
-	provider, version, err := planArgs("plan show", args, func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") })
+	provider, version, as, err := planArgs("plan show", args, func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") })
 	if err != nil {
 		return err
 	}
-	st, err := a.store(ctx)
+	actor, svc, err := a.readerService(ctx, as)
 	if err != nil {
 		return err
 	}
-	doc, err := st.PlanDocument(ctx, provider, version)
+	doc, err := svc.Plan(ctx, actor, provider, version)
 	if err != nil {
 		return err
 	}
@@ -66,7 +59,7 @@ func (a *app) planShow(ctx context.Context, args []string) error {
 func (a *app) planDiff(ctx context.Context, args []string) error {
 	var asJSON bool
 	var from, to int
-	provider, _, err := planArgs("plan diff", args, func(fs *flag.FlagSet) {
+	provider, _, as, err := planArgs("plan diff", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 		fs.IntVar(&from, "from", 0, "older version")
 		fs.IntVar(&to, "to", 0, "newer version")
@@ -74,37 +67,21 @@ func (a *app) planDiff(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if from < 1 || to < 1 {
+	if from == 0 || to == 0 {
 		return usagef("plan diff needs --from VERSION and --to VERSION (numbers from 1)")
 	}
-	st, err := a.store(ctx)
+	actor, svc, err := a.readerService(ctx, as)
 	if err != nil {
 		return err
 	}
-	d1, err := st.PlanDocument(ctx, provider, from)
-	if err != nil {
-		return err
-	}
-	d2, err := st.PlanDocument(ctx, provider, to)
-	if err != nil {
-		return err
-	}
-	a1, a2 := d1.PlanVersion, d2.PlanVersion
-	diff := render.DiffPlans(a1.Content, a2.Content)
-	lo, hi := min(from, to), max(from, to)
-	changes, err := st.PlanChanges(ctx, provider, lo, hi)
+	diff, err := svc.ComparePlans(ctx, actor, provider, from, to)
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		return a.printJSON(map[string]any{"provider": provider, "from": versionRef(a1), "to": versionRef(a2), "sections": diff, "changes": changes})
+		return a.printJSON(diff)
 	}
-	return render.DiffText(a.stdout, render.PlanDiff{Provider: provider, From: a1, To: a2, Sections: diff, Changes: changes})
-}
-
-// versionRef names a version in plan diff --json.
-func versionRef(v store.PlanVersion) map[string]any {
-	return map[string]any{"version": v.Version, "hash": v.Hash, "effective_from": v.EffectiveFrom}
+	return render.DiffText(a.stdout, diff)
 }
 
 // planExport writes a version of the plan as the handbook staff read:
@@ -112,7 +89,7 @@ func versionRef(v store.PlanVersion) map[string]any {
 // signatures on its first page.
 func (a *app) planExport(ctx context.Context, args []string) error {
 	var format, out string
-	provider, version, err := planArgs("plan export", args, func(fs *flag.FlagSet) {
+	provider, version, as, err := planArgs("plan export", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&format, "format", "", "md or html")
 		fs.StringVar(&out, "out", "", "file to write")
 	})
@@ -126,11 +103,11 @@ func (a *app) planExport(ctx context.Context, args []string) error {
 	if out == "" {
 		return usagef("plan export needs --out FILE")
 	}
-	st, err := a.store(ctx)
+	actor, svc, err := a.readerService(ctx, as)
 	if err != nil {
 		return err
 	}
-	doc, err := st.PlanDocument(ctx, provider, version)
+	doc, err := svc.Plan(ctx, actor, provider, version)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func TestPlanCommandsAgainstTheDatabase(t *testing.T) {
 	db, url := dbtest.New(t)
 	t.Setenv("DATABASE_URL", url)
 	s := store.New(db)
-	if _, err := s.ImportOrg(context.Background(), dbtest.Org("ACME")); err != nil {
+	if _, err := s.ImportOrg(context.Background(), store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)
 	}
 	newReportCycle(t, s, 2025).run()
@@ -203,8 +203,8 @@ func TestPlanCommandsAgainstTheDatabase(t *testing.T) {
 	}{
 		{[]string{"plan", "show", "--provider", "NOPE"}, 1, `provider "NOPE" has not been imported`},
 		{[]string{"plan", "show", "--provider", "ACME", "--version", "2"}, 1, "provider ACME has no plan version 2"},
-		{[]string{"plan", "show", "--provider", "ACME", "--version", "-1"}, 1, "--version -1 is not a version number"},
-		{[]string{"plan", "show", "--provider", "acme corp"}, 1, `--provider "acme corp" is not a provider code`},
+		{[]string{"plan", "show", "--provider", "ACME", "--version", "-1"}, 1, "version -1 is not a version number"},
+		{[]string{"plan", "show", "--provider", "acme corp"}, 1, `provider "acme corp" is not a provider code`},
 		{[]string{"plan", "diff", "--provider", "NOPE", "--from", "1", "--to", "2"}, 1, `provider "NOPE" has not been imported`},
 		{[]string{"plan", "diff", "--provider", "ACME", "--from", "1", "--to", "3"}, 1, "provider ACME has no plan version 3"},
 		{[]string{"plan", "diff", "--provider", "ACME", "--to", "1"}, 2, "plan diff needs --from VERSION and --to VERSION"},

@@ -20,6 +20,7 @@ func (a *app) report(ctx context.Context, args []string) error {
 	var ref cycleRef
 	format := fs.String("format", "md", "md or html")
 	out := fs.String("out", "", "file to write the report to (default stdout)")
+	as := readAs(fs)
 	if err := ref.parse(fs, args); err != nil {
 		return err
 	}
@@ -27,11 +28,11 @@ func (a *app) report(ctx context.Context, args []string) error {
 	if err != nil {
 		return usagef("report: --format must be md or html (got %q)", *format)
 	}
-	st, err := a.store(ctx)
+	actor, svc, err := a.readerService(ctx, *as)
 	if err != nil {
 		return err
 	}
-	tr, err := st.TraceReport(ctx, ref.provider, ref.year)
+	tr, err := svc.Report(ctx, actor, ref.provider, ref.year)
 	if err != nil {
 		return err
 	}
@@ -51,15 +52,7 @@ func (a *app) report(ctx context.Context, args []string) error {
 }
 
 // helsinki is where OHO's users are; the report shows times in their zone.
-// The time zone database is embedded (workflows imports time/tzdata), so the
-// name loads on any machine.
-var helsinki = func() *time.Location {
-	loc, err := time.LoadLocation(workflows.ScheduleTimeZone)
-	if err != nil {
-		panic(fmt.Sprintf("loading time zone %s: %v", workflows.ScheduleTimeZone, err))
-	}
-	return loc
-}()
+var helsinki = workflows.ScheduleLocation()
 
 // renderReport renders the report whole before anything is written, so that
 // a failure leaves neither half a report on stdout nor half a file.
@@ -75,7 +68,7 @@ func renderReport(tr store.Trace, f render.Format) ([]byte, error) {
 // folder out/ of the current directory (the repository's root when run by
 // make demo, where out/ is ignored by git) and says where.
 func (d *demoRun) writeDemoReports(ctx context.Context) error {
-	tr, err := d.st.TraceReport(ctx, d.provider, d.year)
+	tr, err := d.svc.Report(ctx, d.manager, d.provider, d.year)
 	if err != nil {
 		return err
 	}

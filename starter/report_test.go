@@ -193,7 +193,7 @@ func TestReportEveryItemWithItsDisposition(t *testing.T) {
 	db, url := dbtest.New(t)
 	t.Setenv("DATABASE_URL", url)
 	s := store.New(db)
-	if _, err := s.ImportOrg(context.Background(), dbtest.Org("ACME")); err != nil {
+	if _, err := s.ImportOrg(context.Background(), store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)
 	}
 	c := newReportCycle(t, s, 2025)
@@ -286,7 +286,7 @@ func TestReportOfARunningCycleSaysSo(t *testing.T) {
 	db, url := dbtest.New(t)
 	t.Setenv("DATABASE_URL", url)
 	s := store.New(db)
-	if _, err := s.ImportOrg(context.Background(), dbtest.Org("ACME")); err != nil {
+	if _, err := s.ImportOrg(context.Background(), store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)
 	}
 	c := newReportCycle(t, s, 2025)
@@ -310,7 +310,7 @@ func TestReportRefusalsAndOut(t *testing.T) {
 	db, url := dbtest.New(t)
 	t.Setenv("DATABASE_URL", url)
 	s := store.New(db)
-	if _, err := s.ImportOrg(context.Background(), dbtest.Org("ACME")); err != nil {
+	if _, err := s.ImportOrg(context.Background(), store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)
 	}
 	newReportCycle(t, s, 2025).run()

@@ -3,25 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"reflect"
 	"text/tabwriter"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
-
-	"github.com/oho-dev/oho/check"
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
-
-// updateTimeout bounds how long a completion waits for the worker. Recording
-// takes well under a second, but a worker that died mid-task is replaced only
-// after the workflow task and activity timeouts (10 s each); a longer wait
-// means no worker is running.
-const updateTimeout = 60 * time.Second
 
 // taskRow is a task as lists show it.
 type taskRow struct {
@@ -62,13 +50,13 @@ func (a *app) taskList(ctx context.Context, args []string) error {
 	fs.StringVar(&f.Assignee, "assignee", "", "person ID")
 	fs.StringVar(&f.Status, "status", "open", "open, done or all")
 	mine := fs.Bool("mine", false, "what the person given by --as can act on now")
-	as := fs.String("as", "", "person ID (with --mine)")
+	as := fs.String("as", "", "person ID: with --mine, whose inbox; else read as this person")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if *mine || *as != "" {
-		if !*mine || *as == "" {
+	if *mine {
+		if *as == "" {
 			return usagef("task list: --mine and --as PERSON go together")
 		}
 		if f != (store.TaskFilter{Status: "open"}) {
@@ -76,26 +64,18 @@ func (a *app) taskList(ctx context.Context, args []string) error {
 		}
 		return a.inbox(ctx, *as, *asJSON)
 	}
-	switch {
-	case f.Status != "open" && f.Status != "done" && f.Status != "all":
+	if f.Status != "open" && f.Status != "done" && f.Status != "all" {
 		return usagef("task list: --status must be open, done or all, not %q", f.Status)
-	case f.Provider != "" && !check.Code(f.Provider):
-		return fmt.Errorf("--provider %q is not a provider code", f.Provider)
-	case f.Assignee != "" && !check.Person(f.Assignee):
-		return fmt.Errorf("--assignee %q is not a person ID", f.Assignee)
-	case f.Year != 0 && (f.Year < 2000 || f.Year > 2999):
-		return fmt.Errorf("--year %d is not a year between 2000 and 2999", f.Year)
 	}
-	st, err := a.store(ctx)
+	actor, err := a.reader(ctx, *as)
 	if err != nil {
 		return err
 	}
-	if f.Assignee != "" {
-		if _, err := st.Person(ctx, f.Assignee); err != nil {
-			return personError(f.Assignee, err)
-		}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
 	}
-	tasks, err := st.Tasks(ctx, f)
+	tasks, err := svc.Tasks(ctx, actor, f)
 	if err != nil {
 		return err
 	}
@@ -123,14 +103,15 @@ func holder(t store.Task) string {
 // them and those in the pool of a role they hold, soonest due first, with the
 // overdue ones marked.
 func (a *app) inbox(ctx context.Context, person string, asJSON bool) error {
-	if _, err := a.actor(ctx, person); err != nil {
-		return err
-	}
-	st, err := a.store(ctx)
+	actor, err := a.as(ctx, person)
 	if err != nil {
 		return err
 	}
-	tasks, err := st.Inbox(ctx, person, time.Now())
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	tasks, err := svc.Inbox(ctx, actor)
 	if err != nil {
 		return err
 	}
@@ -163,17 +144,22 @@ func (a *app) inbox(ctx context.Context, person string, asJSON bool) error {
 func (a *app) taskShow(ctx context.Context, args []string) error {
 	fs := newFlags("task show")
 	asJSON := fs.Bool("json", false, "print JSON")
+	as := readAs(fs)
 	pos, err := parse(fs, args, "TASK_ID")
 	if err != nil {
 		return err
 	}
-	st, err := a.store(ctx)
+	actor, err := a.reader(ctx, *as)
 	if err != nil {
 		return err
 	}
-	t, err := st.Task(ctx, pos[0])
+	svc, err := a.service(ctx)
 	if err != nil {
-		return taskError(pos[0], err)
+		return err
+	}
+	t, err := svc.Task(ctx, actor, pos[0])
+	if err != nil {
+		return err
 	}
 	if *asJSON {
 		return a.printJSON(t)
@@ -235,14 +221,19 @@ func (a *app) taskComplete(ctx context.Context, args []string) error {
 	if err := required(fs, "as", "outcome"); err != nil {
 		return err
 	}
-	if !check.Person(*as) {
-		return fmt.Errorf("--as %q is not a person ID (lower-case letters, digits, '.', '-', '_')", *as)
-	}
-	outcome, err := readJSONFile(*outcomeFile, nil)
+	actor, err := a.as(ctx, *as)
 	if err != nil {
 		return err
 	}
-	res, err := a.completeTask(ctx, pos[0], *as, outcome)
+	outcome, err := readFile(*outcomeFile)
+	if err != nil {
+		return err
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := svc.CompleteTask(ctx, actor, pos[0], outcome)
 	if err != nil {
 		return err
 	}
@@ -251,77 +242,4 @@ func (a *app) taskComplete(ctx context.Context, args []string) error {
 	}
 	a.printf("task %s done by %s\n", res.TaskID, res.CompletedBy)
 	return nil
-}
-
-// completeTask checks the task and the person against the database, then
-// completes the task through its workflow.
-func (a *app) completeTask(ctx context.Context, taskID, actor string, outcome json.RawMessage) (workflows.CompleteTaskResult, error) {
-	var res workflows.CompleteTaskResult
-	st, err := a.store(ctx)
-	if err != nil {
-		return res, err
-	}
-	t, err := st.Task(ctx, taskID)
-	if err != nil {
-		return res, taskError(taskID, err)
-	}
-	if _, err := st.Person(ctx, actor); err != nil {
-		return res, personError(actor, err)
-	}
-	switch t.Status {
-	case review.TaskDone:
-		// The same completion sent again is answered as it was the first time.
-		if t.CompletedBy == actor && sameJSON(t.Outcome, outcome) {
-			return workflows.CompleteTaskResult{TaskID: taskID, Status: review.TaskDone, CompletedBy: actor}, nil
-		}
-		return res, fmt.Errorf("refused: task %s is already done (completed by %s)", taskID, t.CompletedBy)
-	case review.TaskSuperseded:
-		return res, fmt.Errorf("refused: task %s is closed: it was superseded and needs no outcome", taskID)
-	}
-	c, err := a.client(ctx)
-	if err != nil {
-		return res, err
-	}
-	uctx, cancel := context.WithTimeout(ctx, updateTimeout)
-	defer cancel()
-	req := workflows.CompleteTaskRequest{TaskID: taskID, Actor: actor, Outcome: outcome}
-	res, err = workflows.CompleteTask(uctx, c, t.WorkflowID, req)
-	if err != nil {
-		return res, updateError(taskID, t.WorkflowID, err)
-	}
-	return res, nil
-}
-
-// sameJSON reports whether two JSON documents hold the same value.
-func sameJSON(a, b json.RawMessage) bool {
-	var va, vb any
-	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
-		return false
-	}
-	return reflect.DeepEqual(va, vb)
-}
-
-func updateError(taskID, workflowID string, err error) error {
-	var notFound *serviceerror.NotFound
-	switch {
-	case errors.As(err, &notFound):
-		return fmt.Errorf("task %s cannot be completed: its workflow %s is no longer running", taskID, workflowID)
-	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("no worker answered within %s for task %s: is the worker running (bin/worker)?", updateTimeout, taskID)
-	}
-	return fmt.Errorf("refused: %s", workflows.Reason(err))
-}
-
-func taskError(id string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("there is no task %q (see 'starter task list')", id)
-	}
-	return err
-}
-
-func personError(id string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("there is no person %q (people come from 'starter org import')", id)
-	}
-	return err
 }

@@ -18,19 +18,25 @@ import (
 var GenesisHash = strings.Repeat("0", 64)
 
 // AuditHash is the hash of an event as the chain defines it (see
-// schema/003_audit_chain.sql): the SHA-256, in lower-case hex, of each field
-// written as "<length in bytes>:<value>\n", in the order seq, at (UTC, to the
-// microsecond), actor, action, subject, cycle ID, workflow ID, run ID,
-// payload (PostgreSQL's text form of the jsonb) and prev_hash. It is computed
-// here independently of the database, which computed it on insert.
+// schema/003_audit_chain.sql and 007_audit_channel.sql): the SHA-256, in
+// lower-case hex, of each field written as "<length in bytes>:<value>\n", in
+// the order seq, at (UTC, to the microsecond), actor, action, subject, cycle
+// ID, workflow ID, run ID, payload (PostgreSQL's text form of the jsonb) and
+// prev_hash, then, for an event with a channel or channel reference, those
+// two. It is computed here independently of the database, which computed it
+// on insert.
 func AuditHash(e Event) string {
 	h := sha256.New()
-	for _, f := range []string{
+	fields := []string{
 		strconv.FormatInt(e.Seq, 10),
 		e.At.UTC().Format("2006-01-02T15:04:05.000000Z"),
 		e.Actor, e.Action, e.Subject, e.CycleID, e.WorkflowID, e.RunID,
 		string(e.Payload), e.PrevHash,
-	} {
+	}
+	if e.Channel != "" || e.ChannelRef != "" {
+		fields = append(fields, string(e.Channel), e.ChannelRef)
+	}
+	for _, f := range fields {
 		fmt.Fprintf(h, "%d:%s\n", len(f), f)
 	}
 	return hex.EncodeToString(h.Sum(nil))

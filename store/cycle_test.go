@@ -293,7 +293,7 @@ func TestOpenTasksWithoutCandidates(t *testing.T) {
 			org.People[i].Roles = nil
 		}
 	}
-	if _, err := s.ImportOrg(ctx, org); err != nil {
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, org); err != nil {
 		t.Fatal(err)
 	}
 
@@ -406,7 +406,7 @@ func TestConcurrentCompletions(t *testing.T) {
 	// Two people hold unit_head in NORTH and both sign at once.
 	org := dbtest.Org("ACME")
 	org.People = append(org.People, store.OrgPerson{ID: "acme.deputy.north", Name: "Deputy head", Roles: []store.PersonRole{{Role: review.RoleUnitHead, Unit: "NORTH"}}})
-	if _, err := s.ImportOrg(ctx, org); err != nil {
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, org); err != nil {
 		t.Fatal(err)
 	}
 	outcome := json.RawMessage(`{"decision": "approve", "version_hash": "` + c.drafts[1].Hash() + `"}`)

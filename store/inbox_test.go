@@ -190,7 +190,7 @@ FROM generate_series(1, 1000000) AS g`
 	c.taskOp(review.TaskOpInput{Task: consultN, Op: review.OpReassign, Seq: 1, Actor: "acme.manager", Reason: "Rep away.", Assignee: "acme.nurse.north", DueAt: consultN.DueAt})
 	// Another provider of a hundred units is evaluating too: 300 open tasks,
 	// a quarter of them claimed.
-	if _, err := s.ImportOrg(ctx, dbtest.Org("BETA")); err != nil {
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, dbtest.Org("BETA")); err != nil {
 		t.Fatal(err)
 	}
 	other := newCycle(t, s, db, "BETA", 2025, review.Config{})

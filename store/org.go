@@ -79,6 +79,9 @@ func (o Org) Validate() error {
 			problems = append(problems, fmt.Sprintf("people[%d]: person ID %q is listed twice", i, p.ID))
 		}
 		ids[p.ID] = true
+		if slices.Contains(ReservedActors, p.ID) {
+			problems = append(problems, fmt.Sprintf("people[%d]: person ID %q is reserved: the audit trail uses it for %s", i, p.ID, reservedFor[p.ID]))
+		}
 	}
 	for i, p := range o.People {
 		seen := map[PersonRole]bool{}
@@ -108,6 +111,15 @@ func (o Org) Validate() error {
 	return nil
 }
 
+// ReservedActors are the actor IDs of the audit trail that are no person's:
+// nobody may be given one of them as ID.
+var ReservedActors = []string{ActorSystem, ActorOperator}
+
+var reservedFor = map[string]string{
+	ActorSystem:   "what the workflows do by themselves",
+	ActorOperator: "the operator at the command line",
+}
+
 // ImportResult tells what an import changed; importing the same file again
 // changes nothing.
 type ImportResult struct {
@@ -117,12 +129,13 @@ type ImportResult struct {
 	Changes []string `json:"changes"`
 }
 
-// ImportOrg makes the database match the org file in one transaction: it
+// ImportOrg makes the database match the org file in one transaction, on
+// the actor's behalf (recorded in the audit trail): it
 // adds or renames the provider, its units and its people, and makes each
 // listed person's roles exactly those in the file. Units and people the file
 // does not list are kept, because past cycles refer to them. A person ID that
 // belongs to another provider is refused with ErrDuplicate.
-func (s *Store) ImportOrg(ctx context.Context, org Org) (ImportResult, error) {
+func (s *Store) ImportOrg(ctx context.Context, actor string, org Org) (ImportResult, error) {
 	res := ImportResult{Changes: []string{}}
 	if err := org.Validate(); err != nil {
 		return res, fmt.Errorf("importing org: %w", err)
@@ -194,7 +207,7 @@ RETURNING (xmax = 0) AS inserted`
 			return nil
 		}
 		payload := map[string]any{"provider": code, "added": res.Added, "changed": res.Changed, "removed": res.Removed, "changes": res.Changes}
-		return record(ctx, tx, ActorSystem, ActionOrgImported, "provider/"+code, "", payload)
+		return record(ctx, tx, actor, ActionOrgImported, "provider/"+code, "", payload)
 	})
 	if err != nil {
 		return ImportResult{Changes: []string{}}, err

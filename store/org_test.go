@@ -75,7 +75,7 @@ func TestImportOrgTwiceChangesNothing(t *testing.T) {
 	s, db := newStore(t)
 	org := dbtest.Org("ACME")
 
-	res, err := s.ImportOrg(ctx, org)
+	res, err := s.ImportOrg(ctx, store.ActorOperator, org)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestImportOrgTwiceChangesNothing(t *testing.T) {
 	}
 
 	before := rowCounts(t, db)
-	res, err = s.ImportOrg(ctx, org)
+	res, err = s.ImportOrg(ctx, store.ActorOperator, org)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestImportOrgTwiceChangesNothing(t *testing.T) {
 			org.People[i].Roles = append(org.People[i].Roles, store.PersonRole{Role: review.RoleAuditor})
 		}
 	}
-	res, err = s.ImportOrg(ctx, org)
+	res, err = s.ImportOrg(ctx, store.ActorOperator, org)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestImportOrgRefusals(t *testing.T) {
 	beta := dbtest.Org("BETA")
 	beta.People[0].ID = "acme.manager"
 	before := rowCounts(t, db)
-	_, err := s.ImportOrg(ctx, beta)
+	_, err := s.ImportOrg(ctx, store.ActorOperator, beta)
 	wantKind(t, err, store.ErrDuplicate, "acme.manager (of ACME)")
 	if d := diff(before, rowCounts(t, db)); d != "" {
 		t.Errorf("the refused import wrote rows: %s", d)
@@ -146,7 +146,7 @@ func TestImportOrgRefusals(t *testing.T) {
 
 	bad := dbtest.Org("BETA")
 	bad.Units = nil
-	_, err = s.ImportOrg(ctx, bad)
+	_, err = s.ImportOrg(ctx, store.ActorOperator, bad)
 	wantKind(t, err, store.ErrInvalid, "units is required")
 	if d := diff(before, rowCounts(t, db)); d != "" {
 		t.Errorf("the invalid import wrote rows: %s", d)
@@ -171,7 +171,7 @@ func TestCheckReady(t *testing.T) {
 		}
 	}
 	org.People = people
-	if _, err := s.ImportOrg(ctx, org); err != nil {
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, org); err != nil {
 		t.Fatal(err)
 	}
 	err = s.CheckReady(ctx, "BETA")

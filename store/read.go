@@ -50,11 +50,12 @@ func cycleOf(ctx context.Context, q sqlx.QueryerContext, provider string, year i
 	return c, nil
 }
 
-// Cycles returns every cycle, ordered by provider and year.
-func (s *Store) Cycles(ctx context.Context) ([]Cycle, error) {
+// Cycles returns the provider's cycles, or every provider's when provider is
+// empty, ordered by provider and year.
+func (s *Store) Cycles(ctx context.Context, provider string) ([]Cycle, error) {
 	cycles := []Cycle{}
-	const q = `SELECT ` + cycleColumns + ` FROM cycles ORDER BY provider_code, year`
-	if err := sqlx.SelectContext(ctx, s.db, &cycles, q); err != nil {
+	const q = `SELECT ` + cycleColumns + ` FROM cycles WHERE $1 = '' OR provider_code = $1 ORDER BY provider_code, year`
+	if err := sqlx.SelectContext(ctx, s.db, &cycles, q, provider); err != nil {
 		return nil, fmt.Errorf("reading cycles: %w", dbError(err))
 	}
 	return cycles, nil
@@ -277,6 +278,10 @@ WHERE t.id = $1`
 	}
 	if t.Kind == review.KindSignOff || t.Kind == review.KindApprove {
 		d, err := s.draft(ctx, t.CycleID, t.Round)
+		if errors.Is(err, ErrNotFound) {
+			// The task exists: a missing draft is a fault, not an unknown task.
+			return Task{}, fmt.Errorf("task %s signs the round %d draft, which is not recorded", t.ID, t.Round)
+		}
 		if err != nil {
 			return Task{}, err
 		}

@@ -205,12 +205,17 @@ func TestReadsOfAPublishedCycle(t *testing.T) {
 	})
 
 	t.Run("Cycles", func(t *testing.T) {
-		cycles, err := s.Cycles(ctx)
+		cycles, err := s.Cycles(ctx, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(cycles) != 1 || cycles[0].ID != c.id || string(cycles[0].Config) == "" {
 			t.Errorf("got cycles %+v, want the one of ACME 2025 with its config", cycles)
+		}
+		for provider, want := range map[string]int{"ACME": 1, "OTHER": 0} {
+			if cycles, err := s.Cycles(ctx, provider); err != nil || len(cycles) != want {
+				t.Errorf("Cycles(%s): got %d cycles (%v), want %d", provider, len(cycles), err, want)
+			}
 		}
 	})
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/oho-dev/oho/review"
 )
 
 // Sentinel errors. Errors returned by the store wrap one of them where it
@@ -214,24 +215,35 @@ const (
 	ActionScheduleDeleted = "schedule.deleted"
 )
 
-// ActorSystem is the actor of audit events that no person caused directly,
-// such as a workflow opening a task.
-const ActorSystem = "system"
+// Actors of audit events that are not people.
+const (
+	// ActorSystem caused what no person caused directly, such as a workflow
+	// opening a task.
+	ActorSystem = "system"
+	// ActorOperator is the operator at the server's command line acting as
+	// themselves rather than for a person (the event's channel is cli and
+	// its channel reference the operating-system user).
+	ActorOperator = "operator"
+)
 
 // Event is one entry of the audit trail. Seq, PrevHash and Hash place it in
 // the hash chain (see schema/003_audit_chain.sql and VerifyAudit);
 // WorkflowID and RunID name the workflow run whose activity wrote it, and are
 // empty for events the command line wrote.
 type Event struct {
-	ID         int64           `db:"id" json:"id"`
-	Seq        int64           `db:"seq" json:"seq"`
-	At         time.Time       `db:"at" json:"at"`
-	Actor      string          `db:"actor" json:"actor"`
-	Action     string          `db:"action" json:"action"`
-	Subject    string          `db:"subject" json:"subject"`
-	CycleID    string          `db:"cycle_id" json:"cycle_id,omitempty"`
-	WorkflowID string          `db:"workflow_id" json:"workflow_id,omitempty"`
-	RunID      string          `db:"run_id" json:"run_id,omitempty"`
+	ID         int64     `db:"id" json:"id"`
+	Seq        int64     `db:"seq" json:"seq"`
+	At         time.Time `db:"at" json:"at"`
+	Actor      string    `db:"actor" json:"actor"`
+	Action     string    `db:"action" json:"action"`
+	Subject    string    `db:"subject" json:"subject"`
+	CycleID    string    `db:"cycle_id" json:"cycle_id,omitempty"`
+	WorkflowID string    `db:"workflow_id" json:"workflow_id,omitempty"`
+	RunID      string    `db:"run_id" json:"run_id,omitempty"`
+	// Channel and ChannelRef say how the change reached OHO (review.Via);
+	// empty for what the workflows did by themselves.
+	Channel    review.Channel  `db:"channel" json:"channel,omitempty"`
+	ChannelRef string          `db:"channel_ref" json:"channel_ref,omitempty"`
 	Payload    json.RawMessage `db:"payload" json:"payload"`
 	PrevHash   string          `db:"prev_hash" json:"prev_hash"`
 	Hash       string          `db:"hash" json:"hash"`
@@ -239,10 +251,14 @@ type Event struct {
 
 // eventColumns are the columns an Event is read from, for audit_events e.
 const eventColumns = `e.id, e.seq, e.at, e.actor, e.action, e.subject, COALESCE(e.cycle_id, '') AS cycle_id,
-    e.workflow_id, e.run_id, e.payload, e.prev_hash, e.hash`
+    e.workflow_id, e.run_id, e.channel, e.channel_ref, e.payload, e.prev_hash, e.hash`
 
-// runKey is the context key of the workflow run an activity works for.
-type runKey struct{}
+// runKey and viaKey are the context keys of the workflow run an activity
+// works for and of the way a person's change came in.
+type (
+	runKey struct{}
+	viaKey struct{}
+)
 
 type run struct{ workflowID, runID string }
 
@@ -251,6 +267,13 @@ type run struct{ workflowID, runID string }
 // auditor can go from an event to the workflow history that caused it.
 func WithRun(ctx context.Context, workflowID, runID string) context.Context {
 	return context.WithValue(ctx, runKey{}, run{workflowID, runID})
+}
+
+// WithVia returns a context that makes the audit events recorded with it say
+// how the change reached OHO: the service passes the actor's channel for
+// what it records itself, and the activities the one the workflow was told.
+func WithVia(ctx context.Context, via review.Via) context.Context {
+	return context.WithValue(ctx, viaKey{}, via)
 }
 
 // record appends an event to the audit trail. Callers run it in the
@@ -263,10 +286,11 @@ func record(ctx context.Context, ext sqlx.ExtContext, actor, action, subject, cy
 		return fmt.Errorf("encoding audit payload for %s: %w", action, err)
 	}
 	r, _ := ctx.Value(runKey{}).(run)
+	via, _ := ctx.Value(viaKey{}).(review.Via)
 	const q = `
-INSERT INTO audit_events (actor, action, subject, cycle_id, workflow_id, run_id, payload)
-VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7)`
-	if _, err := ext.ExecContext(ctx, q, actor, action, subject, cycleID, r.workflowID, r.runID, string(b)); err != nil {
+INSERT INTO audit_events (actor, action, subject, cycle_id, workflow_id, run_id, channel, channel_ref, payload)
+VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9)`
+	if _, err := ext.ExecContext(ctx, q, actor, action, subject, cycleID, r.workflowID, r.runID, via.Channel, via.Ref, string(b)); err != nil {
 		return fmt.Errorf("recording audit event %s: %w", action, dbError(err))
 	}
 	return nil

@@ -32,7 +32,7 @@ func imported(t *testing.T, providers ...string) (*store.Store, *sqlx.DB) {
 	t.Helper()
 	s, db := newStore(t)
 	for _, p := range providers {
-		if _, err := s.ImportOrg(context.Background(), dbtest.Org(p)); err != nil {
+		if _, err := s.ImportOrg(context.Background(), store.ActorOperator, dbtest.Org(p)); err != nil {
 			t.Fatalf("importing %s: %v", p, err)
 		}
 	}

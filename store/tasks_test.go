@@ -23,7 +23,7 @@ func addPeople(t *testing.T, s *store.Store, provider string, extra ...store.Org
 	t.Helper()
 	org := dbtest.Org(provider)
 	org.People = append(org.People, extra...)
-	if _, err := s.ImportOrg(context.Background(), org); err != nil {
+	if _, err := s.ImportOrg(context.Background(), store.ActorOperator, org); err != nil {
 		t.Fatalf("importing %s with %d more people: %v", provider, len(extra), err)
 	}
 }
@@ -490,7 +490,7 @@ func TestImportOrgKeepsEmail(t *testing.T) {
 			org.People[i].Email = "noora.terveys@acme.example"
 		}
 	}
-	res, err := s.ImportOrg(ctx, org)
+	res, err := s.ImportOrg(ctx, store.ActorOperator, org)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +498,7 @@ func TestImportOrgKeepsEmail(t *testing.T) {
 		t.Errorf("got %+v, want the nurse changed", res)
 	}
 	before := rowCounts(t, db)
-	if res, err := s.ImportOrg(ctx, org); err != nil || res.Changed+res.Added+res.Removed != 0 {
+	if res, err := s.ImportOrg(ctx, store.ActorOperator, org); err != nil || res.Changed+res.Added+res.Removed != 0 {
 		t.Errorf("importing again: got %+v, %v, want no changes", res, err)
 	}
 	if d := diff(before, rowCounts(t, db)); d != "" {
@@ -506,7 +506,7 @@ func TestImportOrgKeepsEmail(t *testing.T) {
 	}
 
 	org.People[0].Email = "not an address"
-	refused(t, db, store.ErrInvalid, func() error { _, err := s.ImportOrg(ctx, org); return err }, "people[0].email")
+	refused(t, db, store.ErrInvalid, func() error { _, err := s.ImportOrg(ctx, store.ActorOperator, org); return err }, "people[0].email")
 }
 
 // TestCancelWhileTimersFire cancels a cycle while its tasks' timers record

@@ -26,6 +26,8 @@ type ChangeTaskRequest struct {
 	To     string        `json:"to,omitempty"`     // delegate, reassign: the new assignee
 	DueAt  time.Time     `json:"due_at,omitempty"` // extend: the new due time
 	Reason string        `json:"reason,omitempty"` // required for reassign and extend
+	// Via is how the actor reached OHO, for the audit trail.
+	Via review.Via `json:"via,omitzero"`
 }
 
 // ChangeTaskResult is the task's assignment after the change.
@@ -109,7 +111,7 @@ func (b *board) change(ctx workflow.Context, req ChangeTaskRequest) (ChangeTaskR
 	t.opSeq++
 	t.changing = true
 	in := review.TaskOpInput{Task: t.spec, Op: req.Op, Seq: t.opSeq, Actor: req.Actor, Reason: strings.TrimSpace(req.Reason),
-		Assignee: t.assignee, DueAt: t.spec.DueAt}
+		Assignee: t.assignee, DueAt: t.spec.DueAt, Via: req.Via}
 	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
 	err := workflow.ExecuteActivity(actCtx, ActivityRecordTaskOp, in).Get(ctx, nil)
 	t.changing = false

@@ -21,6 +21,8 @@ const UpdateCancelCycle = "cancel-cycle"
 type CancelCycleRequest struct {
 	Actor  string `json:"actor"`
 	Reason string `json:"reason"`
+	// Via is how the actor reached OHO, for the audit trail.
+	Via review.Via `json:"via,omitzero"`
 }
 
 func (c *cycle) validateCancel(_ workflow.Context, req CancelCycleRequest) error {
@@ -52,7 +54,7 @@ func (c *cycle) statusWord() string {
 func (c *cycle) cancel(ctx workflow.Context, req CancelCycleRequest) (Summary, error) {
 	reason := strings.TrimSpace(req.Reason)
 	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
-	in := review.CancelCycleInput{CycleID: c.id, Actor: req.Actor, Reason: reason}
+	in := review.CancelCycleInput{CycleID: c.id, Actor: req.Actor, Reason: reason, Via: req.Via}
 	if err := workflow.ExecuteActivity(actCtx, ActivityCancelCycle, in).Get(ctx, nil); err != nil {
 		return Summary{}, fmt.Errorf("recording the cancellation: %w", err)
 	}

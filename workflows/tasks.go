@@ -18,6 +18,9 @@ type CompleteTaskRequest struct {
 	TaskID  string          `json:"task_id"`
 	Actor   string          `json:"actor"`
 	Outcome json.RawMessage `json:"outcome"`
+	// Via is how the actor reached OHO; it goes into the audit trail and
+	// takes no part in deciding the Update.
+	Via review.Via `json:"via,omitzero"`
 }
 
 // CompleteTaskResult is what a successful complete-task Update returns.
@@ -276,7 +279,7 @@ func stateRefusal(t *task) error {
 func (b *board) complete(ctx workflow.Context, req CompleteTaskRequest) (CompleteTaskResult, error) {
 	t := b.tasks[req.TaskID]
 	t.state, t.actor, t.outcome = stateCompleting, req.Actor, req.Outcome
-	in := review.CompleteTaskInput{Task: t.spec, Actor: req.Actor, Outcome: req.Outcome}
+	in := review.CompleteTaskInput{Task: t.spec, Actor: req.Actor, Outcome: req.Outcome, Via: req.Via}
 	if t.draft != nil {
 		in.Draft = t.draft(req.Outcome)
 	}

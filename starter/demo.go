@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/oho-dev/oho/review"
-	"github.com/oho-dev/oho/schema"
 	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
 )
@@ -49,12 +48,14 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	// As 'starter migrate' does: as the owning role, before the demo's work
+	// as the application role.
+	if _, err := migrateDatabase(ctx); err != nil {
+		return err
+	}
 	st, err := a.store(ctx)
 	if err != nil {
 		return err
-	}
-	if _, err := schema.Migrate(ctx, a.db.DB); err != nil {
-		return fmt.Errorf("migrating the database: %w", err)
 	}
 	var org store.Org
 	if err := json.Unmarshal(demoOrgJSON, &org); err != nil {

@@ -77,7 +77,9 @@ GRANT USAGE, SELECT ON SEQUENCE plans_id_seq, audit_events_id_seq TO oho_app;
 -- one the trigger uses cannot stand in for it (PostgreSQL's "Writing
 -- SECURITY DEFINER Functions Safely"). A trigger function can only be called
 -- by its trigger, which does not check EXECUTE; nobody needs to call it
--- directly, so EXECUTE is withdrawn from PUBLIC as well.
+-- directly, so EXECUTE is withdrawn from PUBLIC as well. A later migration
+-- that replaces this function must say SECURITY DEFINER and SET search_path
+-- again: CREATE OR REPLACE FUNCTION resets both.
 DO $$
 BEGIN
     EXECUTE format('ALTER FUNCTION audit_events_chain() SECURITY DEFINER SET search_path = %I, pg_temp',

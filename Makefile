@@ -4,10 +4,19 @@
 # scripts/devenv.sh; every target that needs it depends on `up`, which is fast when all is up.
 
 # Where the binaries and the tests find Temporal and PostgreSQL (override on the command line or
-# in the environment). Tests create their own databases from DATABASE_URL and drop them.
+# in the environment). The programs connect as the application role oho_app (DATABASE_URL);
+# `starter migrate` as the owner of the database (MIGRATION_DATABASE_URL); `make up` creates both
+# roles (README, "Roles in PostgreSQL"). A DATABASE_URL given without MIGRATION_DATABASE_URL is
+# used for both, as the programs do (a single-role setup). Tests create their own databases on the
+# server of DATABASE_URL, as user postgres unless ADMIN_DATABASE_URL says otherwise, and drop them.
 TEMPORAL_ADDRESS ?= 127.0.0.1:7233
-DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/oho?sslmode=disable
-export TEMPORAL_ADDRESS DATABASE_URL
+ifdef DATABASE_URL
+MIGRATION_DATABASE_URL ?= $(DATABASE_URL)
+else
+DATABASE_URL := postgres://oho_app@127.0.0.1:5432/oho?sslmode=disable
+MIGRATION_DATABASE_URL ?= postgres://oho_owner@127.0.0.1:5432/oho?sslmode=disable
+endif
+export TEMPORAL_ADDRESS DATABASE_URL MIGRATION_DATABASE_URL
 
 GO ?= go
 
@@ -17,11 +26,12 @@ help: ## list the targets
 	@echo 'Targets:'
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z]+:.*## / { printf "  %-7s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 	@echo 'Variables: TEMPORAL_ADDRESS=$(TEMPORAL_ADDRESS) DATABASE_URL=$(DATABASE_URL)'
+	@echo '           MIGRATION_DATABASE_URL=$(MIGRATION_DATABASE_URL)'
 
 build: ## build bin/worker and bin/starter
 	$(GO) build -o bin/ ./worker ./starter
 
-up: ## start the dev environment: Temporal CLI, PostgreSQL + database, Temporal dev server
+up: ## start the dev environment: Temporal CLI, PostgreSQL + roles + database, Temporal dev server
 	scripts/devenv.sh up
 
 test: up workflowcheck ## go vet, workflowcheck, then all tests (unit and end to end) against the dev environment

@@ -1,14 +1,22 @@
 // Package connect dials the services OHO's programs use — PostgreSQL and
 // Temporal — from the environment, with errors that say what to check.
+//
+// PostgreSQL is reached under two roles (README, "Roles in PostgreSQL"): the
+// programs' work goes through DATABASE_URL, a member of the application role
+// oho_app, which cannot alter the schema or rewrite the audit trail;
+// migrations go through MIGRATION_DATABASE_URL, the role that owns the
+// schema.
 package connect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/log"
@@ -18,8 +26,13 @@ import (
 )
 
 // DefaultDatabaseURL is used when DATABASE_URL is not set: the local
-// development database that `make up` creates.
-const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/oho?sslmode=disable"
+// development database that `make up` creates, as the application role.
+const DefaultDatabaseURL = "postgres://oho_app@127.0.0.1:5432/oho?sslmode=disable"
+
+// DefaultMigrationDatabaseURL is used when neither MIGRATION_DATABASE_URL nor
+// DATABASE_URL is set: the same database as its owner, whom `make up`
+// creates.
+const DefaultMigrationDatabaseURL = "postgres://oho_owner@127.0.0.1:5432/oho?sslmode=disable"
 
 // DatabaseURL returns DATABASE_URL, or the development default.
 func DatabaseURL() string {
@@ -27,6 +40,20 @@ func DatabaseURL() string {
 		return u
 	}
 	return DefaultDatabaseURL
+}
+
+// MigrationDatabaseURL returns MIGRATION_DATABASE_URL. When it is unset it
+// returns DATABASE_URL, so that a setup with one role for everything (the
+// database's owner, or a superuser) needs one variable, as before the roles
+// were split; when both are unset, the development default.
+func MigrationDatabaseURL() string {
+	if u := os.Getenv("MIGRATION_DATABASE_URL"); u != "" {
+		return u
+	}
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultMigrationDatabaseURL
 }
 
 // TaskQueue returns OHO_TASK_QUEUE, or workflows.TaskQueue. Workers and the
@@ -39,9 +66,28 @@ func TaskQueue() string {
 	return workflows.TaskQueue
 }
 
-// Database opens the database named by DATABASE_URL.
+// Database opens the database named by DATABASE_URL, for the programs' work.
 func Database(ctx context.Context) (*sqlx.DB, error) {
-	return store.Open(ctx, DatabaseURL())
+	db, err := store.Open(ctx, DatabaseURL())
+	return db, roleHint(err)
+}
+
+// MigrationDatabase opens the database named by MigrationDatabaseURL, for
+// applying migrations.
+func MigrationDatabase(ctx context.Context) (*sqlx.DB, error) {
+	db, err := store.Open(ctx, MigrationDatabaseURL())
+	return db, roleHint(err)
+}
+
+// roleHint adds where roles come from to a refused login: since the roles
+// were split, a missing role is the likeliest first error on a machine set up
+// before.
+func roleHint(err error) error {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code.Class() == "28" { // invalid authorization
+		return fmt.Errorf("%w ('make up' creates the development roles; in production a DBA does: see README, Roles in PostgreSQL)", err)
+	}
+	return err
 }
 
 // Temporal dials the Temporal server configured by the standard TEMPORAL_*

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -76,6 +77,12 @@ func randomHex(n int) string {
 
 // env is one test's world: its own database, task queue and provider code,
 // so tests never see each other's cycles on the shared dev server.
+//
+// The programs run as they do after 'make up': the binaries connect as the
+// application role (DATABASE_URL, dbtest.AppRole), and the schema is
+// migrated by 'starter migrate' as the database's owner
+// (MIGRATION_DATABASE_URL, dbtest.OwnerRole). db is the administrator's
+// connection, for the tests' own reads and for tampering as a DBA could.
 type env struct {
 	t        *testing.T
 	dir      string
@@ -84,13 +91,26 @@ type env struct {
 	db       *sqlx.DB
 }
 
+// newEnv returns a world whose database the owner has migrated.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, url := dbtest.New(t)
+	e := newUnmigratedEnv(t)
+	e.ok("migrate")
+	return e
+}
+
+// newUnmigratedEnv returns a world whose database is as 'make up' leaves a
+// new one: owned by the owner role, and empty.
+func newUnmigratedEnv(t *testing.T) *env {
+	t.Helper()
+	db, url := dbtest.NewEmpty(t)
 	suffix := strings.ToUpper(randomHex(3))
 	e := &env{
 		t: t, dir: t.TempDir(), db: db, provider: "E2E" + suffix,
-		vars: append(os.Environ(), "DATABASE_URL="+url, "OHO_TASK_QUEUE=oho-e2e-"+suffix),
+		vars: append(os.Environ(),
+			"DATABASE_URL="+dbtest.AppURL(t, url),
+			"MIGRATION_DATABASE_URL="+dbtest.OwnerURL(t, url),
+			"OHO_TASK_QUEUE=oho-e2e-"+suffix),
 	}
 	return e
 }
@@ -133,10 +153,17 @@ func (r result) String() string {
 // starter runs the command line as a user would.
 func (e *env) starter(args ...string) result {
 	e.t.Helper()
+	return e.starterWith(nil, args...)
+}
+
+// starterWith runs the command line with extra environment variables, which
+// win over the world's.
+func (e *env) starterWith(vars []string, args ...string) result {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "starter"), args...)
-	cmd.Env = e.vars
+	cmd.Env = append(slices.Clip(e.vars), vars...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -49,3 +49,15 @@ BEGIN
     RETURN NEW;
 END
 $$;
+
+-- CREATE OR REPLACE reset what 005_least_privilege.sql set: the chain
+-- trigger runs with its owner's rights (it moves the head, which the
+-- application role may not) on a pinned search_path, and nobody calls it
+-- directly.
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION audit_events_chain() SECURITY DEFINER SET search_path = %I, pg_temp',
+                   current_schema());
+END
+$$;
+REVOKE ALL ON FUNCTION audit_events_chain() FROM PUBLIC;

@@ -3,8 +3,13 @@
 //
 // Migrations are files named NNN_name.sql, applied in version order, each in
 // its own transaction together with its row in schema_migrations. A session
-// advisory lock serialises concurrent runs (two workers starting at once), so
-// Migrate is safe to call from every process on every start.
+// advisory lock serialises concurrent runs, so two deployments migrating at
+// once apply each migration once.
+//
+// Migrate runs as the role that owns the schema (`starter migrate` with
+// MIGRATION_DATABASE_URL); the programs connect as the application role,
+// which may not change the schema (005_least_privilege.sql), and only Check
+// that the database has every migration they were built with.
 package schema
 
 import (
@@ -12,11 +17,15 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/lib/pq"
 )
 
 //go:embed *.sql
@@ -117,9 +126,95 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 		if err := apply(ctx, conn, m); err != nil {
 			return applied, err
 		}
-		applied = append(applied, fmt.Sprintf("%03d_%s", m.Version, m.Name))
+		applied = append(applied, m.String())
 	}
 	return applied, nil
+}
+
+// BehindError reports a database that lacks migrations this build of OHO was
+// made with. Its message says what to run, for the operator who reads it as
+// the one line a program stops with.
+type BehindError struct {
+	// At is the highest migration version the database has, 0 for none.
+	At int
+	// Need is the highest version this build embeds.
+	Need int
+	// Missing lists the embedded migrations the database lacks, as
+	// "004_signatures", in version order.
+	Missing []string
+}
+
+func (e *BehindError) Error() string {
+	const fix = "run 'starter migrate' (as the owning role)"
+	switch {
+	case e.At == 0:
+		return fmt.Sprintf("the database has no OHO schema yet, this version of OHO needs %03d: %s", e.Need, fix)
+	case e.At >= e.Need:
+		// Every version up to At was applied in order by Migrate, so this
+		// takes a database migrated by hand or by a branch that numbered
+		// its migrations differently.
+		return fmt.Sprintf("the database schema is at %03d but lacks %s, which this version of OHO needs: %s",
+			e.At, strings.Join(e.Missing, ", "), fix)
+	}
+	return fmt.Sprintf("the database schema is at %03d, this version of OHO needs %03d: %s", e.At, e.Need, fix)
+}
+
+// Check returns a *BehindError when the database lacks any embedded
+// migration, and nil when it has them all. Migrations the database has and
+// this build does not know do not stop it: during a rollout the database is
+// migrated before the new programs replace the old ones.
+//
+// It only reads schema_migrations, which the application role may from
+// 005_least_privilege on, so the programs call it at start instead of
+// migrating. Before 005 that role may not read it at all, and Check says so.
+func Check(ctx context.Context, db *sql.DB) error {
+	migrations, err := Migrations()
+	if err != nil {
+		return err
+	}
+	const q = `SELECT version FROM schema_migrations`
+	rows, err := db.QueryContext(ctx, q)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "42P01" { // undefined_table: never migrated
+		return &BehindError{Need: migrations[len(migrations)-1].Version, Missing: names(migrations)}
+	}
+	if errors.As(err, &pqErr) && pqErr.Code == "42501" { // insufficient_privilege
+		return fmt.Errorf("cannot read which migrations the database has (%s): run 'starter migrate' (as the owning role), "+
+			"which grants the application role oho_app its rights, and connect as a member of oho_app", pqErr.Message)
+	}
+	if err != nil {
+		return fmt.Errorf("reading applied migrations: %w", err)
+	}
+	done, err := scanVersions(rows)
+	if err != nil {
+		return err
+	}
+	behind := &BehindError{Need: migrations[len(migrations)-1].Version}
+	for v := range done {
+		behind.At = max(behind.At, v)
+	}
+	for _, m := range migrations {
+		if !done[m.Version] {
+			behind.Missing = append(behind.Missing, m.String())
+		}
+	}
+	if len(behind.Missing) > 0 {
+		return behind
+	}
+	return nil
+}
+
+// String names the migration as its file does, without ".sql": "001_init".
+func (m Migration) String() string {
+	return fmt.Sprintf("%03d_%s", m.Version, m.Name)
+}
+
+func names(ms []Migration) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.String()
+	}
+	return out
 }
 
 func appliedVersions(ctx context.Context, conn *sql.Conn) (map[int]bool, error) {
@@ -128,6 +223,11 @@ func appliedVersions(ctx context.Context, conn *sql.Conn) (map[int]bool, error) 
 	if err != nil {
 		return nil, fmt.Errorf("reading applied migrations: %w", err)
 	}
+	return scanVersions(rows)
+}
+
+// scanVersions reads a column of migration versions and closes rows.
+func scanVersions(rows *sql.Rows) (map[int]bool, error) {
 	defer rows.Close()
 	done := map[int]bool{}
 	for rows.Next() {

@@ -2,20 +2,23 @@
 # demo.sh: runs the OHO demo end to end against the development environment. `make demo` runs it
 # after `scripts/devenv.sh up` and `make build`.
 #
-#   1. bin/starter migrate      bring the database schema up to date
-#   2. bin/worker               in the background, log in .dev/worker.log
+#   1. bin/starter migrate      bring the database schema up to date, as the owning role
+#                               (MIGRATION_DATABASE_URL)
+#   2. bin/worker               in the background, log in .dev/worker.log, as the application role
+#                               (DATABASE_URL), like the demo
 #   3. bin/starter demo         the demo itself, output on stdout
 #   4. stop the worker (SIGTERM), also when the demo fails or is interrupted
 #
-# Exits with the demo's status (1 if the worker dies first). Uses TEMPORAL_ADDRESS and
-# DATABASE_URL like every OHO binary.
+# Exits with the demo's status (1 if the worker dies first). Uses TEMPORAL_ADDRESS, DATABASE_URL
+# and MIGRATION_DATABASE_URL like every OHO binary, with the defaults of scripts/devenv.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
-export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/oho?sslmode=disable}
+export MIGRATION_DATABASE_URL=${MIGRATION_DATABASE_URL:-${DATABASE_URL:-postgres://oho_owner@127.0.0.1:5432/oho?sslmode=disable}}
+export DATABASE_URL=${DATABASE_URL:-postgres://oho_app@127.0.0.1:5432/oho?sslmode=disable}
 
 WORKER_LOG=.dev/worker.log
 # Seconds to wait for the worker to log that it started (it is used anyway if still alive).

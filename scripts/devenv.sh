@@ -6,7 +6,8 @@
 #
 #   tools     install the pinned Temporal CLI into .tools/bin when missing or another version
 #   temporal  make sure a Temporal dev server answers on $TEMPORAL_ADDRESS (start one if not)
-#   postgres  make sure PostgreSQL answers and the database of $DATABASE_URL exists
+#   postgres  make sure PostgreSQL answers, the roles exist and the database of $DATABASE_URL
+#             exists, owned by the role of $MIGRATION_DATABASE_URL
 #   up        tools + postgres + temporal, then print the environment on stdout, so that
 #             `eval "$(scripts/devenv.sh up)"` sets it in the calling shell
 #   stop      stop the Temporal dev server started by this script (PostgreSQL is left alone)
@@ -19,8 +20,24 @@
 #   TEMPORAL_ADDRESS  host:port of the Temporal frontend (default 127.0.0.1:7233). A dev server is
 #                     only ever started for a local address.
 #   TEMPORAL_UI_PORT  port of the dev server's Web UI (default 8233 for port 7233: port + 1000)
-#   DATABASE_URL      postgres://user@host:port/dbname?params
-#                     (default postgres://postgres@127.0.0.1:5432/oho?sslmode=disable)
+#   DATABASE_URL      what the programs connect as: postgres://user@host:port/dbname?params
+#                     (default postgres://oho_app@127.0.0.1:5432/oho?sslmode=disable)
+#   MIGRATION_DATABASE_URL
+#                     what `starter migrate` connects as, the owner of the database and its objects
+#                     (default DATABASE_URL when that is set, as the programs read it, else
+#                     postgres://oho_owner@127.0.0.1:5432/oho?sslmode=disable)
+#   ADMIN_DATABASE_URL
+#                     a superuser, who creates the roles and the database (default: user postgres,
+#                     database postgres, on the server of DATABASE_URL)
+#
+# The roles (README, "Roles in PostgreSQL"): oho_app, the group role whose rights
+# schema/005_least_privilege.sql grants, with LOGIN here because in development the programs log
+# in as it; the user of DATABASE_URL, a member of oho_app when it is another role; the user of
+# MIGRATION_DATABASE_URL, who owns the database. A database created earlier by another role
+# (postgres, before the roles were split) is handed over to that owner with everything in its
+# public schema, so that `starter migrate` can go on as the owner. Superusers named in the URLs
+# are left as they are (a single-role setup). Roles get no password: the server trusts local
+# connections.
 set -euo pipefail
 
 # The pinned Temporal CLI. Later versions cannot be installed with `go install` (their go.mod has
@@ -46,7 +63,11 @@ TEMPORAL_HOST=${TEMPORAL_ADDRESS%:*}
 TEMPORAL_PORT=${TEMPORAL_ADDRESS##*:}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-$((TEMPORAL_PORT + 1000))}
 
-DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/oho?sslmode=disable}
+# Migrations fall back to DATABASE_URL when it is set, as `starter migrate` does.
+MIGRATION_DATABASE_URL=${MIGRATION_DATABASE_URL:-${DATABASE_URL:-postgres://oho_owner@127.0.0.1:5432/oho?sslmode=disable}}
+DATABASE_URL=${DATABASE_URL:-postgres://oho_app@127.0.0.1:5432/oho?sslmode=disable}
+# The group role of schema/005_least_privilege.sql.
+APP_ROLE=oho_app
 
 # Seconds to wait for a service to come up or go away.
 START_TIMEOUT=60
@@ -277,33 +298,180 @@ cmd_stop() {
 # ---------------------------------------------------------------------------------------------
 # postgres
 
-# parse_database_url: sets PG_USER, PG_HOST, PG_PORT, PG_DB and PG_ADMIN_URL (the same server,
-# database "postgres") from DATABASE_URL (postgres://[user[:password]@]host[:port]/db[?params]).
-parse_database_url() {
-	local rest authority hostport query=
-	[[ $DATABASE_URL =~ ^postgres(ql)?:// ]] ||
-		die "DATABASE_URL must be a postgres:// URL, got: $DATABASE_URL"
-	rest=${DATABASE_URL#*://}
+# parse_url NAME URL: sets URL_USER, URL_HOSTPORT, URL_DB and URL_QUERY from URL
+# (postgres://[user[:password]@]host[:port]/db[?params]); NAME is the variable, for messages.
+parse_url() {
+	local name=$1 rest authority
+	[[ $2 =~ ^postgres(ql)?:// ]] || die "$name must be a postgres:// URL, got: $2"
+	rest=${2#*://}
+	URL_QUERY=
 	if [[ $rest == *\?* ]]; then
-		query="?${rest#*\?}"
+		URL_QUERY="?${rest#*\?}"
 		rest=${rest%%\?*}
 	fi
 	authority=${rest%%/*}
-	PG_DB=oho
-	[[ $rest == */* && -n ${rest#*/} ]] && PG_DB=${rest#*/}
-	PG_USER=postgres
-	hostport=$authority
+	URL_DB=oho
+	[[ $rest == */* && -n ${rest#*/} ]] && URL_DB=${rest#*/}
+	URL_USER=postgres
+	URL_HOSTPORT=$authority
 	if [[ $authority == *@* ]]; then
-		PG_USER=${authority%@*}
-		PG_USER=${PG_USER%%:*}
-		hostport=${authority##*@}
+		URL_USER=${authority%@*}
+		URL_USER=${URL_USER%%:*}
+		URL_HOSTPORT=${authority##*@}
 	fi
-	PG_HOST=${hostport%:*}
-	PG_PORT=5432
-	[[ $hostport == *:* ]] && PG_PORT=${hostport##*:}
-	PG_HOST=${PG_HOST:-127.0.0.1}
-	PG_ADMIN_URL=${DATABASE_URL%%://*}://$authority/postgres$query
 }
+
+# parse_database_urls: sets PG_HOST, PG_PORT, PG_DB, APP_USER (of DATABASE_URL), OWNER_USER (of
+# MIGRATION_DATABASE_URL) and PG_ADMIN_URL (ADMIN_DATABASE_URL, or the server of DATABASE_URL as
+# postgres, database postgres). Both URLs must name the same database.
+parse_database_urls() {
+	local hostport query
+	parse_url MIGRATION_DATABASE_URL "$MIGRATION_DATABASE_URL"
+	OWNER_USER=$URL_USER
+	hostport=$URL_HOSTPORT
+	local owner_db=$URL_DB
+	parse_url DATABASE_URL "$DATABASE_URL"
+	APP_USER=$URL_USER
+	PG_DB=$URL_DB
+	query=$URL_QUERY
+	[[ $owner_db == "$PG_DB" && ${hostport##*@} == "$URL_HOSTPORT" ]] ||
+		die "DATABASE_URL and MIGRATION_DATABASE_URL must name the same database (got $URL_HOSTPORT/$PG_DB and $hostport/$owner_db)"
+	PG_HOST=${URL_HOSTPORT%:*}
+	PG_PORT=5432
+	[[ $URL_HOSTPORT == *:* ]] && PG_PORT=${URL_HOSTPORT##*:}
+	PG_HOST=${PG_HOST:-127.0.0.1}
+	PG_ADMIN_URL=${ADMIN_DATABASE_URL:-postgres://postgres@$URL_HOSTPORT/postgres$query}
+	parse_url ADMIN_DATABASE_URL "$PG_ADMIN_URL"
+	ADMIN_USER=$URL_USER
+}
+
+# with_db URL DB: prints URL naming database DB instead.
+with_db() {
+	local url=$1 query= rest
+	[[ $url == *\?* ]] && query="?${url#*\?}"
+	url=${url%%\?*}
+	rest=${url#*://}
+	echo "${url%%://*}://${rest%%/*}/$2$query"
+}
+
+# admin_psql DB [psql args]: runs psql as the administrator on database DB, stopping at the first
+# error, with the database and the roles as psql variables.
+admin_psql() {
+	local db=$1
+	shift
+	psql "$(with_db "$PG_ADMIN_URL" "$db")" -X -q -v ON_ERROR_STOP=1 -v db="$PG_DB" \
+		-v app_role="$APP_ROLE" -v app_user="$APP_USER" -v owner="$OWNER_USER" "$@"
+}
+
+# The roles, idempotently. A DO block rather than `\gexec`, so that a role created meanwhile by
+# another devenv.sh or a test run (dbtest creates oho_app too) is no error: both CREATE ROLEs can
+# pass the NOT EXISTS check, and the second then fails with duplicate_object, or unique_violation
+# when both inserted before either committed. The names reach the block through settings, as psql
+# does not expand its variables inside dollar quotes.
+# shellcheck disable=SC2016 # $$ is SQL
+ROLES_SQL='
+SELECT set_config($$oho.app_role$$, :'"'app_role'"', false), set_config($$oho.app_user$$, :'"'app_user'"', false),
+       set_config($$oho.owner$$, :'"'owner'"', false);
+DO $$
+DECLARE
+    app_role text := current_setting($q$oho.app_role$q$);
+    app_user text := current_setting($q$oho.app_user$q$);
+    owner    text := current_setting($q$oho.owner$q$);
+    r        text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY[app_role, app_user, owner] LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+            BEGIN
+                EXECUTE format($q$CREATE ROLE %I LOGIN$q$, r);
+                RAISE NOTICE $q$devenv: created role %$q$, r;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;
+            END;
+        ELSIF EXISTS (SELECT FROM pg_roles WHERE rolname = r AND NOT rolcanlogin AND NOT rolsuper) THEN
+            -- In development the programs log in as these roles themselves.
+            EXECUTE format($q$ALTER ROLE %I LOGIN$q$, r);
+        END IF;
+    END LOOP;
+    -- Another login for the programs takes its rights from the group role.
+    IF app_user <> app_role AND NOT pg_has_role(app_user, app_role, $q$MEMBER$q$)
+       AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = app_user) THEN
+        EXECUTE format($q$GRANT %I TO %I$q$, app_role, app_user);
+    END IF;
+END
+$$;
+'
+
+# The database, created for its owner; one created earlier by someone else is handed over.
+# A superuser owner (single-role setup) gets nothing handed over.
+# shellcheck disable=SC2016 # $$ is SQL
+DATABASE_SQL='
+SELECT format($$CREATE DATABASE %I OWNER %I$$, :'"'db'"', :'"'owner'"')
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'"'db'"') \gexec
+SELECT set_config($$oho.db$$, :'"'db'"', false), set_config($$oho.owner$$, :'"'owner'"', false),
+       set_config($$oho.app_role$$, :'"'app_role'"', false);
+DO $$
+DECLARE
+    db       text := current_setting($q$oho.db$q$);
+    owner    text := current_setting($q$oho.owner$q$);
+    was      text;
+BEGIN
+    SELECT d.datdba::regrole::text INTO was
+    FROM pg_database d, pg_roles o
+    WHERE d.datname = db AND o.rolname = owner AND NOT o.rolsuper AND d.datdba <> o.oid;
+    IF FOUND THEN
+        EXECUTE format($q$ALTER DATABASE %I OWNER TO %I$q$, db, owner);
+        RAISE NOTICE $q$devenv: handed database % from % to %$q$, db, was, owner;
+    END IF;
+    EXECUTE format($q$GRANT CONNECT ON DATABASE %I TO %I$q$, db, current_setting($q$oho.app_role$q$));
+END
+$$;
+'
+
+# Inside the database: hand whatever another role created in the public schema (tables with their
+# sequences and indexes, views, other sequences, functions) to the owner, so that the migrations
+# that follow, run as the owner, may alter them and grant on them (005 refuses to run otherwise).
+# REASSIGN OWNED cannot do this: it refuses objects of postgres, which the database system needs.
+# shellcheck disable=SC2016 # $$ is SQL
+ADOPT_SQL='
+SELECT set_config($$oho.owner$$, :'"'owner'"', false);
+DO $$
+DECLARE
+    owner regrole := quote_ident(current_setting($q$oho.owner$q$))::regrole;
+    stmt  text;
+    n     int := 0;
+BEGIN
+    IF (SELECT rolsuper FROM pg_roles WHERE oid = owner) THEN
+        RETURN;
+    END IF;
+    FOR stmt IN
+        SELECT format($q$ALTER SCHEMA public OWNER TO %s$q$, owner)
+        FROM pg_namespace
+        WHERE nspname = $q$public$q$ AND nspowner NOT IN (owner, $q$pg_database_owner$q$::regrole)
+        UNION ALL
+        SELECT format($q$ALTER %s %s OWNER TO %s$q$,
+                      CASE c.relkind WHEN $q$v$q$ THEN $q$VIEW$q$ WHEN $q$m$q$ THEN $q$MATERIALIZED VIEW$q$
+                                     WHEN $q$S$q$ THEN $q$SEQUENCE$q$ ELSE $q$TABLE$q$ END,
+                      c.oid::regclass, owner)
+        FROM pg_class c
+        WHERE c.relnamespace = $q$public$q$::regnamespace AND c.relkind IN ($q$r$q$, $q$p$q$, $q$v$q$, $q$m$q$, $q$S$q$)
+          AND c.relowner <> owner
+          -- A serial column'"'"'s sequence goes with its table.
+          AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = $q$pg_class$q$::regclass AND d.objid = c.oid
+                                                    AND d.deptype IN ($q$a$q$, $q$i$q$))
+        UNION ALL
+        SELECT format($q$ALTER ROUTINE %s OWNER TO %s$q$, p.oid::regprocedure, owner)
+        FROM pg_proc p
+        WHERE p.pronamespace = $q$public$q$::regnamespace AND p.proowner <> owner
+    LOOP
+        EXECUTE stmt;
+        n := n + 1;
+    END LOOP;
+    IF n > 0 THEN
+        RAISE NOTICE $q$devenv: handed % objects of the public schema to %$q$, n, owner;
+    END IF;
+END
+$$;
+'
 
 pg_ready() {
 	pg_isready -q -h "$PG_HOST" -p "$PG_PORT" -t 2
@@ -334,7 +502,7 @@ start_postgres() {
 
 cmd_postgres() {
 	local deadline
-	parse_database_url
+	parse_database_urls
 	if ! pg_ready; then
 		is_local "$PG_HOST" ||
 			die "PostgreSQL does not answer on $PG_HOST:$PG_PORT, and it is not local, so it is not started"
@@ -346,12 +514,14 @@ cmd_postgres() {
 		done
 		log "PostgreSQL is up on $PG_HOST:$PG_PORT"
 	fi
-	# Create the database when missing; \gexec runs the CREATE only when the SELECT returns a row.
-	local sql="SELECT format('CREATE DATABASE %I', :'db')
-		WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \\gexec"
-	if ! psql "$PG_ADMIN_URL" -X -q -v ON_ERROR_STOP=1 -v db="$PG_DB" <<<"$sql" >/dev/null; then
-		die "cannot create database $PG_DB on $PG_HOST:$PG_PORT as $PG_USER"
-	fi
+	# What changed (a role created, objects handed over) is worth a line: psql prints the NOTICEs
+	# on stderr, as "NOTICE:  devenv: ...".
+	admin_psql postgres <<<"$ROLES_SQL" >/dev/null ||
+		die "cannot create the roles $APP_ROLE, $APP_USER and $OWNER_USER on $PG_HOST:$PG_PORT as $ADMIN_USER (set ADMIN_DATABASE_URL to a superuser)"
+	admin_psql postgres <<<"$DATABASE_SQL" >/dev/null ||
+		die "cannot create database $PG_DB for $OWNER_USER on $PG_HOST:$PG_PORT as $ADMIN_USER"
+	admin_psql "$PG_DB" <<<"$ADOPT_SQL" >/dev/null ||
+		die "cannot hand the objects of database $PG_DB to $OWNER_USER"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -361,9 +531,10 @@ cmd_up() {
 	cmd_tools
 	cmd_postgres
 	cmd_temporal
-	log "ready: Temporal on $TEMPORAL_ADDRESS, PostgreSQL database $PG_DB on $PG_HOST:$PG_PORT"
+	log "ready: Temporal on $TEMPORAL_ADDRESS, PostgreSQL database $PG_DB on $PG_HOST:$PG_PORT (programs as $APP_USER, migrations as $OWNER_USER)"
 	echo "export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS@Q}"
 	echo "export DATABASE_URL=${DATABASE_URL@Q}"
+	echo "export MIGRATION_DATABASE_URL=${MIGRATION_DATABASE_URL@Q}"
 }
 
 # cmd_status: one line per service; exit status 0 when all are up, 1 otherwise.
@@ -385,21 +556,28 @@ cmd_status() {
 		log "temporal: down on $TEMPORAL_ADDRESS"
 		ok=1
 	fi
-	parse_database_url
+	parse_database_urls
+	local state
 	if ! pg_ready; then
 		log "postgres: down on $PG_HOST:$PG_PORT"
 		ok=1
-	elif [[ $(psql "$PG_ADMIN_URL" -X -A -t -v db="$PG_DB" <<<"SELECT 1 FROM pg_database WHERE datname = :'db'" 2>/dev/null) == 1 ]]; then
-		log "postgres: up on $PG_HOST:$PG_PORT, database $PG_DB exists"
+	elif state=$(admin_psql postgres -A -t 2>/dev/null <<<"
+SELECT coalesce((SELECT 'database ' || datname || ' exists, owned by ' || datdba::regrole
+                 FROM pg_database WHERE datname = :'db'), 'database ' || :'db' || ' missing')
+       || '; roles: ' || (SELECT string_agg(DISTINCT r || CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = r)
+                                                       THEN '' ELSE ' (missing)' END, ', ')
+                          FROM unnest(ARRAY[:'app_role', :'app_user', :'owner']) AS r)") &&
+		[[ $state != *missing* ]]; then
+		log "postgres: up on $PG_HOST:$PG_PORT, $state"
 	else
-		log "postgres: up on $PG_HOST:$PG_PORT, database $PG_DB missing"
+		log "postgres: up on $PG_HOST:$PG_PORT, ${state:-cannot connect as $ADMIN_USER}"
 		ok=1
 	fi
 	return "$ok"
 }
 
 usage() {
-	sed -n '4,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '4,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 

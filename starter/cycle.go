@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
+	"github.com/lib/pq"
+
+	"github.com/oho-dev/oho/connect"
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/schema"
 	"github.com/oho-dev/oho/service"
@@ -17,12 +21,9 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if _, err := a.store(ctx); err != nil {
-		return err
-	}
-	applied, err := schema.Migrate(ctx, a.db.DB)
+	applied, err := migrateDatabase(ctx)
 	if err != nil {
-		return fmt.Errorf("migrating the database: %w", err)
+		return err
 	}
 	if len(applied) == 0 {
 		a.printf("database schema is up to date\n")
@@ -32,6 +33,27 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 		a.printf("applied %s\n", m)
 	}
 	return nil
+}
+
+// migrateDatabase applies the migrations over a connection of its own, as
+// the role of MIGRATION_DATABASE_URL (connect.MigrationDatabaseURL), and
+// closes it: the rest of a command works as the application role.
+func migrateDatabase(ctx context.Context) ([]string, error) {
+	db, err := connect.MigrationDatabase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	applied, err := schema.Migrate(ctx, db.DB)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "42501" { // insufficient_privilege
+		return applied, fmt.Errorf("migrating the database: %w (migrations must run as the owner of the schema and its tables: "+
+			"MIGRATION_DATABASE_URL, which falls back to DATABASE_URL when unset; see README, Roles in PostgreSQL)", err)
+	}
+	if err != nil {
+		return applied, fmt.Errorf("migrating the database: %w", err)
+	}
+	return applied, nil
 }
 
 // cycleRef is the --provider/--year pair that names a cycle.

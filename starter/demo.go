@@ -14,7 +14,6 @@ import (
 
 	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/review"
-	"github.com/oho-dev/oho/schema"
 	"github.com/oho-dev/oho/service"
 	"github.com/oho-dev/oho/store"
 )
@@ -49,11 +48,10 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if _, err := a.store(ctx); err != nil {
+	// As 'starter migrate' does: as the owning role, before the demo's work
+	// as the application role.
+	if _, err := migrateDatabase(ctx); err != nil {
 		return err
-	}
-	if _, err := schema.Migrate(ctx, a.db.DB); err != nil {
-		return fmt.Errorf("migrating the database: %w", err)
 	}
 	svc, err := a.service(ctx)
 	if err != nil {

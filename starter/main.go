@@ -21,7 +21,8 @@ import (
 
 const usage = `usage: starter COMMAND [ARGS]
 
-  migrate                                  apply database migrations
+  migrate                                  apply database migrations, as the role that owns the schema
+                                           (MIGRATION_DATABASE_URL)
   org import FILE.json                     import or update a provider's units, people and roles
   cycle start  --provider CODE --year YYYY --as PERSON [--config FILE.json]
                                            start the provider's review cycle for the year
@@ -56,10 +57,12 @@ const usage = `usage: starter COMMAND [ARGS]
   audit log [--provider CODE] [--year YYYY] [--actor PERSON] [--since YYYY-MM-DD] [--json|--csv]
   audit export --provider CODE --year YYYY [--out FILE]
                                            the cycle's audit events and workflow histories, as JSON Lines
-  demo                                     run a full demonstration cycle
+  demo                                     migrate (as migrate does), then run a full demonstration cycle
 
-Environment: DATABASE_URL (PostgreSQL), TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE
-and the other standard TEMPORAL_* variables.
+Environment: DATABASE_URL (PostgreSQL, as a member of the application role
+oho_app), MIGRATION_DATABASE_URL (migrate and demo: the role that owns the
+schema; DATABASE_URL when unset, for a setup with one role), TEMPORAL_ADDRESS,
+TEMPORAL_NAMESPACE and the other standard TEMPORAL_* variables.
 `
 
 func main() {

@@ -64,7 +64,7 @@ SELECT approver, role, meaning, version_hash, signed_at FROM approvals WHERE cyc
 
 func TestPlanCommandsAgainstTheDatabase(t *testing.T) {
 	db, url := dbtest.New(t)
-	t.Setenv("DATABASE_URL", url)
+	t.Setenv("DATABASE_URL", dbtest.AppURL(t, url)) // as the programs connect
 	s := store.New(db)
 	if _, err := s.ImportOrg(context.Background(), store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)

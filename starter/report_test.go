@@ -191,7 +191,7 @@ func rowsOf(out, format, ref string) []string {
 
 func TestReportEveryItemWithItsDisposition(t *testing.T) {
 	db, url := dbtest.New(t)
-	t.Setenv("DATABASE_URL", url)
+	t.Setenv("DATABASE_URL", dbtest.AppURL(t, url)) // as the programs connect
 	s := store.New(db)
 	if _, err := s.ImportOrg(context.Background(), store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)
@@ -284,7 +284,7 @@ func TestReportEveryItemWithItsDisposition(t *testing.T) {
 
 func TestReportOfARunningCycleSaysSo(t *testing.T) {
 	db, url := dbtest.New(t)
-	t.Setenv("DATABASE_URL", url)
+	t.Setenv("DATABASE_URL", dbtest.AppURL(t, url)) // as the programs connect
 	s := store.New(db)
 	if _, err := s.ImportOrg(context.Background(), store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)
@@ -308,7 +308,7 @@ func TestReportOfARunningCycleSaysSo(t *testing.T) {
 
 func TestReportRefusalsAndOut(t *testing.T) {
 	db, url := dbtest.New(t)
-	t.Setenv("DATABASE_URL", url)
+	t.Setenv("DATABASE_URL", dbtest.AppURL(t, url)) // as the programs connect
 	s := store.New(db)
 	if _, err := s.ImportOrg(context.Background(), store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,13 @@
-// Command worker runs OHO's Temporal worker: it applies the database
-// migrations, then executes the ReviewCycle, UnitReview and YearlyStart
-// workflows and their activities, and delivers the notices in the outbox
-// (package notify), until it receives SIGINT or SIGTERM.
+// Command worker runs OHO's Temporal worker: it checks that the database has
+// every migration it was built with, then executes the ReviewCycle,
+// UnitReview and YearlyStart workflows and their activities, and delivers the
+// notices in the outbox (package notify), until it receives SIGINT or
+// SIGTERM.
+//
+// The worker does not migrate: it connects as a member of the application
+// role oho_app, which may not change the schema, so that nothing it runs can
+// switch the audit trail's guards off. `starter migrate` migrates, as the
+// owning role; a worker started on an older schema stops at once and says so.
 //
 // Configuration comes from the environment: DATABASE_URL for PostgreSQL, the
 // standard TEMPORAL_* variables for the Temporal server, SMTP_URL for mail
@@ -50,11 +56,11 @@ func run(logger *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
-	applied, err := schema.Migrate(ctx, db.DB)
-	if err != nil {
-		return fmt.Errorf("migrating the database: %w", err)
+	// The error says what to run; it is the line the worker stops with.
+	if err := schema.Check(ctx, db.DB); err != nil {
+		return err
 	}
-	logger.Info("database ready", "migrations_applied", len(applied))
+	logger.Info("database ready")
 	sender, err := notify.New(db, mail, logger)
 	if err != nil {
 		return err

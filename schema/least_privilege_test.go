@@ -118,7 +118,7 @@ func TestLeastPrivilegeGrants(t *testing.T) {
 	db, _ := dbtest.New(t)
 	wantAppPrivileges(t, db)
 
-	if _, err := store.New(db).ImportOrg(ctx, dbtest.Org("ACME")); err != nil {
+	if _, err := store.New(db).ImportOrg(ctx, store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)
 	}
 	// Rights granted by hand beyond 005's are taken back by applying it.
@@ -202,7 +202,7 @@ func TestMigrateAsTheOwner(t *testing.T) {
 	}
 
 	s := store.New(app)
-	if _, err := s.ImportOrg(ctx, dbtest.Org("ACME")); err != nil {
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatalf("importing as oho_app: %v", err)
 	}
 	v, err := s.VerifyAudit(ctx)

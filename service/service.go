@@ -197,3 +197,11 @@ func (s *Service) client(ctx context.Context) (client.Client, error) {
 	}
 	return c, nil
 }
+
+// Now is the service's clock, which front ends use for what they render
+// (when a report was made).
+func (s *Service) Now() time.Time { return s.now() }
+
+// Location is the time zone OHO's people live in: documents show times in
+// it, and yearly schedules run in it.
+func (s *Service) Location() *time.Location { return workflows.ScheduleLocation() }

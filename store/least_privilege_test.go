@@ -25,7 +25,7 @@ func TestAppRoleDoesTheWork(t *testing.T) {
 	_, app := dbtest.NewWithApp(t)
 	s := store.New(app)
 	for _, p := range []string{"ACME", "BETA"} {
-		if _, err := s.ImportOrg(ctx, dbtest.Org(p)); err != nil {
+		if _, err := s.ImportOrg(ctx, store.ActorOperator, dbtest.Org(p)); err != nil {
 			t.Fatalf("importing %s as oho_app: %v", p, err)
 		}
 	}
@@ -71,7 +71,7 @@ func TestAppRoleDoesTheWork(t *testing.T) {
 			org.People[i].Roles = []store.PersonRole{{Role: review.RoleWelfareStaff, Unit: "NORTH"}}
 		}
 	}
-	if _, err := s.ImportOrg(ctx, org); err != nil {
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, org); err != nil {
 		t.Fatalf("re-importing BETA with a role changed as oho_app: %v", err)
 	}
 	var auditors int
@@ -95,7 +95,7 @@ func TestAppRoleCannotTamper(t *testing.T) {
 	ctx := context.Background()
 	admin, app := dbtest.NewWithApp(t)
 	s := store.New(app)
-	if _, err := s.ImportOrg(ctx, dbtest.Org("ACME")); err != nil {
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)
 	}
 	c := newCycle(t, s, app, "ACME", 2025, review.Config{})
@@ -177,7 +177,7 @@ func TestAppRoleCannotDivertTheChain(t *testing.T) {
 	ctx := context.Background()
 	_, app := dbtest.NewWithApp(t)
 	s := store.New(app)
-	if _, err := s.ImportOrg(ctx, dbtest.Org("ACME")); err != nil {
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, dbtest.Org("ACME")); err != nil {
 		t.Fatal(err)
 	}
 	conn, err := app.Connx(ctx)

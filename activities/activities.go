@@ -66,7 +66,7 @@ type Activities struct {
 // SetupCycle records the cycle and returns its units, baseline plan and the
 // previous cycle's changes.
 func (a *Activities) SetupCycle(ctx context.Context, in review.SetupCycleInput) (review.CycleSetup, error) {
-	out, err := a.Store.SetupCycle(audited(ctx), in)
+	out, err := a.Store.SetupCycle(store.WithVia(audited(ctx), in.Via), in)
 	if err != nil {
 		return review.CycleSetup{}, failure(ctx, err)
 	}

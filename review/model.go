@@ -237,6 +237,10 @@ type SetupCycleInput struct {
 	Provider string `json:"provider"`
 	Year     int    `json:"year"`
 	Config   Config `json:"config"`
+	// StartedBy is who started the cycle and Via how; empty for a cycle a
+	// yearly schedule started (the audit trail then says "system").
+	StartedBy string `json:"started_by,omitempty"`
+	Via       Via    `json:"via,omitzero"`
 }
 
 // CycleSetup is what a cycle starts from: the provider's units, the plan's

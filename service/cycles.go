@@ -68,7 +68,7 @@ func (s *Service) StartCycle(ctx context.Context, a Actor, in StartCycle) (Start
 			workflows.AttrYear.ValueSet(int64(in.Year)),
 			workflows.AttrPhase.ValueSet(string(review.PhaseEvaluate)),
 		),
-	}, workflows.ReviewCycle, workflows.CycleInput{Provider: in.Provider, Year: in.Year, Config: in.Config})
+	}, workflows.ReviewCycle, workflows.CycleInput{Provider: in.Provider, Year: in.Year, Config: in.Config, StartedBy: a.ID(), Via: a.Via})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started):

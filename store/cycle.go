@@ -82,7 +82,11 @@ ON CONFLICT DO NOTHING`
 		}
 		if n == 1 {
 			payload := map[string]any{"provider": in.Provider, "year": in.Year, "config": json.RawMessage(config)}
-			if err := record(ctx, tx, ActorSystem, ActionCycleStarted, in.CycleID, in.CycleID, payload); err != nil {
+			actor := in.StartedBy
+			if actor == "" {
+				actor = ActorSystem
+			}
+			if err := record(ctx, tx, actor, ActionCycleStarted, in.CycleID, in.CycleID, payload); err != nil {
 				return err
 			}
 		} else if err := sameCycle(ctx, tx, in); err != nil {

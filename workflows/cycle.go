@@ -105,7 +105,7 @@ func (c *cycle) stages(ctx workflow.Context) (Summary, error) {
 	var setup review.CycleSetup
 	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
 	err := workflow.ExecuteActivity(actCtx, ActivitySetupCycle, review.SetupCycleInput{
-		CycleID: c.id, Provider: c.in.Provider, Year: c.in.Year, Config: c.cfg,
+		CycleID: c.id, Provider: c.in.Provider, Year: c.in.Year, Config: c.cfg, StartedBy: c.in.StartedBy, Via: c.in.Via,
 	}).Get(ctx, &setup)
 	if err != nil {
 		return Summary{}, fmt.Errorf("setting up the cycle: %w", err)

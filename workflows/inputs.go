@@ -7,6 +7,10 @@ type CycleInput struct {
 	Provider string        `json:"provider" validate:"required,code"`
 	Year     int           `json:"year" validate:"required,min=2000,max=2999"`
 	Config   review.Config `json:"config"`
+	// StartedBy is the person who started the cycle and Via how, for the
+	// audit trail; empty when a yearly schedule started it.
+	StartedBy string     `json:"started_by,omitempty"`
+	Via       review.Via `json:"via,omitzero"`
 }
 
 // UnitInput starts a unit's UnitReview child workflow.

@@ -344,12 +344,14 @@ func (s *Sender) backoff(attempt int) time.Duration {
 
 // finish records a final outcome of the attempt this sender claimed. A
 // notice that RecoverStuck marked uncertain meanwhile is corrected: this
-// sender knows what happened.
+// sender knows what happened. An invitation's secret leaves the outbox in
+// the same statement: it was only kept for delivery.
 func (s *Sender) finish(ctx context.Context, n notice, state, lastError string) error {
 	const q = `
 UPDATE notifications
 SET state = $3, last_error = $4,
-    sent_at = CASE WHEN $3 IN ('sent', 'logged') THEN now() END
+    sent_at = CASE WHEN $3 IN ('sent', 'logged') THEN now() END,
+    facts = facts - 'secret'
 WHERE id = $1 AND attempts = $2 AND state IN ('sending', 'uncertain')`
 	return s.exec(ctx, "recording notice "+n.ID+" as "+state, q, n.ID, n.Attempts, state, truncate(lastError))
 }
@@ -387,7 +389,7 @@ func (s *Sender) exec(ctx context.Context, what, q string, args ...any) error {
 func (s *Sender) RecoverStuck(ctx context.Context) ([]string, error) {
 	const q = `
 UPDATE notifications
-SET state = 'uncertain',
+SET state = 'uncertain', facts = facts - 'secret',
     last_error = 'the sender stopped while delivering it (sending since ' || to_char(next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC); the mail may or may not have gone'
 WHERE state = 'sending' AND next_attempt_at < now() - $1 * interval '1 microsecond'
 RETURNING id`

@@ -341,10 +341,10 @@ func TestNoticeThatCannotBeWrittenFails(t *testing.T) {
 	if _, err := db.Exec(`ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check`); err != nil {
 		t.Fatal(err)
 	}
-	unknown := "invitation/acme.nurse.north/1"
+	unknown := "appointment/acme.nurse.north/1"
 	const q = `
 INSERT INTO notifications (id, provider_code, person_id, email, kind, facts)
-VALUES ($1, 'ACME', $2, $3, 'invitation', '{"kind": "invitation", "invitation_id": "i1"}')`
+VALUES ($1, 'ACME', $2, $3, 'appointment', '{"kind": "appointment", "appointment_id": "i1"}')`
 	if _, err := db.Exec(q, unknown, nurse, dbtest.Email(nurse)); err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +354,7 @@ VALUES ($1, 'ACME', $2, $3, 'invitation', '{"kind": "invitation", "invitation_id
 
 	runOnce(t, s, 2)
 	r := get(t, db, unknown)
-	if r.State != notify.StateFailed || r.Attempts != 1 || r.SentAt.Valid || !strings.Contains(r.LastError, `no text for notices of kind "invitation"`) {
+	if r.State != notify.StateFailed || r.Attempts != 1 || r.SentAt.Valid || !strings.Contains(r.LastError, `no text for notices of kind "appointment"`) {
 		t.Errorf("notice of an unknown kind: got %+v, want failed after 1 attempt naming the kind", r)
 	}
 	if r := get(t, db, known); r.State != notify.StateSent {
@@ -823,5 +823,52 @@ func TestStartTLSNotOfferedSendsNothingInClear(t *testing.T) {
 	}
 	if got := len(srv.Messages()); got != 0 {
 		t.Errorf("got %d messages, want 0", got)
+	}
+}
+
+// TestInvitationSecretLeavesTheOutbox queues an invitation as the store does
+// (through the service's store method) and delivers it: by SMTP, where the
+// mail carries the link, and in log-only mode, where the log does; either
+// way the row holds no secret afterwards.
+func TestInvitationSecretLeavesTheOutbox(t *testing.T) {
+	for _, mode := range []string{"smtp", "log"} {
+		t.Run(mode, func(t *testing.T) {
+			db := outbox(t)
+			const secret = "ohl_SecretSecretSecretSecretSecretSecret123"
+			if _, err := store.New(db).Invite(context.Background(), "acme.manager", nurse, secret, strings.Repeat("ab", 32), time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			var id string
+			if err := db.Get(&id, `SELECT id FROM notifications WHERE kind = 'invitation'`); err != nil {
+				t.Fatal(err)
+			}
+			var srv *smtptest.Server
+			url := ""
+			if mode == "smtp" {
+				srv = smtptest.Start(t)
+				url = smtpURL(srv)
+			}
+			s, logs := sender(t, db, url, nil)
+			runOnce(t, s, 1)
+			link := baseURL + "/password?token=" + secret
+			if mode == "smtp" {
+				msgs := srv.Messages()
+				if len(msgs) != 1 {
+					t.Fatalf("got %d messages, want 1", len(msgs))
+				}
+				if text, err := msgs[0].Text(); err != nil || !strings.Contains(text, link) {
+					t.Errorf("the invitation mail lacks the link %s (%v):\n%s", link, err, text)
+				}
+			} else if recs := logs.records(t, "notice (logged"); len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["body"]), link) {
+				t.Errorf("the log lacks the link: %v", recs)
+			}
+			var facts string
+			if err := db.Get(&facts, `SELECT facts::text FROM notifications WHERE id = $1`, id); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(facts, secret) || strings.Contains(facts, `"secret"`) || !strings.Contains(facts, `"invitation"`) {
+				t.Errorf("after delivery the outbox row's facts are %s; want them without the secret", facts)
+			}
+		})
 	}
 }

@@ -48,9 +48,7 @@ func text(n notice, baseURL string) (message, error) {
 }
 
 // render writes a notice from its facts, with links under baseURL (no
-// trailing slash). A new kind of notice is a new case here; one whose text
-// holds a secret (a password invitation's one-time link) must also keep it
-// out of the record that log-only mode writes, which holds the body.
+// trailing slash). A new kind of notice is a new case here.
 func render(f review.NoticeFacts, baseURL string) (message, error) {
 	switch f.Kind {
 	case review.NoticeAssigned, review.NoticeReminder, review.NoticeOverdue, review.NoticeEscalation,
@@ -58,6 +56,8 @@ func render(f review.NoticeFacts, baseURL string) (message, error) {
 		return taskText(f, baseURL)
 	case review.NoticePublished:
 		return publishedText(f, baseURL)
+	case review.NoticeInvitation:
+		return invitationText(f, baseURL)
 	default:
 		return message{}, fmt.Errorf("%w: this version of OHO has no text for notices of kind %q", errNoText, f.Kind)
 	}
@@ -165,6 +165,29 @@ func publishedText(f review.NoticeFacts, baseURL string) (message, error) {
 		Subject: fmt.Sprintf("Suunnitelma julkaistu / Plan published: %s version %d, effective %s", f.Provider, f.Version, f.EffectiveFrom),
 		Body:    fi + "\nKatso: " + link + "\n\n" + en + "\nSee: " + link + "\n",
 	}, nil
+}
+
+// invitationText writes an invitation: the one-time link to set one's
+// password, and until when it works. Its secret is removed from the outbox
+// when the notice is finished (Sender.finish), so a retry after that has
+// nothing to write and fails: invite the person again.
+func invitationText(f review.NoticeFacts, baseURL string) (message, error) {
+	if f.Secret == "" || f.ExpiresAt.IsZero() {
+		return message{}, fmt.Errorf("%w: an invitation needs its link's secret and expiry (the secret is gone once the notice was dealt with: invite the person again)", errNoText)
+	}
+	link := baseURL + "/password?token=" + url.QueryEscape(f.Secret)
+	until := f.ExpiresAt.UTC().Format("2006-01-02 15:04") + " UTC"
+	by := ""
+	if f.Actor != "" {
+		by = " (" + f.Actor + ")"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Sinut on kutsuttu OHOon%s, %s-opiskeluhuoltosuunnitelman arviointiin.\n", by, f.Provider)
+	fmt.Fprintf(&b, "Aseta salasanasi tästä linkistä; se toimii kerran, %s asti:\n%s\n\n", until, link)
+	fmt.Fprintf(&b, "You have been invited to OHO%s, for the review of the student welfare plan of %s.\n", by, f.Provider)
+	fmt.Fprintf(&b, "Set your password with this link; it works once, until %s:\n%s\n\n", until, link)
+	fmt.Fprintf(&b, "Jos et odottanut tätä, älä käytä linkkiä. / If you did not expect this, do not use the link.\n")
+	return message{Subject: "Kutsu OHOon / Invitation to OHO: set your password", Body: b.String()}, nil
 }
 
 // taskURL is the address of a task's web page under baseURL (no trailing

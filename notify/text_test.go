@@ -229,7 +229,8 @@ func TestTextRefusesWhatItCannotWrite(t *testing.T) {
 		facts string
 		says  string
 	}{
-		{"a kind this version does not know", `{"kind": "invitation", "token_id": "t1"}`, `no text for notices of kind "invitation"`},
+		{"a kind this version does not know", `{"kind": "appointment", "token_id": "t1"}`, `no text for notices of kind "appointment"`},
+		{"an invitation whose secret is gone", `{"kind": "invitation", "provider": "DEMO", "expires_at": "2027-03-08T12:00:00Z"}`, "invite the person again"},
 		{"no kind", `{"task_id": "DEMO/2027/evaluate/NORTH"}`, `kind ""`},
 		{"a task notice without its task", `{"kind": "reminder", "due_at": "2027-03-01T12:00:00Z"}`, "needs the task and its due time"},
 		{"a task notice without its due time", `{"kind": "overdue", "task_id": "DEMO/2027/evaluate/NORTH"}`, "needs the task and its due time"},
@@ -280,5 +281,25 @@ func TestOneLine(t *testing.T) {
 	long := oneLine(strings.Repeat("ä", 400))
 	if n := len([]rune(long)); n != 300 || !strings.HasSuffix(long, "…") {
 		t.Errorf("got %d characters ending %q, want 300 ending with an ellipsis", n, long[len(long)-3:])
+	}
+}
+
+func TestInvitationText(t *testing.T) {
+	got, err := text(notice{ID: "invitation/x/p", Facts: []byte(`{"kind": "invitation", "actor": "ella.manager", "provider": "DEMO",
+		"secret": "ohl_a+b/c", "expires_at": "2027-03-08T12:00:00Z"}`)}, "https://oho.example.fi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := "https://oho.example.fi/password?token=ohl_a%2Bb%2Fc"
+	want := message{
+		Subject: "Kutsu OHOon / Invitation to OHO: set your password",
+		Body: "Sinut on kutsuttu OHOon (ella.manager), DEMO-opiskeluhuoltosuunnitelman arviointiin.\n" +
+			"Aseta salasanasi tästä linkistä; se toimii kerran, 2027-03-08 12:00 UTC asti:\n" + link + "\n\n" +
+			"You have been invited to OHO (ella.manager), for the review of the student welfare plan of DEMO.\n" +
+			"Set your password with this link; it works once, until 2027-03-08 12:00 UTC:\n" + link + "\n\n" +
+			"Jos et odottanut tätä, älä käytä linkkiä. / If you did not expect this, do not use the link.\n",
+	}
+	if got != want {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
 	}
 }

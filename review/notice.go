@@ -24,6 +24,8 @@ const (
 	NoticeCancelled NoticeKind = "cancelled"
 	// NoticePublished: a plan version was published.
 	NoticePublished NoticeKind = "published"
+	// NoticeInvitation: a link to set one's password, to log in to OHO.
+	NoticeInvitation NoticeKind = "invitation"
 )
 
 // NoticeFacts is what a notice is about, in facts rather than words: the
@@ -38,10 +40,14 @@ const (
 //
 // Task notices set the task fields; publication notices the plan fields. A
 // new kind adds its constant, the fields it needs (omitempty, so that the
-// notices of other kinds stay as they are) and a case in the renderer. A
-// secret such as the one-time token of a password invitation does not
-// belong here in the clear: the outbox is read by operators and logged in
-// log-only mode.
+// notices of other kinds stay as they are) and a case in the renderer.
+//
+// An invitation's Secret is the one exception to "facts, not secrets": the
+// link must reach the person, so the secret waits in the outbox until the
+// sender has dealt with the notice, and the sender removes it then, in the
+// statement that records the outcome (the database keeps only the secret's
+// hash). In log-only mode (no SMTP) the link is logged: that is how it
+// reaches a developer.
 //
 // The JSON names are a stored format: notices queued by one version of OHO
 // are delivered by another, so a name is never renamed or reused with
@@ -75,4 +81,10 @@ type NoticeFacts struct {
 	Version  int    `json:"version,omitempty"`
 	// EffectiveFrom is the date the version takes effect, YYYY-MM-DD.
 	EffectiveFrom string `json:"effective_from,omitempty"`
+
+	// For an invitation: the link's secret, until the notice is delivered,
+	// and when the link expires; Actor is who invited, Provider whose
+	// person is invited.
+	Secret    string    `json:"secret,omitempty"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }

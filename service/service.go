@@ -168,7 +168,8 @@ func (a Actor) authorize(provider string, op authz.Op, subject authz.Subject) er
 
 // Act returns the actor for a person named by ID who came via via: the
 // command line acting for someone, or an identity front end that has
-// authenticated them. An unknown ID is ErrNotFound.
+// authenticated them. An unknown ID is ErrNotFound, a disabled person
+// ErrForbidden: nobody acts for them.
 func (s *Service) Act(ctx context.Context, personID string, via review.Via) (Actor, error) {
 	if err := checkPerson("person", personID); err != nil {
 		return Actor{}, err
@@ -176,6 +177,9 @@ func (s *Service) Act(ctx context.Context, personID string, via review.Via) (Act
 	p, err := s.store.Person(ctx, personID)
 	if err != nil {
 		return Actor{}, personError(personID, err)
+	}
+	if p.DisabledAt != nil {
+		return Actor{}, errorOf(ErrForbidden, "refused: person %s is disabled since %s", personID, p.DisabledAt.UTC().Format("2006-01-02 15:04 UTC"))
 	}
 	return Actor{Person: p, Via: via}, nil
 }

@@ -62,7 +62,9 @@ const usage = `usage: starter COMMAND [ARGS]
 Environment: DATABASE_URL (PostgreSQL, as a member of the application role
 oho_app), MIGRATION_DATABASE_URL (migrate and demo: the role that owns the
 schema; DATABASE_URL when unset, for a setup with one role), TEMPORAL_ADDRESS,
-TEMPORAL_NAMESPACE and the other standard TEMPORAL_* variables.
+TEMPORAL_NAMESPACE and the other standard TEMPORAL_* variables; for serve,
+OHO_BASE_URL (the address people reach OHO at) and OHO_OIDC_FILE (the
+identity providers).
 `
 
 func main() {
@@ -119,6 +121,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return nil
 	case "migrate":
 		return a.migrate(ctx, rest)
+	case "serve":
+		return a.serve(ctx, rest)
 	case "demo":
 		return a.demo(ctx, rest)
 	case "report":
@@ -188,6 +192,25 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.auditLog(ctx, r)
 		case "export":
 			return a.auditExport(ctx, r)
+		}
+	case "person":
+		s, r, err := sub()
+		if err != nil {
+			return err
+		}
+		switch s {
+		case "invite":
+			return a.personInvite(ctx, r)
+		case "disable":
+			return a.personDisable(ctx, r)
+		}
+	case "token":
+		s, r, err := sub()
+		if err != nil {
+			return err
+		}
+		if s == "revoke" {
+			return a.tokenRevoke(ctx, r)
 		}
 	case "schedule":
 		s, r, err := sub()

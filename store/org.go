@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -44,6 +45,10 @@ type OrgPerson struct {
 	Name  string       `json:"name" validate:"required,max=200"`
 	Email string       `json:"email" validate:"omitempty,email,max=254"`
 	Roles []PersonRole `json:"roles" validate:"max=100,dive"`
+	// OIDCSubject is the subject the person logs in with at an identity
+	// provider that finds people by subject (MPASSid): for a student
+	// representative's role account, the current representative's.
+	OIDCSubject string `json:"oidc_subject,omitempty" validate:"omitempty,max=255"`
 }
 
 // PersonRole is a role a person holds in a unit, or for the whole provider
@@ -74,11 +79,18 @@ func (o Org) Validate() error {
 		units[i] = u.Code
 	}
 	ids := map[string]bool{}
+	subjects := map[string]string{}
 	for i, p := range o.People {
 		if ids[p.ID] {
 			problems = append(problems, fmt.Sprintf("people[%d]: person ID %q is listed twice", i, p.ID))
 		}
 		ids[p.ID] = true
+		if p.OIDCSubject != "" {
+			if other, ok := subjects[p.OIDCSubject]; ok {
+				problems = append(problems, fmt.Sprintf("people[%d]: oidc_subject %q is also person %q's", i, p.OIDCSubject, other))
+			}
+			subjects[p.OIDCSubject] = p.ID
+		}
 		if slices.Contains(ReservedActors, p.ID) {
 			problems = append(problems, fmt.Sprintf("people[%d]: person ID %q is reserved: the audit trail uses it for %s", i, p.ID, reservedFor[p.ID]))
 		}
@@ -181,13 +193,35 @@ RETURNING (xmax = 0) AS inserted`
 		}
 
 		const qPerson = `
-INSERT INTO people (id, provider_code, name, email) VALUES ($1, $2, $3, $4)
-ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email
-WHERE (people.name, people.email) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.email)
+INSERT INTO people (id, provider_code, name, email, oidc_subject) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email, oidc_subject = EXCLUDED.oidc_subject
+WHERE (people.name, people.email, people.oidc_subject) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.email, EXCLUDED.oidc_subject)
   AND people.provider_code = EXCLUDED.provider_code
 RETURNING (xmax = 0) AS inserted`
+		// A login subject that moves to another person (a new student
+		// representative) is first taken from the one who had it, so that
+		// the unique index sees no two people with it at any moment.
+		var subjects, holders []string
 		for _, p := range org.People {
-			added, changed, err := upsert(ctx, tx, qPerson, p.ID, code, p.Name, p.Email)
+			if p.OIDCSubject != "" {
+				subjects, holders = append(subjects, p.OIDCSubject), append(holders, p.ID)
+			}
+		}
+		const qMoved = `
+UPDATE people p SET oidc_subject = ''
+FROM unnest($2::text[], $3::text[]) AS f(subject, person)
+WHERE p.provider_code = $1 AND p.oidc_subject = f.subject AND p.id <> f.person
+RETURNING p.id`
+		var lost []string
+		if err := sqlx.SelectContext(ctx, tx, &lost, qMoved, code, pq.Array(subjects), pq.Array(holders)); err != nil {
+			return fmt.Errorf("moving login subjects: %w", dbError(err))
+		}
+		for _, id := range lost {
+			res.Changed++
+			res.Changes = append(res.Changes, "person "+id+" changed")
+		}
+		for _, p := range org.People {
+			added, changed, err := upsert(ctx, tx, qPerson, p.ID, code, p.Name, p.Email, p.OIDCSubject)
 			if err != nil {
 				return fmt.Errorf("importing person %s: %w", p.ID, err)
 			}
@@ -351,13 +385,19 @@ type Person struct {
 	Name     string       `db:"name" json:"name"`
 	Email    string       `db:"email" json:"email,omitempty"`
 	Roles    []PersonRole `db:"-" json:"roles"`
+	// DisabledAt is when the person was disabled: they may not log in, and
+	// nobody may act for them.
+	DisabledAt *time.Time `db:"disabled_at" json:"disabled_at,omitempty"`
 }
 
 // Person returns the person with the ID and their roles, ordered by role and
 // unit.
 func (s *Store) Person(ctx context.Context, id string) (Person, error) {
 	var p Person
-	const q = `SELECT id, provider_code, name, email FROM people WHERE id = $1`
+	const q = `
+SELECT p.id, p.provider_code, p.name, p.email, a.disabled_at
+FROM people p LEFT JOIN accounts a ON a.person_id = p.id
+WHERE p.id = $1`
 	if err := sqlx.GetContext(ctx, s.db, &p, q, id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Person{}, errorf(ErrNotFound, "person %q is not known", id)

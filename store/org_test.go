@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -182,4 +183,54 @@ func TestCheckReady(t *testing.T) {
 
 	_, err = s.Person(ctx, "nobody")
 	wantKind(t, err, store.ErrNotFound, `person "nobody"`)
+}
+
+// TestLoginSubjects imports the subjects people log in with at an identity
+// provider: one per person, unique in the file, and a subject moving from
+// one person to another in a single import (a new student representative).
+func TestLoginSubjects(t *testing.T) {
+	s, db := newStore(t)
+	ctx := context.Background()
+	org := dbtest.Org("ACME")
+	setSubject := func(o *store.Org, person, subject string) {
+		for i := range o.People {
+			if o.People[i].ID == person {
+				o.People[i].OIDCSubject = subject
+			}
+		}
+	}
+	setSubject(&org, "acme.rep.north", "mpass-1")
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, org); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.PersonByLogin(ctx, "ACME", "subject", "mpass-1"); err != nil || p != "acme.rep.north" {
+		t.Errorf("PersonByLogin(subject mpass-1): got %q, %v", p, err)
+	}
+	// The subject moves to SOUTH's representative.
+	setSubject(&org, "acme.rep.north", "")
+	setSubject(&org, "acme.rep.south", "mpass-1")
+	res, err := s.ImportOrg(ctx, store.ActorOperator, org)
+	if err != nil {
+		t.Fatalf("moving a subject: %v", err)
+	}
+	if res.Changed != 2 {
+		t.Errorf("moving a subject: got %d changed, want 2 (%v)", res.Changed, res.Changes)
+	}
+	if p, err := s.PersonByLogin(ctx, "ACME", "subject", "mpass-1"); err != nil || p != "acme.rep.south" {
+		t.Errorf("PersonByLogin after the move: got %q, %v", p, err)
+	}
+	// Another provider's subject finds nobody here.
+	if _, err := s.PersonByLogin(ctx, "BETA", "subject", "mpass-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("another provider's subject: got %v, want ErrNotFound", err)
+	}
+	// E-mail matching ignores case.
+	if p, err := s.PersonByLogin(ctx, "ACME", "email", strings.ToUpper(dbtest.Email("acme.nurse.north"))); err != nil || p != "acme.nurse.north" {
+		t.Errorf("PersonByLogin(email, upper case): got %q, %v", p, err)
+	}
+	// Two people with one subject in a file are refused, naming both.
+	setSubject(&org, "acme.rep.north", "mpass-1")
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, org); !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), `oidc_subject "mpass-1" is also person "acme.rep.north"'s`) {
+		t.Errorf("a subject twice: got %v", err)
+	}
+	_ = db
 }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/oho-dev/oho/web"
+)
+
+// shutdownGrace is how long requests in flight may take to finish once the
+// server is told to stop (SIGTERM or SIGINT); the process exits within it.
+const shutdownGrace = 10 * time.Second
+
+// serve runs the web pages and the HTTP API until the command is
+// interrupted: SIGTERM or SIGINT stops taking new requests, lets those in
+// flight finish for up to shutdownGrace, and exits.
+func (a *app) serve(ctx context.Context, args []string) error {
+	fs := newFlags("serve")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	base := fs.String("base-url", "", "address people reach OHO at (default OHO_BASE_URL, else http://ADDR)")
+	idpFile := fs.String("oidc", "", "identity providers file (JSON; default OHO_OIDC_FILE, else none)")
+	certFile := fs.String("tls-cert", "", "TLS certificate file (PEM), to serve https")
+	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return usagef("serve: --tls-cert and --tls-key go together")
+	}
+	if *base == "" {
+		*base = os.Getenv("OHO_BASE_URL")
+	}
+	if *base == "" {
+		scheme := "http"
+		if *certFile != "" {
+			scheme = "https"
+		}
+		*base = scheme + "://" + *addr
+	}
+	if *idpFile == "" {
+		*idpFile = os.Getenv("OHO_OIDC_FILE")
+	}
+	var idps []web.IdentityProvider
+	if *idpFile != "" {
+		var err error
+		if idps, err = web.LoadIdentityProviders(*idpFile); err != nil {
+			return err
+		}
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(a.stderr, nil))
+	srv, err := web.New(web.Config{Service: svc, DB: a.db.DB, BaseURL: *base, IdentityProviders: idps, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", *addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() {
+		if *certFile != "" {
+			hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			served <- hs.ServeTLS(ln, *certFile, *keyFile)
+			return
+		}
+		served <- hs.Serve(ln)
+	}()
+	logger.Info("serving OHO", "addr", ln.Addr().String(), "base_url", *base, "identity_providers", len(idps))
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving on %s: %w", *addr, err)
+	case <-ctx.Done():
+	}
+	logger.Info("stopping: finishing the requests in flight", "grace", shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("requests still in flight after %s were cut off", shutdownGrace)
+		}
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}

@@ -368,11 +368,11 @@ func TestScheduleStartsTheYearsCycleOnce(t *testing.T) {
 	if again.Started || again.WorkflowID != cycleID || again.RunID != "" {
 		t.Errorf("second YearlyStart: got %+v, want cycle %s reported as existing, nothing started", again, cycleID)
 	}
-	d, err := c.DescribeWorkflowExecution(ctx, cycleID, "")
+	d, err := c.DescribeWorkflow(ctx, cycleID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info := d.GetWorkflowExecutionInfo(); info.GetExecution().GetRunId() != res.RunID || info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	if info := d.RawResponse.GetWorkflowExecutionInfo(); info.GetExecution().GetRunId() != res.RunID || info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		t.Errorf("cycle %s after the second trigger: run %s %s, want the first run %s still running",
 			cycleID, info.GetExecution().GetRunId(), info.GetStatus(), res.RunID)
 	}

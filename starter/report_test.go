@@ -176,10 +176,7 @@ ORDER BY i.ref`
 func rowsOf(out, format, ref string) []string {
 	var rows []string
 	if format == "html" {
-		for _, m := range regexp.MustCompile(`<tr><td><code>`+regexp.QuoteMeta(ref)+`</code></td>.*?</tr>`).FindAllString(out, -1) {
-			rows = append(rows, m)
-		}
-		return rows
+		return regexp.MustCompile(`<tr><td><code>`+regexp.QuoteMeta(ref)+`</code></td>.*?</tr>`).FindAllString(out, -1)
 	}
 	for _, line := range strings.Split(out, "\n") {
 		if strings.HasPrefix(line, "| `"+ref+"` |") {

@@ -177,10 +177,3 @@ func loopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
-
-// url is the absolute address of a path of this server.
-func (s *Server) url(path string) string {
-	u := *s.base
-	u.Path = strings.TrimRight(u.Path, "/") + path
-	return u.String()
-}

@@ -36,17 +36,11 @@ type AuditFilter struct {
 // provider's auditors and managers read their provider's trail; the operator
 // every provider's. An empty provider means the actor's own.
 func (s *Service) AuditLog(ctx context.Context, a Actor, f AuditFilter) ([]store.Event, error) {
-	if f.Provider == "" && !a.operator {
-		f.Provider = a.Person.Provider
+	provider, err := a.listProvider(f.Provider, f.Year)
+	if err != nil {
+		return nil, err
 	}
-	if f.Provider != "" {
-		if err := checkProvider(f.Provider); err != nil {
-			return nil, err
-		}
-	}
-	if f.Year != 0 && (f.Year < 2000 || f.Year > 2999) {
-		return nil, invalid("year", "year %d is not a year between 2000 and 2999", f.Year)
-	}
+	f.Provider = provider
 	if f.Actor != "" && f.Actor != store.ActorSystem && f.Actor != ActorOperator {
 		if err := checkPerson("actor", f.Actor); err != nil {
 			return nil, err

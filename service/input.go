@@ -35,6 +35,25 @@ func checkCycle(provider string, year int) error {
 	return nil
 }
 
+// listProvider checks the provider and year a list is filtered by, and
+// returns the provider to list: the one asked for, or the actor's own when
+// none is (every provider's, "", for the operator). A year of 0 lists every
+// year.
+func (a Actor) listProvider(provider string, year int) (string, error) {
+	if provider == "" && !a.operator {
+		provider = a.Person.Provider
+	}
+	if provider != "" {
+		if err := checkProvider(provider); err != nil {
+			return "", err
+		}
+	}
+	if year != 0 && (year < 2000 || year > 2999) {
+		return "", invalid("year", "year %d is not a year between 2000 and 2999", year)
+	}
+	return provider, nil
+}
+
 // checkPerson refuses a person ID that cannot be one; field names it.
 func checkPerson(field, id string) error {
 	if !check.Person(id) {

@@ -38,17 +38,11 @@ func (s *Service) Tasks(ctx context.Context, a Actor, f store.TaskFilter) ([]sto
 	default:
 		return nil, invalid("status", "status must be open, done or all, not %q", f.Status)
 	}
-	if f.Provider == "" && !a.operator {
-		f.Provider = a.Person.Provider
+	provider, err := a.listProvider(f.Provider, f.Year)
+	if err != nil {
+		return nil, err
 	}
-	if f.Provider != "" {
-		if err := checkProvider(f.Provider); err != nil {
-			return nil, err
-		}
-	}
-	if f.Year != 0 && (f.Year < 2000 || f.Year > 2999) {
-		return nil, invalid("year", "year %d is not a year between 2000 and 2999", f.Year)
-	}
+	f.Provider = provider
 	if f.Assignee != "" {
 		if err := checkPerson("assignee", f.Assignee); err != nil {
 			return nil, err

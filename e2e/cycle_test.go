@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -116,7 +117,23 @@ func draft(round int) map[string]any {
 				"addresses": []string{"NORTH/S1", "HARBOUR/S1", "FOREST/S1"}},
 		},
 		"dispositions": dispositions,
+		"coverage":     coverage(nil),
 	}
+}
+
+// coverage covers every item of the default legal-content checklist in
+// the section the checklist expects it in, or, where the plan has no such
+// section (it was renamed or dropped), in the first of sections.
+func coverage(sections []string) []map[string]any {
+	var out []map[string]any
+	for _, it := range review.DefaultChecklist {
+		section := it.Section
+		if sections != nil && !slices.Contains(sections, section) {
+			section = sections[0]
+		}
+		out = append(out, map[string]any{"item": it.ID, "section": section, "note": "See the section."})
+	}
+	return out
 }
 
 // hashOf reads the version hash a sign-off or approval task asks to sign.

@@ -122,7 +122,7 @@ func (e *env) planCycle(yr int, config any, rated []string, changes []map[string
 		e.complete(id(review.KindEvaluate, 0, u), strings.ToLower(u)+".staff", eval)
 		e.complete(id(review.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())
 	}
-	e.complete(id(review.KindDraft, 1, ""), "p.editor", map[string]any{"changes": changes, "dispositions": dispositions})
+	e.complete(id(review.KindDraft, 1, ""), "p.editor", map[string]any{"changes": changes, "dispositions": dispositions, "coverage": coverage(sectionKeys(config))})
 	for _, u := range units {
 		sid := id(review.KindSignOff, 1, u)
 		e.complete(sid, strings.ToLower(u)+".head", map[string]any{"decision": "approve", "version_hash": hashOf(e.waitTask(sid))})
@@ -317,4 +317,19 @@ ON pv.cycle_id = pc.cycle_id AND pv.round = pc.round WHERE pv.version = 2 ORDER 
 	e.refused(1, "has no plan version 3", "plan", "diff", "--provider", e.provider, "--from", "2", "--to", "3")
 	e.refused(1, `provider "NOSUCH" has not been imported`, "plan", "diff", "--provider", "NOSUCH", "--from", "1", "--to", "2")
 	e.refused(1, `provider "NOSUCH" has not been imported`, "plan", "export", "--provider", "NOSUCH", "--format", "html", "--out", e.dir+"/x.html")
+}
+
+// sectionKeys are the keys of the sections a cycle config names, or nil
+// when it names none (the plan's own are kept).
+func sectionKeys(config any) []string {
+	m, ok := config.(map[string]any)
+	if !ok {
+		return nil
+	}
+	sections, _ := m["sections"].([]map[string]string)
+	var keys []string
+	for _, s := range sections {
+		keys = append(keys, s["key"])
+	}
+	return keys
 }

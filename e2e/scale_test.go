@@ -110,7 +110,7 @@ func TestFiftyUnitsThreeRoundsHistory(t *testing.T) {
 	}
 	for round := 1; round <= 3; round++ {
 		change := map[string]any{"changes": []map[string]any{{"id": "C1", "section": "communal", "text": fmt.Sprintf("Round %d wording.", round), "rationale": "Evaluation"}},
-			"dispositions": dispositions}
+			"dispositions": dispositions, "coverage": coverage(nil)}
 		complete([]completion{{TaskID: e.taskID(review.KindDraft, round, ""), Actor: "p.editor", Outcome: raw(change)}})
 		var hash string
 		if err := e.db.Get(&hash, `SELECT content_hash FROM plan_drafts WHERE cycle_id = $1 AND round = $2`, wfID, round); err != nil {

@@ -11,6 +11,10 @@ type DraftInput struct {
 	NeedDisposition []string `json:"need_disposition"`
 	// Comments are the requests for changes that sent the previous draft back.
 	Comments []Comment `json:"comments,omitempty"`
+	// Checklist is the legal content the draft must say it covers, and
+	// ChecklistReasons whether an item may be left uncovered with a reason.
+	Checklist        []ChecklistItem `json:"checklist,omitempty"`
+	ChecklistReasons bool            `json:"checklist_reasons,omitempty"`
 }
 
 // Comment is a request for changes from a unit head or the approver.

@@ -176,6 +176,11 @@ type Config struct {
 	Phases    PhaseDurations `json:"phases"`
 	Reminders Reminders      `json:"reminders"`
 	MaxRounds int            `json:"max_rounds,omitempty" validate:"omitempty,min=1,max=10"`
+	// Checklist is the legal content the plan must cover (DefaultChecklist
+	// when empty), and ChecklistReasons lets a draft leave an item uncovered
+	// with a recorded reason.
+	Checklist        []ChecklistItem `json:"checklist,omitempty" validate:"max=50,dive"`
+	ChecklistReasons bool            `json:"checklist_reasons,omitempty"`
 	Sections  []Section      `json:"sections,omitempty" validate:"omitempty,min=1,max=30,unique=Key,dive"`
 }
 
@@ -221,7 +226,10 @@ var DefaultReminders = Reminders{Before: Duration(3 * day), Every: Duration(2 * 
 
 // Validate checks the config.
 func (c Config) Validate() error {
-	return check.Struct(c)
+	if err := check.Struct(c); err != nil {
+		return err
+	}
+	return checkChecklist(c.Checklist)
 }
 
 // Unit is an organisational unit of the provider (a campus, a school).
@@ -254,6 +262,16 @@ type CycleSetup struct {
 	Baseline        PlanContent `json:"baseline"`
 	BaselineVersion int         `json:"baseline_version"`
 	PreviousChanges []string    `json:"previous_changes"`
+	// Checklist is the legal content the cycle's drafts must cover: the
+	// configured one, or DefaultChecklist. Cycles set up before checklists
+	// have none, and their drafts cover nothing.
+	Checklist []ChecklistItem `json:"checklist,omitempty"`
+	// ChecklistReasons is the configuration's leave to cover an item by
+	// giving a reason instead.
+	ChecklistReasons bool `json:"checklist_reasons,omitempty"`
+	// Carried are the items the previous cycle deferred, which this
+	// cycle's drafts must answer again.
+	Carried []Item `json:"carried,omitempty"`
 }
 
 // TaskSpec describes a human task to be recorded.
@@ -341,18 +359,30 @@ const (
 
 // Item is a finding or a feedback item a draft may have to answer.
 type Item struct {
-	Ref      string   `json:"ref"` // "UNIT/ITEM_ID"
+	Ref      string   `json:"ref"` // "UNIT/ITEM_ID"; a carried item's is "YEAR/UNIT/ITEM_ID"
 	Kind     ItemKind `json:"kind"`
 	Severity string   `json:"severity,omitempty"`
 	Section  string   `json:"section"`
 	Text     string   `json:"text"`
+	// From is the year of the cycle that found the item, for an item a
+	// cycle deferred and a later one carries; DeferredIn the year of the
+	// cycle that deferred it last, and Reason why.
+	From       int    `json:"from,omitempty"`
+	DeferredIn int    `json:"deferred_in,omitempty"`
+	Reason     string `json:"reason,omitempty"`
 }
 
 // NeedsDisposition reports whether a draft must answer the item: every
-// student feedback item and every major finding.
+// student feedback item, every major finding, and every item carried from
+// an earlier cycle that deferred it.
 func (i Item) NeedsDisposition() bool {
-	return i.Kind == ItemFeedback || i.Severity == SeverityMajor
+	return i.Kind == ItemFeedback || i.Severity == SeverityMajor || i.From != 0
 }
+
+// CarriedRef is the reference of an item carried from the cycle of the year
+// that found it: "2026/NORTH/F1". It stays the same however many cycles
+// defer it again.
+func CarriedRef(year int, ref string) string { return fmt.Sprintf("%d/%s", year, ref) }
 
 // ItemRef is the cycle-wide reference of an item of a unit.
 func ItemRef(unit, id string) string { return unit + "/" + id }

@@ -87,6 +87,9 @@ type FeedbackItem struct {
 type Draft struct {
 	Changes      []Change      `json:"changes" validate:"max=100,dive"`
 	Dispositions []Disposition `json:"dispositions" validate:"max=2000,dive"`
+	// Coverage says where the drafted plan covers each item of the
+	// cycle's legal-content checklist.
+	Coverage []Coverage `json:"coverage,omitempty" validate:"max=100,dive"`
 }
 
 // Change is the new wording of one section, with the items it answers.
@@ -281,6 +284,21 @@ func (d Draft) Check(sections []string, items []Item) error {
 	if len(missing) > 0 {
 		p.addf("these need a disposition (every major finding and every feedback item): %s", strings.Join(missing, ", "))
 	}
+	return p.err()
+}
+
+// CheckCoverage applies the rules of the draft's coverage of the cycle's
+// legal-content checklist (see CheckCoverage); a cycle without a checklist
+// takes no coverage.
+func (d Draft) CheckCoverage(checklist []ChecklistItem, sections []string, reasonsAllowed bool) error {
+	var p problems
+	if len(checklist) == 0 {
+		if len(d.Coverage) > 0 {
+			p.addf("this cycle has no legal-content checklist, so the draft takes no coverage")
+		}
+		return p.err()
+	}
+	CheckCoverage(&p, checklist, d.Coverage, sections, reasonsAllowed)
 	return p.err()
 }
 

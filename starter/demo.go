@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -480,6 +481,16 @@ func demoConsultation(i, year int) review.Consultation {
 // to their section, except that one unit's feedback is deferred with a reason.
 func demoDraft(in review.DraftInput, year int) review.Draft {
 	var d review.Draft
+	// Say where the plan covers each item of the legal-content checklist:
+	// in the section the checklist expects it in.
+	keys := in.Plan.Keys()
+	for _, it := range in.Checklist {
+		section := it.Section
+		if !slices.Contains(keys, section) {
+			section = keys[0]
+		}
+		d.Coverage = append(d.Coverage, review.Coverage{Item: it.ID, Section: section, Note: "See the section's text."})
+	}
 	changeFor := map[string]string{}
 	for _, it := range in.Items {
 		if !it.NeedsDisposition() {

@@ -186,6 +186,18 @@ func (a *app) taskShow(ctx context.Context, args []string) error {
 		for _, sec := range d.Content.Sections {
 			a.printf("  [%s] %s\n    %s\n", sec.Key, sec.Title, orDash(sec.Text))
 		}
+		if len(d.Checklist) > 0 {
+			a.printf("\nlegal-content checklist (Student Welfare Act, section 13):\n")
+			for _, it := range d.Checklist {
+				where := "covered in " + it.Section
+				if it.Section == "" {
+					where = "NOT COVERED: " + it.Reason
+				} else if it.Note != "" {
+					where += ": " + it.Note
+				}
+				a.printf("  %-20s %s\n  %-20s %s\n", it.ID, it.EN, "", where)
+			}
+		}
 	}
 	if len(t.Outcome) > 0 {
 		a.printf("\noutcome:\n%s\n", indent(t.Outcome))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,11 +69,19 @@ func (s *Store) SetupCycle(ctx context.Context, in review.SetupCycleInput) (revi
 		if err := checkReady(ctx, tx, in.Provider); err != nil {
 			return err
 		}
+		checklist := in.Config.Checklist
+		if len(checklist) == 0 {
+			checklist = review.DefaultChecklist
+		}
+		checklistJSON, err := json.Marshal(checklist)
+		if err != nil {
+			return fmt.Errorf("encoding the checklist of cycle %s: %w", in.CycleID, err)
+		}
 		const qInsert = `
-INSERT INTO cycles (id, provider_code, year, status, phase, round, config)
-VALUES ($1, $2, $3, 'running', 'evaluate', 0, $4)
+INSERT INTO cycles (id, provider_code, year, status, phase, round, config, checklist, checklist_reasons)
+VALUES ($1, $2, $3, 'running', 'evaluate', 0, $4, $5, $6)
 ON CONFLICT DO NOTHING`
-		res, err := tx.ExecContext(ctx, qInsert, in.CycleID, in.Provider, in.Year, string(config))
+		res, err := tx.ExecContext(ctx, qInsert, in.CycleID, in.Provider, in.Year, string(config), string(checklistJSON), in.Config.ChecklistReasons)
 		if err != nil {
 			return fmt.Errorf("recording cycle %s: %w", in.CycleID, dbError(err))
 		}
@@ -104,7 +113,13 @@ ON CONFLICT DO NOTHING`
 		if out.Baseline, out.BaselineVersion, err = baseline(ctx, tx, in); err != nil {
 			return err
 		}
-		out.PreviousChanges, err = previousChanges(ctx, tx, in.Provider, in.Year)
+		if out.PreviousChanges, err = previousChanges(ctx, tx, in.Provider, in.Year); err != nil {
+			return err
+		}
+		if out.Checklist, out.ChecklistReasons, err = cycleChecklist(ctx, tx, in.CycleID); err != nil {
+			return err
+		}
+		out.Carried, err = carried(ctx, tx, in.Provider, in.Year)
 		return err
 	})
 	if err != nil {
@@ -186,6 +201,91 @@ ORDER BY pc.change_id`
 		return nil, fmt.Errorf("reading the previous cycle's changes: %w", dbError(err))
 	}
 	return ids, nil
+}
+
+// cycleChecklist reads the checklist a cycle was set up with.
+func cycleChecklist(ctx context.Context, q sqlx.QueryerContext, cycleID string) ([]review.ChecklistItem, bool, error) {
+	var row struct {
+		Checklist []byte `db:"checklist"`
+		Reasons   bool   `db:"checklist_reasons"`
+	}
+	if err := sqlx.GetContext(ctx, q, &row, `SELECT checklist, checklist_reasons FROM cycles WHERE id = $1`, cycleID); err != nil {
+		return nil, false, fmt.Errorf("reading the checklist of cycle %s: %w", cycleID, dbError(err))
+	}
+	var items []review.ChecklistItem
+	if err := json.Unmarshal(row.Checklist, &items); err != nil {
+		return nil, false, fmt.Errorf("decoding the checklist of cycle %s: %w", cycleID, err)
+	}
+	return items, row.Reasons, nil
+}
+
+// carried lists the items the provider's latest completed cycle of an
+// earlier year deferred in the round it published, as items this cycle's
+// drafts must answer again: each under the reference that names the cycle
+// that found it ("2026/NORTH/F1"), which stays the same however many times
+// it is deferred, with its text as found.
+func carried(ctx context.Context, q sqlx.QueryerContext, provider string, year int) ([]review.Item, error) {
+	const qDeferred = `
+SELECT c.year, d.item_ref, d.reason
+FROM dispositions d
+JOIN cycles c ON c.id = d.cycle_id
+JOIN plan_versions pv ON pv.cycle_id = d.cycle_id AND pv.round = d.round
+WHERE d.decision = 'deferred' AND d.cycle_id = (
+    SELECT id FROM cycles
+    WHERE provider_code = $1 AND year < $2 AND status = 'completed'
+    ORDER BY year DESC
+    LIMIT 1)
+ORDER BY d.item_ref`
+	var rows []struct {
+		Year   int    `db:"year"`
+		Ref    string `db:"item_ref"`
+		Reason string `db:"reason"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &rows, qDeferred, provider, year); err != nil {
+		return nil, fmt.Errorf("reading the previous cycle's deferrals: %w", dbError(err))
+	}
+	items := []review.Item{}
+	for _, r := range rows {
+		from, unit, id, ok := originOf(r.Year, r.Ref)
+		if !ok {
+			return nil, fmt.Errorf("the deferred item %q of %d is no item reference", r.Ref, r.Year)
+		}
+		it, err := foundItem(ctx, q, review.CycleID(provider, from), unit, id)
+		if err != nil {
+			return nil, err
+		}
+		it.Ref, it.From, it.DeferredIn, it.Reason = review.CarriedRef(from, review.ItemRef(unit, id)), from, r.Year, r.Reason
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// originOf reads where a deferred item was found: a reference of the
+// deferring cycle's own items ("NORTH/F1", found in that year) or one it
+// carried ("2026/NORTH/F1").
+func originOf(year int, ref string) (from int, unit, id string, ok bool) {
+	parts := strings.Split(ref, "/")
+	switch len(parts) {
+	case 2:
+		return year, parts[0], parts[1], true
+	case 3:
+		y, err := strconv.Atoi(parts[0])
+		return y, parts[1], parts[2], err == nil
+	}
+	return 0, "", "", false
+}
+
+// foundItem reads a finding or feedback item as its cycle recorded it.
+func foundItem(ctx context.Context, q sqlx.QueryerContext, cycleID, unit, id string) (review.Item, error) {
+	const qItem = `
+SELECT 'finding' AS kind, severity, section, text FROM findings WHERE cycle_id = $1 AND unit_code = $2 AND item_id = $3
+UNION ALL
+SELECT 'feedback', '', section, text FROM feedback_items WHERE cycle_id = $1 AND unit_code = $2 AND item_id = $3`
+	var it review.Item
+	if err := sqlx.GetContext(ctx, q, &it, qItem, cycleID, unit, id); err != nil {
+		return review.Item{}, fmt.Errorf("reading item %s/%s of %s: %w", unit, id, cycleID, dbError(err))
+	}
+	return it, nil
 }
 
 // openPhases are the phases OpenTasks may move a cycle to; the others are
@@ -588,10 +688,18 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	if err != nil {
 		return fmt.Errorf("encoding the draft: %w", err)
 	}
+	coverage := d.Coverage
+	if coverage == nil {
+		coverage = []review.Coverage{}
+	}
+	cov, err := json.Marshal(coverage)
+	if err != nil {
+		return fmt.Errorf("encoding the draft's coverage: %w", err)
+	}
 	const qDraft = `
-INSERT INTO plan_drafts (cycle_id, round, content, content_hash, drafted_by, task_id)
-VALUES ($1, $2, $3, $4, $5, $6)`
-	if _, err := tx.ExecContext(ctx, qDraft, t.CycleID, t.Round, string(b), content.Hash(), actor, t.ID); err != nil {
+INSERT INTO plan_drafts (cycle_id, round, content, content_hash, drafted_by, task_id, coverage)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	if _, err := tx.ExecContext(ctx, qDraft, t.CycleID, t.Round, string(b), content.Hash(), actor, t.ID, string(cov)); err != nil {
 		return fmt.Errorf("recording the draft of round %d: %w", t.Round, dbError(err))
 	}
 	payload := map[string]any{"task": t.ID, "round": t.Round, "content_hash": content.Hash()}

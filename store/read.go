@@ -191,6 +191,25 @@ type RoundDraft struct {
 	DraftedBy   string             `json:"drafted_by"`
 	Content     review.PlanContent `json:"content"`
 	Changes     []review.Change    `json:"changes"`
+	// Checklist is the cycle's legal-content checklist with where the
+	// draft covers each item; empty for cycles set up before checklists.
+	Checklist []review.CoveredItem `json:"checklist,omitempty"`
+}
+
+// coveredChecklist joins a stored checklist with a stored coverage.
+func coveredChecklist(checklist, coverage []byte) ([]review.CoveredItem, error) {
+	var items []review.ChecklistItem
+	var cov []review.Coverage
+	if err := json.Unmarshal(checklist, &items); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(coverage, &cov); err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	return review.Covered(items, cov), nil
 }
 
 // Spec returns the task as the workflows describe it, as CompleteTaskInput
@@ -347,8 +366,13 @@ func (s *Store) draft(ctx context.Context, cycleID string, round int) (RoundDraf
 		Hash      string `db:"content_hash"`
 		DraftedBy string `db:"drafted_by"`
 		Content   []byte `db:"content"`
+		Coverage  []byte `db:"coverage"`
+		Checklist []byte `db:"checklist"`
 	}
-	const qDraft = `SELECT content_hash, drafted_by, content FROM plan_drafts WHERE cycle_id = $1 AND round = $2`
+	const qDraft = `
+SELECT d.content_hash, d.drafted_by, d.content, d.coverage, c.checklist
+FROM plan_drafts d JOIN cycles c ON c.id = d.cycle_id
+WHERE d.cycle_id = $1 AND d.round = $2`
 	if err := sqlx.GetContext(ctx, s.db, &row, qDraft, cycleID, round); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return RoundDraft{}, errorf(ErrNotFound, "cycle %s has no draft for round %d", cycleID, round)
@@ -358,6 +382,10 @@ func (s *Store) draft(ctx context.Context, cycleID string, round int) (RoundDraf
 	d := RoundDraft{Round: round, VersionHash: row.Hash, DraftedBy: row.DraftedBy, Changes: []review.Change{}}
 	if err := json.Unmarshal(row.Content, &d.Content); err != nil {
 		return RoundDraft{}, fmt.Errorf("decoding the round %d draft of %s: %w", round, cycleID, err)
+	}
+	var err error
+	if d.Checklist, err = coveredChecklist(row.Checklist, row.Coverage); err != nil {
+		return RoundDraft{}, fmt.Errorf("decoding the checklist of the round %d draft of %s: %w", round, cycleID, err)
 	}
 	var changes []struct {
 		ID        string         `db:"change_id"`

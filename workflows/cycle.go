@@ -48,6 +48,11 @@ type cycle struct {
 	keys      []string
 	baseline  review.PlanContent
 	items     []review.Item
+	// checklist is the legal content drafts must cover; carried the items
+	// earlier cycles deferred (both from the cycle's setup).
+	checklist        []review.ChecklistItem
+	checklistReasons bool
+	carried          []review.Item
 
 	draft     review.PlanContent
 	draftHash string
@@ -111,6 +116,7 @@ func (c *cycle) stages(ctx workflow.Context) (Summary, error) {
 		return Summary{}, fmt.Errorf("setting up the cycle: %w", err)
 	}
 	c.units, c.baseline = setup.Units, setup.Baseline
+	c.checklist, c.checklistReasons, c.carried = setup.Checklist, setup.ChecklistReasons, setup.Carried
 	c.keys = c.baseline.Keys()
 	c.board.managers = setup.Managers
 
@@ -198,6 +204,8 @@ func (c *cycle) evaluate(ctx workflow.Context, previousChanges []string) error {
 	for _, r := range results {
 		c.items = append(c.items, r.Items...)
 	}
+	// What earlier cycles deferred comes back, after this year's findings.
+	c.items = append(c.items, c.carried...)
 	return nil
 }
 
@@ -214,6 +222,7 @@ func (c *cycle) update(ctx workflow.Context) error {
 	}
 	t, err := newTask(ctx, c.id, c.in.Provider, c.in.Year, review.KindDraft, c.round, "", c.cfg.Phases, review.DraftInput{
 		Round: c.round, Plan: c.baseline, Items: c.items, NeedDisposition: need, Comments: c.comments,
+		Checklist: c.checklist, ChecklistReasons: c.checklistReasons,
 	})
 	if err != nil {
 		return err
@@ -223,7 +232,10 @@ func (c *cycle) update(ctx workflow.Context) error {
 		if err := review.DecodeOutcome(raw, &d); err != nil {
 			return err
 		}
-		return d.Check(c.keys, c.items)
+		if err := d.Check(c.keys, c.items); err != nil {
+			return err
+		}
+		return d.CheckCoverage(c.checklist, c.keys, c.checklistReasons)
 	}
 	t.draft = func(raw json.RawMessage) *review.PlanContent {
 		var d review.Draft

@@ -71,50 +71,54 @@ func (s *Service) Login(ctx context.Context, person, password, address string, c
 	}
 	// A failure is recorded without a session reference: no session began.
 	ctx = store.WithVia(ctx, review.Via{Channel: channel})
-	fail := func(why string, byPerson, byAddress int) (Login, error) {
+	now := s.now()
+	s.pruneAttempts(ctx, now)
+	attempt, byPerson, byAddress, err := s.store.BeginLogin(ctx, now, actor, address, now.Add(-LockWindow))
+	if err != nil {
+		return Login{}, fromStore(err)
+	}
+	// The counts include this attempt: the one that makes LockAfterPerson
+	// failures locks the account, and any after it is refused unseen.
+	fail := func(why string) (Login, error) {
 		events := []store.IdentityEvent{{Actor: actor, Action: store.ActionLoginFailed, Person: actor,
 			Payload: map[string]any{"address": address, "why": why}}}
-		if byPerson+1 == LockAfterPerson && actor != ActorUnknown {
+		if byPerson == LockAfterPerson && actor != ActorUnknown {
 			events = append(events, store.IdentityEvent{Actor: store.ActorSystem, Action: store.ActionLoginLocked, Person: actor,
 				Payload: map[string]any{"address": address, "failures": LockAfterPerson, "for": LockWindow.String()}})
 		}
-		if byAddress+1 == LockAfterAddress {
+		if byAddress == LockAfterAddress {
 			events = append(events, store.IdentityEvent{Actor: store.ActorSystem, Action: store.ActionLoginLocked, Subject: "address/" + address,
 				Payload: map[string]any{"address": address, "failures": LockAfterAddress, "for": LockWindow.String()}})
 		}
-		if err := s.store.RecordLogin(ctx, s.now(), actor, address, false, events...); err != nil {
+		if err := s.store.FinishLogin(ctx, attempt, false, events...); err != nil {
 			return Login{}, fromStore(err)
 		}
 		return Login{}, errLogin
 	}
-	byPerson, byAddress, err := s.store.LoginFailures(ctx, actor, address, s.now().Add(-LockWindow))
-	if err != nil {
-		return Login{}, fromStore(err)
-	}
-	if byPerson >= LockAfterPerson || byAddress >= LockAfterAddress {
-		identity.SpendVerify(password)
-		return fail("locked", byPerson, byAddress)
+	if byPerson > LockAfterPerson || byAddress > LockAfterAddress {
+		s.spendVerify(ctx, password)
+		return fail("locked")
 	}
 	acct, err := s.store.Account(ctx, person)
 	switch {
 	case errors.Is(err, store.ErrNotFound) || actor == ActorUnknown:
-		identity.SpendVerify(password)
-		return fail("unknown person", byPerson, byAddress)
+		s.spendVerify(ctx, password)
+		return fail("unknown person")
 	case err != nil:
 		return Login{}, fromStore(err)
 	case acct.PasswordHash == "":
-		identity.SpendVerify(password)
-		return fail("no password set", byPerson, byAddress)
+		s.spendVerify(ctx, password)
+		return fail("no password set")
 	}
-	ok, err := identity.Verify(acct.PasswordHash, password)
+	ok, err := s.verify(ctx, acct.PasswordHash, password)
 	if err != nil {
 		return Login{}, fmt.Errorf("checking the password of %s: %w", person, err)
 	}
 	switch {
 	case !ok:
-		return fail("wrong password", byPerson, byAddress)
+		return fail("wrong password")
 	case acct.DisabledAt != nil:
-		return fail("disabled", byPerson, byAddress)
+		return fail("disabled")
 	}
 	ref := identity.NewID("s_", 6)
 	via := review.Via{Channel: channel, Ref: ref}
@@ -124,10 +128,47 @@ func (s *Service) Login(ctx context.Context, person, password, address string, c
 	}
 	ev := store.IdentityEvent{Actor: person, Action: store.ActionLoginSucceeded, Person: person,
 		Payload: map[string]any{"address": address, "method": "password"}}
-	if err := s.store.RecordLogin(store.WithVia(ctx, via), s.now(), person, address, true, ev); err != nil {
+	if err := s.store.FinishLogin(store.WithVia(ctx, via), attempt, true, ev); err != nil {
 		return Login{}, fromStore(err)
 	}
 	return Login{Actor: a, SessionRef: ref}, nil
+}
+
+// verify checks a password against its hash, among at most a few Argon2id
+// computations at once: each takes 19 MiB and tens of milliseconds, so a
+// flood of login requests waits here instead of exhausting the server.
+func (s *Service) verify(ctx context.Context, hash, password string) (bool, error) {
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-s.hashing }()
+	return identity.Verify(hash, password)
+}
+
+// spendVerify does the work of a verification that cannot succeed, under
+// the same limit.
+func (s *Service) spendVerify(ctx context.Context, password string) {
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	defer func() { <-s.hashing }()
+	identity.SpendVerify(password)
+}
+
+// pruneAttempts deletes login attempts a day old, at most once an hour.
+func (s *Service) pruneAttempts(ctx context.Context, now time.Time) {
+	last := s.pruned.Load()
+	if now.Unix()-last < 3600 || !s.pruned.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	if err := s.store.PruneLoginAttempts(ctx, now.Add(-24*time.Hour)); err != nil {
+		// Pruning is housekeeping: the next login tries again.
+		s.pruned.Store(last)
+	}
 }
 
 // OIDCLogin is what an identity provider said of a person: the education

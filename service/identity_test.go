@@ -165,6 +165,29 @@ func TestLockout(t *testing.T) {
 		t.Errorf("after the lock's window: %v", err)
 	}
 
+	// Guesses sent at once count against each other: none slips through
+	// while the others are being checked.
+	w.withPassword("acme.approver", "approver's good password")
+	var wg sync.WaitGroup
+	for i := 0; i < 2*service.LockAfterPerson; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.svc.Login(w.ctx, "acme.approver", "a parallel guess", "10.0.1.1", review.ChannelWeb)
+		}()
+	}
+	wg.Wait()
+	var checked int
+	if err := w.db.Get(&checked, `SELECT count(*) FROM audit_events WHERE action = 'login.failed' AND actor = 'acme.approver' AND payload->>'why' = 'wrong password'`); err != nil {
+		t.Fatal(err)
+	}
+	if checked > service.LockAfterPerson {
+		t.Errorf("%d guesses sent at once had their password checked; want at most %d, the rest refused as locked", checked, service.LockAfterPerson)
+	}
+	if _, err := w.svc.Login(w.ctx, "acme.approver", "approver's good password", "10.0.1.2", review.ChannelWeb); !errors.Is(err, service.ErrUnauthenticated) {
+		t.Errorf("after %d guesses at once: got %v, want the account locked", 2*service.LockAfterPerson, err)
+	}
+
 	// An address that fails for many people is locked for everyone.
 	w.withPassword("acme.editor", "editor's good password")
 	for i := 0; i < service.LockAfterAddress; i++ {
@@ -271,8 +294,15 @@ func TestDisablePerson(t *testing.T) {
 	if err := w.svc.DisablePerson(w.ctx, manager, "acme.nurse.north", ""); !errors.Is(err, service.ErrInvalid) {
 		t.Errorf("disabling without a reason: got %v, want invalid", err)
 	}
+	if _, err := w.svc.InvitePerson(w.ctx, manager, "acme.nurse.north"); err != nil {
+		t.Fatal(err)
+	}
+	pending := w.secretOf("acme.nurse.north")
 	if err := w.svc.DisablePerson(w.ctx, manager, "acme.nurse.north", "Left the college"); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := w.svc.SetPassword(w.ctx, pending, "yet another password", "x"); !errors.Is(err, service.ErrUnauthenticated) {
+		t.Errorf("a disabled person's open invitation: got %v, want it closed", err)
 	}
 	if _, err := w.svc.Login(w.ctx, "acme.nurse.north", "correct horse battery", "10.0.0.1", review.ChannelWeb); !errors.Is(err, service.ErrUnauthenticated) {
 		t.Errorf("a disabled person's login: got %v", err)

@@ -16,7 +16,9 @@ package service
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -61,6 +63,10 @@ type Service struct {
 	now           func() time.Time
 	ui, namespace string
 	updateTimeout time.Duration
+	// hashing limits the Argon2id computations of logins running at once.
+	hashing chan struct{}
+	// pruned is when login attempts were last pruned (Unix seconds).
+	pruned atomic.Int64
 }
 
 // New returns a Service over the configured store and Temporal server.
@@ -84,6 +90,7 @@ func New(cfg Config) *Service {
 	if s.updateTimeout == 0 {
 		s.updateTimeout = DefaultUpdateTimeout
 	}
+	s.hashing = make(chan struct{}, max(2, runtime.NumCPU()))
 	return s
 }
 

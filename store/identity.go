@@ -55,16 +55,45 @@ WHERE p.id = $1`
 	return a, nil
 }
 
-// LoginFailures counts the failed password logins since the time: of the
-// person (as typed) and from the address.
-func (s *Store) LoginFailures(ctx context.Context, person, address string, since time.Time) (byPerson, byAddress int, err error) {
-	const q = `
+// BeginLogin records a password login's attempt at the time, as a failure
+// until FinishLogin says otherwise, and counts the failed attempts since
+// the time since of the person (as typed) and from the address, this one
+// included. Recording before counting makes guesses sent at once count
+// against each other. It returns the attempt's ID.
+func (s *Store) BeginLogin(ctx context.Context, at time.Time, person, address string, since time.Time) (id int64, byPerson, byAddress int, err error) {
+	const qInsert = `INSERT INTO login_attempts (at, person_id, address, ok) VALUES ($1, $2, $3, false) RETURNING id`
+	if err := s.db.QueryRowxContext(ctx, qInsert, at, person, address).Scan(&id); err != nil {
+		return 0, 0, 0, fmt.Errorf("recording a login attempt: %w", dbError(err))
+	}
+	const qCount = `
 SELECT (SELECT count(*) FROM login_attempts WHERE NOT ok AND person_id = $1 AND at >= $3),
        (SELECT count(*) FROM login_attempts WHERE NOT ok AND address = $2 AND at >= $3)`
-	if err := s.db.QueryRowxContext(ctx, q, person, address, since).Scan(&byPerson, &byAddress); err != nil {
-		return 0, 0, fmt.Errorf("counting failed logins: %w", dbError(err))
+	if err := s.db.QueryRowxContext(ctx, qCount, person, address, since).Scan(&byPerson, &byAddress); err != nil {
+		return 0, 0, 0, fmt.Errorf("counting failed logins: %w", dbError(err))
 	}
-	return byPerson, byAddress, nil
+	return id, byPerson, byAddress, nil
+}
+
+// FinishLogin records a login attempt's outcome: the audit events, and, for
+// a success, the attempt no longer counting as a failure.
+func (s *Store) FinishLogin(ctx context.Context, id int64, ok bool, events ...IdentityEvent) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if ok {
+			if _, err := tx.ExecContext(ctx, `UPDATE login_attempts SET ok = true WHERE id = $1`, id); err != nil {
+				return fmt.Errorf("recording a login: %w", dbError(err))
+			}
+		}
+		return recordIdentity(ctx, tx, events)
+	})
+}
+
+// PruneLoginAttempts deletes the login attempts from before the time: only
+// recent failures count, and the audit trail keeps every attempt.
+func (s *Store) PruneLoginAttempts(ctx context.Context, before time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM login_attempts WHERE at < $1`, before); err != nil {
+		return fmt.Errorf("pruning login attempts: %w", dbError(err))
+	}
+	return nil
 }
 
 // IdentityEvent is an audit event about a person's identity, recorded with
@@ -78,19 +107,6 @@ type IdentityEvent struct {
 	Person  string
 	Subject string
 	Payload map[string]any
-}
-
-// RecordLogin records a password login's attempt at the time (the clock
-// LoginFailures is asked with), for the limits on failures, with its audit
-// events, in one transaction.
-func (s *Store) RecordLogin(ctx context.Context, at time.Time, person, address string, ok bool, events ...IdentityEvent) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		const q = `INSERT INTO login_attempts (at, person_id, address, ok) VALUES ($1, $2, $3, $4)`
-		if _, err := tx.ExecContext(ctx, q, at, person, address, ok); err != nil {
-			return fmt.Errorf("recording a login attempt: %w", dbError(err))
-		}
-		return recordIdentity(ctx, tx, events)
-	})
 }
 
 // RecordIdentity records audit events about identity that change nothing
@@ -228,10 +244,15 @@ ON CONFLICT (person_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, pa
 }
 
 // Disable disables a person: no login of any kind, no session or token of
-// theirs works, nobody acts for them. Disabling a disabled person changes
+// theirs works, nobody acts for them, and their open invitations close. Disabling a disabled person changes
 // nothing.
 func (s *Store) Disable(ctx context.Context, actor, person, reason string) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// Open invitations of the person close with the account.
+		const qLinks = `UPDATE password_links SET superseded_at = now() WHERE person_id = $1 AND used_at IS NULL AND superseded_at IS NULL`
+		if _, err := tx.ExecContext(ctx, qLinks, person); err != nil {
+			return fmt.Errorf("closing the invitations of %s: %w", person, dbError(err))
+		}
 		const q = `
 INSERT INTO accounts (person_id, disabled_at, disabled_by, disabled_reason) VALUES ($1, now(), $2, $3)
 ON CONFLICT (person_id) DO UPDATE SET disabled_at = now(), disabled_by = $2, disabled_reason = $3

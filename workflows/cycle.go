@@ -223,13 +223,13 @@ func (c *cycle) update(ctx workflow.Context) error {
 		if err := review.DecodeOutcome(raw, &d); err != nil {
 			return err
 		}
-		return d.Check(c.keys, c.items)
+		return d.Check(c.keys, c.items, c.units)
 	}
 	t.draft = func(raw json.RawMessage) *review.PlanContent {
 		var d review.Draft
 		// The outcome passed validation, so it decodes.
 		_ = json.Unmarshal(raw, &d)
-		content := c.baseline.Apply(d.Changes)
+		content := c.baseline.Apply(d.Changes, c.units...)
 		return &content
 	}
 	t.onDone = func(raw json.RawMessage) {

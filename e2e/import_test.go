@@ -116,9 +116,12 @@ func TestImportedPlanThroughCommandLine(t *testing.T) {
 	yr := review.CycleID(e.provider, 2026)
 	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", "2026", "--config",
 		e.file("config.json", `{"phases": {"evaluate": "2h", "consult": "2h", "update": "1h", "signoff": "1h", "approve": "1h"}}`))
-	e.refusedOneLine("the plan of "+e.provider+" cannot be imported while cycle "+yr+" is running", imp(planFile, "--as", "m.manager")...)
-
+	// The cycle is running once its worker has recorded it (the evaluate
+	// tasks are open): from then on it drafts from version 1, and an import
+	// is refused. (Until then, an import comes before the cycle, which then
+	// starts from it.)
 	evalNorth := e.waitTask(e.taskID(review.KindEvaluate, 0, "NORTH"))
+	e.refusedOneLine("the plan of "+e.provider+" cannot be imported while cycle "+yr+" is running", imp(planFile, "--as", "m.manager")...)
 	var evalIn review.EvaluateInput
 	if err := json.Unmarshal(evalNorth.Input, &evalIn); err != nil || evalIn.Annex != "annex/NORTH" {
 		t.Errorf("North's evaluate task shows annex %q (%v), want annex/NORTH", evalIn.Annex, err)

@@ -62,6 +62,24 @@ func TestImportPlan(t *testing.T) {
 	if !equalJSON(payload, wantPayload) {
 		t.Errorf("got payload %v, want %v", payload, wantPayload)
 	}
+	for _, tt := range []struct {
+		provider string
+		want     int
+	}{{"ACME", 1}, {"BETA", 0}} {
+		log, err := s.AuditLog(ctx, store.AuditFilter{Provider: tt.provider})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range log {
+			if e.Action == store.ActionPlanImported {
+				n++
+			}
+		}
+		if n != tt.want {
+			t.Errorf("the audit log of %s holds %d plan imports, want %d", tt.provider, n, tt.want)
+		}
+	}
 
 	// The same text again records nothing; other text read against no
 	// version, now that there is one, is refused.

@@ -88,15 +88,16 @@ func lineDiff(a, b string) []DiffLine {
 // DiffPlans compares two versions section by section, in the order of the
 // newer version, then the sections it no longer has. Sections are matched
 // by key, so a renamed section is one section, not one removed and one
-// added.
+// added. Units' annexes are compared as sections after the common ones,
+// keyed "annex/NORTH" and titled with their titles.
 func DiffPlans(from, to review.PlanContent) []SectionDiff {
 	old := map[string]review.SectionText{}
-	for _, s := range from.Sections {
+	for _, s := range from.Parts() {
 		old[s.Key] = s
 	}
 	var out []SectionDiff
 	seen := map[string]bool{}
-	for _, s := range to.Sections {
+	for _, s := range to.Parts() {
 		seen[s.Key] = true
 		o, ok := old[s.Key]
 		d := SectionDiff{Key: s.Key, NewTitle: s.Title}
@@ -115,7 +116,7 @@ func DiffPlans(from, to review.PlanContent) []SectionDiff {
 		}
 		out = append(out, d)
 	}
-	for _, s := range from.Sections {
+	for _, s := range from.Parts() {
 		if !seen[s.Key] {
 			out = append(out, SectionDiff{Key: s.Key, Change: SectionRemoved, OldTitle: s.Title, Lines: lineDiff(s.Text, "")})
 		}
@@ -136,11 +137,12 @@ type PlanDiff struct {
 }
 
 // MarshalJSON writes the diff as `plan diff --json` and the API give it:
-// the two versions by number, hash and effective date (not their whole
-// text, which the sections show), the sections and the changes.
+// the two versions by number, hash, effective date and source ("cycle" or
+// "import"; not their whole text, which the sections show), the sections
+// and the changes.
 func (d PlanDiff) MarshalJSON() ([]byte, error) {
 	ref := func(v store.PlanVersion) map[string]any {
-		return map[string]any{"version": v.Version, "hash": v.Hash, "effective_from": v.EffectiveFrom}
+		return map[string]any{"version": v.Version, "hash": v.Hash, "effective_from": v.EffectiveFrom, "source": v.Source}
 	}
 	return json.Marshal(map[string]any{"provider": d.Provider, "from": ref(d.From), "to": ref(d.To), "sections": d.Sections, "changes": d.Changes})
 }
@@ -152,6 +154,15 @@ func DiffText(w io.Writer, d PlanDiff) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "plan of %s: version %d (%s…) → version %d (%s…)\n",
 		d.Provider, d.From.Version, shortHash(d.From.Hash), d.To.Version, shortHash(d.To.Hash))
+	versions := []store.PlanVersion{d.From}
+	if d.To.Version != d.From.Version {
+		versions = append(versions, d.To)
+	}
+	for _, v := range versions {
+		if v.Imported() {
+			fmt.Fprintf(&b, "version %d was imported by %s, not made by a review cycle\n", v.Version, v.ImportedBy)
+		}
+	}
 	same := true
 	for _, s := range d.Sections {
 		switch s.Change {

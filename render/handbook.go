@@ -12,8 +12,10 @@ import (
 
 // Handbook writes a version of the plan as the handbook staff read:
 // Markdown or self-contained HTML, with the version, hash, effective date and
-// signatures on its first page, then every section. Times are shown in
-// o.Location.
+// signatures on its first page, then every section, then the units' annexes,
+// each titled with its unit. An imported version has no signatures: its
+// first page says who imported it and when, and that it is not yet reviewed
+// in OHO. Times are shown in o.Location.
 func Handbook(w io.Writer, doc store.PlanDocument, f Format, o Options) error {
 	if err := executeHandbook(w, doc, f, o); err != nil {
 		return fmt.Errorf("rendering version %d of the plan: %w", doc.Version, err)
@@ -52,6 +54,10 @@ var planFuncs = map[string]any{
 	"anchor": func(key string) string {
 		return "s-" + key
 	},
+	"annexAnchor": func(unit string) string {
+		return "annex-" + unit
+	},
+	"importer": importer,
 	"paragraphs": func(s string) []string {
 		var out []string
 		for _, p := range strings.Split(s, "\n\n") {
@@ -70,6 +76,18 @@ var planFuncs = map[string]any{
 		}
 		return "unit " + u
 	},
+}
+
+// importer names who imported a version: "Name (id)", the ID alone when the
+// person is no longer known, or the operator.
+func importer(doc store.PlanDocument) string {
+	switch {
+	case doc.ImportedBy == store.ActorOperator:
+		return "the operator"
+	case doc.ImportedByName != "":
+		return doc.ImportedByName + " (" + doc.ImportedBy + ")"
+	}
+	return doc.ImportedBy
 }
 
 // mdPlanText keeps a plan text from being read as HTML or as headings where
@@ -101,27 +119,44 @@ var planMarkdown = texttemplate.Must(texttemplate.New("plan.md").Funcs(planFuncs
 | --- | --- |
 | Version | {{.Version}} |
 | Effective from | {{.EffectiveFrom}} |
-| Published | {{when .PublishedAt}} |
+{{if .Imported}}| Imported | {{when .PublishedAt}} by {{mdcell (importer .)}} |
+| Content SHA-256 | ` + "`{{.Hash}}`" + ` |
+| Review | not yet reviewed in OHO |
+{{else}}| Published | {{when .PublishedAt}} |
 | Content SHA-256 | ` + "`{{.Hash}}`" + ` |
 | Review cycle | {{.CycleID}}, round {{.Round}} |
-
+{{end}}
 ### Approvals
-
+{{if .Imported}}
+This version was imported by {{mdline (importer .)}} on {{when .PublishedAt}}, not yet reviewed in OHO: it has no signatures. The provider's next review cycle drafts its next version from it.
+{{else}}
 Every signature below is bound to the content SHA-256 above.
 
 | Signed by | Role | Meaning | Signed at | Version hash |
 | --- | --- | --- | --- | --- |
 {{range .Signatures}}| {{mdcell .SignerName}} ({{.Signer}}) | {{.Role}} | {{mdcell .Meaning}} | {{when .SignedAt}} | ` + "`{{.Hash}}`" + ` |
-{{end}}
+{{end}}{{end}}
 ### Contents
 
 {{range $i, $s := .Content.Sections}}{{inc $i}}. {{mdline $s.Title}}
+{{end}}{{if .Content.Annexes}}
+Unit annexes:
+{{range .Content.Annexes}}
+- Annex {{.Unit}}: {{mdline .Title}}{{end}}
 {{end}}
 {{range $i, $s := .Content.Sections}}
 ## {{inc $i}}. {{mdline $s.Title}}
 
 {{if $s.Text}}{{mdtext $s.Text}}{{else}}*(This section has no text yet.)*{{end}}
-{{end}}`))
+{{end}}{{if .Content.Annexes}}
+## Unit annexes
+
+Each unit's own arrangements, beside the common part above. A unit head's sign-off covers the common part and their own unit's annex.
+{{range .Content.Annexes}}
+### Annex {{.Unit}}: {{mdline .Title}}
+
+{{mdtext .Text}}
+{{end}}{{end}}`))
 
 var planHTML = template.Must(template.New("plan.html").Funcs(planFuncs).Parse(`<!DOCTYPE html>
 <html lang="fi">
@@ -145,25 +180,41 @@ th { background: #f0f0f0; } code { font-size: 0.85em; word-break: break-all; }
 <table>
 <tr><th>Version</th><td>{{.Version}}</td></tr>
 <tr><th>Effective from</th><td>{{.EffectiveFrom}}</td></tr>
-<tr><th>Published</th><td>{{when .PublishedAt}}</td></tr>
+{{if .Imported}}<tr><th>Imported</th><td>{{when .PublishedAt}} by {{importer .}}</td></tr>
+<tr><th>Content SHA-256</th><td><code>{{.Hash}}</code></td></tr>
+<tr><th>Review</th><td>not yet reviewed in OHO</td></tr>
+{{else}}<tr><th>Published</th><td>{{when .PublishedAt}}</td></tr>
 <tr><th>Content SHA-256</th><td><code>{{.Hash}}</code></td></tr>
 <tr><th>Review cycle</th><td>{{.CycleID}}, round {{.Round}}</td></tr>
-</table>
+{{end}}</table>
 <h2>Approvals</h2>
-<p>Every signature below is bound to the content SHA-256 above.</p>
+{{if .Imported}}<p>This version was imported by {{importer .}} on {{when .PublishedAt}}, not yet reviewed in OHO: it has no signatures. The provider's next review cycle drafts its next version from it.</p>
+{{else}}<p>Every signature below is bound to the content SHA-256 above.</p>
 <table>
 <tr><th>Signed by</th><th>Role</th><th>Meaning</th><th>Signed at</th><th>Version hash</th></tr>
 {{range .Signatures}}<tr><td>{{.SignerName}} ({{.Signer}})</td><td>{{.Role}}</td><td>{{.Meaning}}</td><td>{{when .SignedAt}}</td><td><code>{{.Hash}}</code></td></tr>
 {{end}}</table>
-<h2>Contents</h2>
+{{end}}<h2>Contents</h2>
 <ol>
 {{range .Content.Sections}}<li><a href="#{{anchor .Key}}">{{.Title}}</a></li>
+{{end}}{{if .Content.Annexes}}<li><a href="#annexes">Unit annexes</a>
+<ul>
+{{range .Content.Annexes}}<li><a href="#{{annexAnchor .Unit}}">Annex {{.Unit}}: {{.Title}}</a></li>
+{{end}}</ul></li>
 {{end}}</ol>
 </section>
 {{range $i, $s := .Content.Sections}}<section id="{{anchor $s.Key}}">
 <h2>{{inc $i}}. {{$s.Title}}</h2>
 {{range paragraphs $s.Text}}<p>{{.}}</p>
 {{else}}<p><em>(This section has no text yet.)</em></p>
+{{end}}</section>
+{{end}}{{if .Content.Annexes}}<section id="annexes">
+<h2>Unit annexes</h2>
+<p>Each unit's own arrangements, beside the common part above. A unit head's sign-off covers the common part and their own unit's annex.</p>
+{{range .Content.Annexes}}<section id="{{annexAnchor .Unit}}">
+<h3>Annex {{.Unit}}: {{.Title}}</h3>
+{{range paragraphs .Text}}<p>{{.}}</p>
+{{end}}</section>
 {{end}}</section>
 {{end}}</body>
 </html>

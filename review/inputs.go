@@ -38,6 +38,9 @@ type EvaluateInput struct {
 	Unit            string    `json:"unit"`
 	Sections        []Section `json:"sections"`
 	PreviousChanges []string  `json:"previous_changes"`
+	// Annex is the section key of the unit's own annex ("annex/NORTH"),
+	// which findings may point at besides the plan's sections.
+	Annex string `json:"annex,omitempty"`
 }
 
 // ConsultInput is what a unit's consult task shows its assignee.
@@ -45,4 +48,7 @@ type ConsultInput struct {
 	Unit     string    `json:"unit"`
 	Sections []Section `json:"sections"`
 	Methods  []string  `json:"methods"`
+	// Annex is the section key of the unit's own annex, which feedback
+	// items may point at besides the plan's sections.
+	Annex string `json:"annex,omitempty"`
 }

@@ -151,18 +151,51 @@ func sectionProblem(p *problems, field, section string, sections []string) {
 	}
 }
 
+// unitSectionProblem is sectionProblem for what a unit says (findings,
+// feedback items): a section of the plan, or the unit's own annex, never
+// another unit's.
+func unitSectionProblem(p *problems, field, section string, sections []string, unit string) {
+	other, ok := AnnexUnit(section)
+	switch {
+	case !ok:
+		sectionProblem(p, field, section, sections)
+	case unit == "":
+		p.addf("%s %q is a unit's annex, which only that unit's findings and feedback may point at", field, section)
+	case other != unit:
+		p.addf("%s %q is the annex of unit %s: a unit's findings and feedback may point at the plan's sections and its own annex (%s) only", field, section, other, AnnexKey(unit))
+	}
+}
+
+// draftSectionProblem is sectionProblem for a draft's changes: a section of
+// the plan, or the annex of any unit of the provider.
+func draftSectionProblem(p *problems, field, section string, sections []string, units []Unit) {
+	unit, ok := AnnexUnit(section)
+	if !ok {
+		sectionProblem(p, field, section, sections)
+		return
+	}
+	if !slices.ContainsFunc(units, func(u Unit) bool { return u.Code == unit }) {
+		codes := make([]string, len(units))
+		for i, u := range units {
+			codes[i] = u.Code
+		}
+		p.addf("%s %q is the annex of %s, which is not a unit of the provider (units: %s)", field, section, unit, strings.Join(codes, ", "))
+	}
+}
+
 // Check applies the rules a unit's evaluation must meet beyond its tags: at
-// least one indicator or finding, known sections, unique finding IDs that do
-// not clash with the unit's feedback items (taken), and ratings only for
-// changes of the previous cycle, each of which needs one.
-func (e Evaluation) Check(sections, previousChanges, taken []string) error {
+// least one indicator or finding, known sections (or the unit's own annex,
+// "annex/UNIT", never another unit's), unique finding IDs that do not clash
+// with the unit's feedback items (taken), and ratings only for changes of
+// the previous cycle, each of which needs one.
+func (e Evaluation) Check(sections, previousChanges, taken []string, unit string) error {
 	var p problems
 	if len(e.Indicators) == 0 && len(e.Findings) == 0 {
 		p.addf("an evaluation needs at least one indicator or finding")
 	}
 	seen := map[string]bool{}
 	for i, f := range e.Findings {
-		sectionProblem(&p, fmt.Sprintf("findings[%d].section", i), f.Section, sections)
+		unitSectionProblem(&p, fmt.Sprintf("findings[%d].section", i), f.Section, sections, unit)
 		if seen[f.ID] {
 			p.addf("findings[%d].id %q is used twice", i, f.ID)
 		}
@@ -199,12 +232,13 @@ func (e Evaluation) IDs() []string {
 }
 
 // Check applies the rules a consultation must meet beyond its tags: known
-// sections and unique item IDs that do not clash with the unit's findings.
-func (c Consultation) Check(sections, taken []string) error {
+// sections (or the unit's own annex, as for findings) and unique item IDs
+// that do not clash with the unit's findings.
+func (c Consultation) Check(sections, taken []string, unit string) error {
 	var p problems
 	seen := map[string]bool{}
 	for i, f := range c.Feedback {
-		sectionProblem(&p, fmt.Sprintf("feedback[%d].section", i), f.Section, sections)
+		unitSectionProblem(&p, fmt.Sprintf("feedback[%d].section", i), f.Section, sections, unit)
 		if seen[f.ID] {
 			p.addf("feedback[%d].id %q is used twice", i, f.ID)
 		}
@@ -225,11 +259,13 @@ func (c Consultation) IDs() []string {
 	return ids
 }
 
-// Check applies the rules a draft must meet: changes name known sections, one
-// change per section, unique change IDs, references to items that exist; every
-// major finding and every feedback item has exactly one disposition; addressed
-// names a change of this draft; deferred and rejected give a reason.
-func (d Draft) Check(sections []string, items []Item) error {
+// Check applies the rules a draft must meet: changes name known sections or
+// the annex of one of the provider's units ("annex/UNIT", which the change
+// creates if the unit has none), one change per section, unique change IDs,
+// references to items that exist; every major finding and every feedback
+// item has exactly one disposition; addressed names a change of this draft;
+// deferred and rejected give a reason.
+func (d Draft) Check(sections []string, items []Item, units []Unit) error {
 	var p problems
 	known := func(ref string) bool {
 		return slices.ContainsFunc(items, func(it Item) bool { return it.Ref == ref })
@@ -237,7 +273,7 @@ func (d Draft) Check(sections []string, items []Item) error {
 	changeIDs := map[string]bool{}
 	changedSection := map[string]string{}
 	for i, c := range d.Changes {
-		sectionProblem(&p, fmt.Sprintf("changes[%d].section", i), c.Section, sections)
+		draftSectionProblem(&p, fmt.Sprintf("changes[%d].section", i), c.Section, sections, units)
 		if changeIDs[c.ID] {
 			p.addf("changes[%d].id %q is used twice", i, c.ID)
 		}

@@ -7,9 +7,14 @@ import (
 )
 
 // PlanContent is the text of a plan version or draft, section by section in
-// the plan's order.
+// the plan's order, then the units' annexes in unit code order.
 type PlanContent struct {
 	Sections []SectionText `json:"sections"`
+	// Annexes are the units' own arrangements (see Annex). Omitted when
+	// empty, so that content without annexes encodes, and hashes, exactly
+	// as it did before annexes existed: signatures and published versions
+	// are bound to those hashes.
+	Annexes []Annex `json:"annexes,omitempty"`
 }
 
 // SectionText is one section of a plan with its current wording.
@@ -52,7 +57,9 @@ func (c PlanContent) Outline() []Section {
 
 // Reshape lays the content out on the given sections: a section keeps its
 // text if the content has it, a new section starts empty, and a section the
-// list no longer names is dropped. With no sections, the content is kept as is.
+// list no longer names is dropped. The annexes are kept as they are: they
+// belong to units, not to the sections a cycle is configured with. With no
+// sections, the content is kept as is.
 func (c PlanContent) Reshape(sections []Section) PlanContent {
 	if len(sections) == 0 {
 		return c
@@ -61,7 +68,7 @@ func (c PlanContent) Reshape(sections []Section) PlanContent {
 	for _, s := range c.Sections {
 		text[s.Key] = s.Text
 	}
-	out := PlanContent{Sections: make([]SectionText, len(sections))}
+	out := PlanContent{Sections: make([]SectionText, len(sections)), Annexes: c.cloneAnnexes()}
 	for i, s := range sections {
 		out.Sections[i] = SectionText{Key: s.Key, Title: s.Title, Text: text[s.Key]}
 	}
@@ -69,11 +76,20 @@ func (c PlanContent) Reshape(sections []Section) PlanContent {
 }
 
 // Apply returns the content with each change's text as the new wording of its
-// section. Changes must already be validated (one per section, known sections).
-func (c PlanContent) Apply(changes []Change) PlanContent {
-	out := PlanContent{Sections: make([]SectionText, len(c.Sections))}
+// section or annex. Changes must already be validated (Draft.Check: one per
+// section, known sections, annexes of the provider's units). A change to the
+// annex of a unit that has none creates it, titled after the unit's name as
+// units gives it ("North Campus annex"; the unit's code when units does not
+// name it). units is variadic so that callers whose changes touch no annex
+// need not name them.
+func (c PlanContent) Apply(changes []Change, units ...Unit) PlanContent {
+	out := PlanContent{Sections: make([]SectionText, len(c.Sections)), Annexes: c.cloneAnnexes()}
 	copy(out.Sections, c.Sections)
 	for _, ch := range changes {
+		if unit, ok := AnnexUnit(ch.Section); ok {
+			out.setAnnex(unit, ch.Text, units)
+			continue
+		}
 		for i := range out.Sections {
 			if out.Sections[i].Key == ch.Section {
 				out.Sections[i].Text = ch.Text

@@ -137,7 +137,7 @@ func fromStore(err error) error {
 	case errors.Is(err, store.ErrInvalid):
 		return &Error{kind: ErrInvalid, msg: err.Error(), err: err}
 	case errors.Is(err, store.ErrDuplicate), errors.Is(err, store.ErrNotReady), errors.Is(err, store.ErrNoCandidates),
-		errors.Is(err, store.ErrTaskClosed), errors.Is(err, store.ErrCycleClosed):
+		errors.Is(err, store.ErrTaskClosed), errors.Is(err, store.ErrCycleClosed), errors.Is(err, store.ErrCycleRunning):
 		return &Error{kind: ErrConflict, msg: err.Error(), err: err}
 	case unreachable(err):
 		return &Error{kind: ErrUnavailable, msg: "PostgreSQL does not answer: " + err.Error(), err: err}

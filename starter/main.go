@@ -53,6 +53,9 @@ const usage = `usage: starter COMMAND [ARGS]
                                            section by section, with the changes that made M
   plan export --provider CODE [--version N] --format md|html --out FILE
                                            the welfare handbook, approvals on its first page
+  plan import --provider CODE FILE.md [--add-sections] [--effective YYYY-MM-DD] [--as MANAGER] [--json]
+                                           record the provider's current plan, written in Markdown,
+                                           as its next version (not while a cycle runs)
   audit verify [--json]                    recompute the audit trail's hash chain: "ok N events", or the first broken event
   audit log [--provider CODE] [--year YYYY] [--actor PERSON] [--since YYYY-MM-DD] [--json|--csv]
   audit export --provider CODE --year YYYY [--out FILE]
@@ -179,6 +182,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.planDiff(ctx, r)
 		case "export":
 			return a.planExport(ctx, r)
+		case "import":
+			return a.planImport(ctx, r)
 		}
 	case "audit":
 		s, r, err := sub()

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"strings"
 	"time"
 
 	"github.com/oho-dev/oho/render"
+	"github.com/oho-dev/oho/service"
 	"github.com/oho-dev/oho/store"
 )
 
@@ -46,10 +48,70 @@ func (a *app) planShow(ctx context.Context, args []string) error {
 		return a.printJSON(doc)
 	}
 	a.printf("%s — student welfare plan, version %d\n", doc.ProviderName, doc.Version)
-	a.printf("effective from   %s\npublished        %s\ncontent SHA-256  %s\ncycle            %s (round %d)\napproved by      %s\n",
-		doc.EffectiveFrom, doc.PublishedAt.Local().Format("2006-01-02 15:04"), doc.Hash, doc.CycleID, doc.Round, doc.ApprovedBy)
+	if doc.Imported() {
+		a.printf("effective from   %s\nimported         %s by %s, not yet reviewed in OHO\ncontent SHA-256  %s\n",
+			doc.EffectiveFrom, doc.PublishedAt.Local().Format("2006-01-02 15:04"), doc.ImportedBy, doc.Hash)
+	} else {
+		a.printf("effective from   %s\npublished        %s\ncontent SHA-256  %s\ncycle            %s (round %d)\napproved by      %s\n",
+			doc.EffectiveFrom, doc.PublishedAt.Local().Format("2006-01-02 15:04"), doc.Hash, doc.CycleID, doc.Round, doc.ApprovedBy)
+	}
 	for i, s := range doc.Content.Sections {
 		a.printf("\n%d. %s\n%s\n", i+1, s.Title, orDash(s.Text))
+	}
+	for _, an := range doc.Content.Annexes {
+		a.printf("\nAnnex %s: %s\n%s\n", an.Unit, an.Title, an.Text)
+	}
+	return nil
+}
+
+// planImport records a provider's current plan, written in Markdown, as its
+// next published version.
+func (a *app) planImport(ctx context.Context, args []string) error {
+	fs := newFlags("plan import")
+	provider := fs.String("provider", "", "provider code")
+	addSections := fs.Bool("add-sections", false, "add a section for each heading that names no known one")
+	effective := fs.String("effective", "", "date the plan is in force from, YYYY-MM-DD (default: today)")
+	as := fs.String("as", "", "import as this manager of the provider (default: the operator)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args, "FILE.md")
+	if err != nil {
+		return err
+	}
+	if err := required(fs, "provider"); err != nil {
+		return err
+	}
+	raw, err := readFile(pos[0])
+	if err != nil {
+		return err
+	}
+	actor, svc, err := a.readerService(ctx, *as)
+	if err != nil {
+		return err
+	}
+	res, err := svc.ImportPlan(ctx, actor, service.ImportPlan{
+		Provider: *provider, Markdown: string(raw), Name: pos[0], AddSections: *addSections, EffectiveFrom: *effective,
+	})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return a.printJSON(res)
+	}
+	if res.Unchanged {
+		a.printf("version %d of the plan of %s already has this text (effective from %s, hash %s): nothing imported\n",
+			res.Version, res.Provider, res.EffectiveFrom, res.Hash)
+		return nil
+	}
+	a.printf("imported the plan of %s as version %d, effective from %s\ncontent SHA-256  %s\nsections         %s\n",
+		res.Provider, res.Version, res.EffectiveFrom, res.Hash, strings.Join(res.Sections, ", "))
+	if len(res.Annexes) > 0 {
+		a.printf("unit annexes     %s\n", strings.Join(res.Annexes, ", "))
+	}
+	if len(res.Added) > 0 {
+		a.printf("added sections   %s\n", strings.Join(res.Added, ", "))
+	}
+	if len(res.Empty) > 0 {
+		a.printf("empty sections   %s (no text in the file)\n", strings.Join(res.Empty, ", "))
 	}
 	return nil
 }

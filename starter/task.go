@@ -183,7 +183,7 @@ func (a *app) taskShow(ctx context.Context, args []string) error {
 		for _, c := range d.Changes {
 			a.printf("  change %s to %s: %s\n    why: %s\n", c.ID, c.Section, c.Text, c.Rationale)
 		}
-		for _, sec := range d.Content.Sections {
+		for _, sec := range d.Content.Parts() {
 			a.printf("  [%s] %s\n    %s\n", sec.Key, sec.Title, orDash(sec.Text))
 		}
 		if len(d.Checklist) > 0 {

@@ -148,8 +148,8 @@ func short(hash string) string {
 // AuditFilter selects audit events; zero fields select everything.
 type AuditFilter struct {
 	// Provider selects the events of the provider's cycles, of its
-	// organisation imports, of its yearly schedule and of its people's
-	// identities (logins, invitations, tokens).
+	// organisation imports and plan imports, of its yearly schedule and of
+	// its people's identities (logins, invitations, tokens).
 	Provider string
 	// Year selects the events of the cycles of that year.
 	Year int
@@ -169,6 +169,7 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]Event, error) {
 FROM audit_events e LEFT JOIN cycles c ON c.id = e.cycle_id
 WHERE ($1 = '' OR c.provider_code = $1
        OR (e.cycle_id IS NULL AND e.subject IN ('provider/' || $1, 'review-cycle-schedule/' || $1))
+       OR (e.cycle_id IS NULL AND e.action = 'plan.imported' AND e.payload ->> 'provider' = $1)
        OR (e.cycle_id IS NULL AND e.subject LIKE 'person/%'
            AND EXISTS (SELECT 1 FROM people p WHERE 'person/' || p.id = e.subject AND p.provider_code = $1)))
   AND ($2 = 0 OR c.year = $2)

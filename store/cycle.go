@@ -153,7 +153,9 @@ ORDER BY id`
 }
 
 // baseline returns the provider's latest published plan laid out on the
-// configured sections, or, with none published yet, empty sections.
+// configured sections, or, with none published yet, empty sections. The
+// latest may be an imported version, which has no cycle: hence IS DISTINCT
+// FROM, where <> would pass over it.
 func baseline(ctx context.Context, q sqlx.QueryerContext, in review.SetupCycleInput) (review.PlanContent, int, error) {
 	var row struct {
 		Version int    `db:"version"`
@@ -162,7 +164,7 @@ func baseline(ctx context.Context, q sqlx.QueryerContext, in review.SetupCycleIn
 	const qLatest = `
 SELECT pv.version, pv.content
 FROM plan_versions pv JOIN plans p ON p.id = pv.plan_id
-WHERE p.provider_code = $1 AND pv.cycle_id <> $2
+WHERE p.provider_code = $1 AND pv.cycle_id IS DISTINCT FROM $2
 ORDER BY pv.version DESC
 LIMIT 1`
 	err := sqlx.GetContext(ctx, q, &row, qLatest, in.Provider, in.CycleID)
@@ -730,10 +732,11 @@ func insertSignOff(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, so
 	if so.VersionHash != hash {
 		return errorf(ErrInvalid, "the sign-off names version_hash %s, but the draft of round %d is %s", so.VersionHash, t.Round, hash)
 	}
-	meaning := "approved for unit " + t.Unit
-	if so.Decision == review.DecisionRequestChanges {
-		meaning = "changes requested for unit " + t.Unit
+	draft, err := draftContent(ctx, tx, t.CycleID, t.Round)
+	if err != nil {
+		return err
 	}
+	meaning := review.SignOffMeaning(so.Decision, t.Unit, draft)
 	const qSignOff = `
 INSERT INTO signoffs (cycle_id, round, unit_code, signer, role, decision, comment, version_hash, meaning, task_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`

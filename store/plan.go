@@ -10,11 +10,15 @@ import (
 // PlanDocument is a published plan version with what its first page shows:
 // the provider's name and the signatures of the draft it was published from
 // (every unit head's sign-off, then the approval), each bound to the
-// version's hash.
+// version's hash. An imported version has no signatures; its first page
+// names who imported it instead.
 type PlanDocument struct {
 	PlanVersion
 	ProviderName string           `json:"provider_name"`
 	Signatures   []TraceSignature `json:"signatures"`
+	// ImportedByName is the name of the person who imported the version,
+	// if it was imported by a person who is still known.
+	ImportedByName string `json:"imported_by_name,omitempty"`
 }
 
 // PlanDocument returns a version of a provider's plan (0: the latest) with
@@ -32,6 +36,14 @@ func (s *Store) PlanDocument(ctx context.Context, provider string, version int) 
 	doc := PlanDocument{PlanVersion: pv}
 	if err := sqlx.GetContext(ctx, s.db, &doc.ProviderName, `SELECT name FROM providers WHERE code = $1`, provider); err != nil {
 		return PlanDocument{}, fmt.Errorf("reading provider %s: %w", provider, dbError(err))
+	}
+	if pv.Imported() {
+		doc.Signatures = []TraceSignature{}
+		const qName = `SELECT COALESCE((SELECT name FROM people WHERE id = $1), '')`
+		if err := sqlx.GetContext(ctx, s.db, &doc.ImportedByName, qName, pv.ImportedBy); err != nil {
+			return PlanDocument{}, fmt.Errorf("reading who imported plan version %d of %s: %w", pv.Version, provider, dbError(err))
+		}
+		return doc, nil
 	}
 	if doc.Signatures, err = signatures(ctx, s.db, pv.CycleID, pv.Round); err != nil {
 		return PlanDocument{}, fmt.Errorf("reading the signatures of plan version %d of %s: %w", pv.Version, provider, err)

@@ -406,18 +406,37 @@ WHERE cycle_id = $1 AND round = $2 ORDER BY change_id`
 	return d, nil
 }
 
-// PlanVersion is a published version of a provider's plan.
+// PlanVersion is a published version of a provider's plan: one a cycle
+// published (Source "cycle": its cycle, round and approver), or one imported
+// from outside OHO (Source "import": who imported it, and no cycle, round or
+// approver, which its JSON then leaves out).
 type PlanVersion struct {
-	Provider      string             `db:"provider_code" json:"provider"`
-	Version       int                `db:"version" json:"version"`
-	Hash          string             `db:"content_hash" json:"hash"`
-	EffectiveFrom string             `db:"effective_from" json:"effective_from"`
-	PublishedAt   time.Time          `db:"published_at" json:"published_at"`
-	CycleID       string             `db:"cycle_id" json:"cycle_id"`
-	Round         int                `db:"round" json:"round"`
-	ApprovedBy    string             `db:"approved_by" json:"approved_by"`
-	Content       review.PlanContent `db:"-" json:"content"`
+	Provider      string    `db:"provider_code" json:"provider"`
+	Version       int       `db:"version" json:"version"`
+	Hash          string    `db:"content_hash" json:"hash"`
+	EffectiveFrom string    `db:"effective_from" json:"effective_from"`
+	PublishedAt   time.Time `db:"published_at" json:"published_at"`
+	// Source is SourceCycle or SourceImport.
+	Source     string             `db:"source" json:"source"`
+	CycleID    string             `db:"cycle_id" json:"cycle_id,omitempty"`
+	Round      int                `db:"round" json:"round,omitempty"`
+	ApprovedBy string             `db:"approved_by" json:"approved_by,omitempty"`
+	ImportedBy string             `db:"imported_by" json:"imported_by,omitempty"`
+	Content    review.PlanContent `db:"-" json:"content"`
 }
+
+// Sources of a plan version.
+const (
+	// SourceCycle: a review cycle drafted, signed, approved and published it.
+	SourceCycle = "cycle"
+	// SourceImport: it was imported from outside OHO (ImportPlan) and has
+	// not been reviewed in OHO.
+	SourceImport = "import"
+)
+
+// Imported reports whether the version was imported rather than published
+// by a cycle.
+func (v PlanVersion) Imported() bool { return v.Source == SourceImport }
 
 // PlanVersion returns a published version of the provider's plan, the latest
 // when version is 0, or ErrNotFound.
@@ -428,7 +447,8 @@ func (s *Store) PlanVersion(ctx context.Context, provider string, version int) (
 	}
 	const q = `
 SELECT p.provider_code, pv.version, pv.content_hash, to_char(pv.effective_from, 'YYYY-MM-DD') AS effective_from,
-    pv.published_at, pv.cycle_id, pv.round, pv.approved_by, pv.content
+    pv.published_at, pv.source, COALESCE(pv.cycle_id, '') AS cycle_id, COALESCE(pv.round, 0) AS round,
+    COALESCE(pv.approved_by, '') AS approved_by, COALESCE(pv.imported_by, '') AS imported_by, pv.content
 FROM plan_versions pv JOIN plans p ON p.id = pv.plan_id
 WHERE p.provider_code = $1 AND ($2 = 0 OR pv.version = $2)
 ORDER BY pv.version DESC

@@ -293,11 +293,9 @@ WHERE cycle_id = $1 AND round = $2 ORDER BY change_id`
 	for i := range tr.Changes {
 		c := &tr.Changes[i]
 		if tr.Published != nil && tr.Published.Round == c.Round {
-			for _, sec := range content.Sections {
-				if sec.Key == c.Section && sec.Text == c.Text {
-					c.InPublished = true
-				}
-			}
+			// Text finds an annex ("annex/NORTH") as it finds a section.
+			text, ok := content.Text(c.Section)
+			c.InPublished = ok && text == c.Text
 		}
 		changes[c.ID] = c
 	}

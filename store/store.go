@@ -46,6 +46,9 @@ var (
 	// ErrCycleClosed means a cycle has completed, failed or been cancelled and
 	// takes no work.
 	ErrCycleClosed = errors.New("cycle is closed")
+	// ErrCycleRunning means a cycle of the provider is running, which the
+	// call must not change the ground under (importing a plan).
+	ErrCycleRunning = errors.New("a cycle is running")
 )
 
 // kindError is an error of one of the sentinel kinds with a message that says
@@ -186,6 +189,7 @@ const (
 	ActionTaskCompleted  = "task.completed"
 	ActionTaskSuperseded = "task.superseded"
 	ActionPlanPublished  = "plan.published"
+	ActionPlanImported   = "plan.imported"
 	ActionCycleFailed    = "cycle.failed"
 
 	ActionTaskClaimed         = "task.claimed"

@@ -275,7 +275,7 @@ func (c *cycle) draft(round int, changes []change) {
 	for _, ch := range changes {
 		wc = append(wc, review.Change{ID: ch.id, Section: ch.section, Text: ch.text})
 	}
-	content := c.setup.Baseline.Apply(wc)
+	content := c.setup.Baseline.Apply(wc, c.setup.Units...)
 	c.drafts[round] = content
 	c.complete(c.task(review.KindDraft, round, ""), draftOutcome(changes, changes[0].id), &content)
 }

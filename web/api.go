@@ -101,6 +101,7 @@ func (s *Server) routeTable() []route {
 		api("GET", "/api/v1/plans/{provider}", s.apiPlan),
 		api("GET", "/api/v1/plans/{provider}/diff", s.apiPlanDiff),
 		api("GET", "/api/v1/plans/{provider}/handbook", s.apiHandbook),
+		api("POST", "/api/v1/plans/{provider}/import", s.apiImportPlan),
 
 		api("GET", "/api/v1/audit/events", s.apiAuditLog),
 		api("GET", "/api/v1/audit/verify", s.apiAuditVerify),
@@ -590,6 +591,32 @@ func (s *Server) apiHandbook(w http.ResponseWriter, r *http.Request, a service.A
 		return err
 	}
 	writeDocument(w, f, fmt.Sprintf("plan-%s-v%d", doc.Provider, doc.Version), buf.Bytes())
+	return nil
+}
+
+// apiImportPlan records the provider's current plan, sent as Markdown, as
+// its next version: 201 with the version, or 200 when the latest version
+// already has exactly this text.
+func (s *Server) apiImportPlan(w http.ResponseWriter, r *http.Request, a service.Actor) error {
+	var in struct {
+		Markdown      string `json:"markdown"`
+		AddSections   bool   `json:"add_sections"`
+		EffectiveFrom string `json:"effective_from"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	res, err := s.svc.ImportPlan(r.Context(), a, service.ImportPlan{
+		Provider: r.PathValue("provider"), Markdown: in.Markdown, AddSections: in.AddSections, EffectiveFrom: in.EffectiveFrom,
+	})
+	if err != nil {
+		return err
+	}
+	code := http.StatusCreated
+	if res.Unchanged {
+		code = http.StatusOK
+	}
+	writeJSON(w, code, res)
 	return nil
 }
 

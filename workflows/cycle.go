@@ -232,7 +232,7 @@ func (c *cycle) update(ctx workflow.Context) error {
 		if err := review.DecodeOutcome(raw, &d); err != nil {
 			return err
 		}
-		if err := d.Check(c.keys, c.items); err != nil {
+		if err := d.Check(c.keys, c.items, c.units); err != nil {
 			return err
 		}
 		return d.CheckCoverage(c.checklist, c.keys, c.checklistReasons)
@@ -241,7 +241,7 @@ func (c *cycle) update(ctx workflow.Context) error {
 		var d review.Draft
 		// The outcome passed validation, so it decodes.
 		_ = json.Unmarshal(raw, &d)
-		content := c.baseline.Apply(d.Changes)
+		content := c.baseline.Apply(d.Changes, c.units...)
 		return &content
 	}
 	t.onDone = func(raw json.RawMessage) {

@@ -49,12 +49,12 @@ func (u *unitReview) run(ctx workflow.Context) (UnitResult, error) {
 	in := u.in
 	var err error
 	u.evaluate, err = newTask(ctx, in.CycleID, in.Provider, in.Year, review.KindEvaluate, 0, in.Unit, in.Phases,
-		review.EvaluateInput{Unit: in.Unit, Sections: in.Sections, PreviousChanges: in.PreviousChanges})
+		review.EvaluateInput{Unit: in.Unit, Sections: in.Sections, PreviousChanges: in.PreviousChanges, Annex: review.AnnexKey(in.Unit)})
 	if err != nil {
 		return UnitResult{}, err
 	}
 	u.consult, err = newTask(ctx, in.CycleID, in.Provider, in.Year, review.KindConsult, 0, in.Unit, in.Phases,
-		review.ConsultInput{Unit: in.Unit, Sections: in.Sections, Methods: []string{"council", "survey", "workshop", "interview"}})
+		review.ConsultInput{Unit: in.Unit, Sections: in.Sections, Methods: []string{"council", "survey", "workshop", "interview"}, Annex: review.AnnexKey(in.Unit)})
 	if err != nil {
 		return UnitResult{}, err
 	}
@@ -76,7 +76,7 @@ func (u *unitReview) checkEvaluation(raw json.RawMessage) error {
 	if err := review.DecodeOutcome(raw, &e); err != nil {
 		return err
 	}
-	return e.Check(u.keys, u.in.PreviousChanges, u.takenBy(u.consult, &review.Consultation{}))
+	return e.Check(u.keys, u.in.PreviousChanges, u.takenBy(u.consult, &review.Consultation{}), u.in.Unit)
 }
 
 func (u *unitReview) checkConsultation(raw json.RawMessage) error {
@@ -84,7 +84,7 @@ func (u *unitReview) checkConsultation(raw json.RawMessage) error {
 	if err := review.DecodeOutcome(raw, &c); err != nil {
 		return err
 	}
-	return c.Check(u.keys, u.takenBy(u.evaluate, &review.Evaluation{}))
+	return c.Check(u.keys, u.takenBy(u.evaluate, &review.Evaluation{}), u.in.Unit)
 }
 
 // takenBy lists the item IDs the other task of the unit has used or is about

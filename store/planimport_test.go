@@ -279,7 +279,10 @@ CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, app
 	if i < 0 || ms[i].Version != 9 {
 		t.Fatalf("got migrations %v, want 009_plan_import among them", ms)
 	}
-	for _, m := range ms[:i] {
+	// Every migration but 009: the ones after it change tables 009 does not
+	// touch, and the store writes the published plan with today's code,
+	// which needs them.
+	for _, m := range slices.Delete(slices.Clone(ms), i, i+1) {
 		if _, err := db.ExecContext(ctx, m.SQL); err != nil {
 			t.Fatalf("applying %03d_%s: %v", m.Version, m.Name, err)
 		}

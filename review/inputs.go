@@ -34,6 +34,10 @@ type EvaluateInput struct {
 	Unit            string    `json:"unit"`
 	Sections        []Section `json:"sections"`
 	PreviousChanges []string  `json:"previous_changes"`
+	// Indicators are the catalogue's indicators the evaluation must report
+	// on, each with the unit's own target; empty when the cycle has no
+	// catalogue, so that such a task's input reads as before catalogues.
+	Indicators Catalogue `json:"indicators,omitempty"`
 }
 
 // ConsultInput is what a unit's consult task shows its assignee.

@@ -37,7 +37,9 @@ func checkCatalogueUnits(ctx context.Context, q sqlx.QueryerContext, provider st
 		return fmt.Errorf("reading units of %s: %w", provider, dbError(err))
 	}
 	if err := c.CheckUnits(units); err != nil {
-		return errorf(ErrInvalid, "the indicator catalogue: %v", err)
+		// The problems stay reachable (errors.As), so that the service can
+		// name each field.
+		return &kindError{kind: ErrInvalid, msg: "the indicator catalogue: " + err.Error(), err: err}
 	}
 	return nil
 }

@@ -111,6 +111,8 @@ func describe(fe validator.FieldError) string {
 	switch fe.Tag() {
 	case "required":
 		return field + " is required"
+	case "required_without":
+		return fmt.Sprintf("%s is required when %s is not given", field, jsonName(param))
 	case "required_if":
 		cond := strings.Fields(param)
 		if len(cond) == 2 {

@@ -20,6 +20,8 @@ type sample struct {
 	Decision string  `json:"decision"`
 	Since    string  `json:"since" validate:"required_if=Decision approve"`
 	Email    string  `json:"email" validate:"omitempty,email"`
+	Ref      string  `json:"ref"`
+	Label    string  `json:"label" validate:"required_without=Ref"`
 }
 
 func TestStructMessages(t *testing.T) {
@@ -28,18 +30,20 @@ func TestStructMessages(t *testing.T) {
 		in   sample
 		want string
 	}{
-		{"valid", sample{Name: "ok", Items: []inner{{Code: "A-1"}}}, ""},
-		{"required", sample{}, "name is required"},
-		{"too long", sample{Name: "toolong"}, "name must be at most 5 characters"},
-		{"oneof", sample{Name: "x", Kind: "c"}, `kind must be one of a, b (got "c")`},
-		{"person", sample{Name: "x", Person: "Anna V"}, `person must be a person ID of lower-case letters, digits, '.', '-' or '_' (got "Anna V")`},
-		{"nested code", sample{Name: "x", Items: []inner{{Code: "a/b"}}}, `items[0].code must be 1-32 letters, digits, '-' or '_', starting with a letter or digit (got "a/b")`},
-		{"list too long", sample{Name: "x", Items: []inner{{"a"}, {"b"}, {"c"}}}, "items may have at most 2 entries"},
-		{"date", sample{Name: "x", Day: "1.2.2026"}, `day must be a date written as YYYY-MM-DD (got "1.2.2026")`},
-		{"required_if", sample{Name: "x", Decision: "approve"}, "since is required when decision is approve"},
-		{"email", sample{Name: "x", Email: "anna at school"}, `email must be an e-mail address such as name@example.fi (got "anna at school")`},
-		{"unique", sample{Name: "x", Tags: []inner{{"a"}, {"a"}}}, "tags has the same code twice"},
-		{"several", sample{Kind: "z"}, `name is required; kind must be one of a, b (got "z")`},
+		{"valid", sample{Name: "ok", Items: []inner{{Code: "A-1"}}, Label: "l"}, ""},
+		{"required", sample{Label: "l"}, "name is required"},
+		{"required_without", sample{Name: "x"}, "label is required when ref is not given"},
+		{"required_without given", sample{Name: "x", Ref: "r"}, ""},
+		{"too long", sample{Name: "toolong", Label: "l"}, "name must be at most 5 characters"},
+		{"oneof", sample{Name: "x", Kind: "c", Label: "l"}, `kind must be one of a, b (got "c")`},
+		{"person", sample{Name: "x", Person: "Anna V", Label: "l"}, `person must be a person ID of lower-case letters, digits, '.', '-' or '_' (got "Anna V")`},
+		{"nested code", sample{Name: "x", Items: []inner{{Code: "a/b"}}, Label: "l"}, `items[0].code must be 1-32 letters, digits, '-' or '_', starting with a letter or digit (got "a/b")`},
+		{"list too long", sample{Name: "x", Items: []inner{{"a"}, {"b"}, {"c"}}, Label: "l"}, "items may have at most 2 entries"},
+		{"date", sample{Name: "x", Day: "1.2.2026", Label: "l"}, `day must be a date written as YYYY-MM-DD (got "1.2.2026")`},
+		{"required_if", sample{Name: "x", Decision: "approve", Label: "l"}, "since is required when decision is approve"},
+		{"email", sample{Name: "x", Email: "anna at school", Label: "l"}, `email must be an e-mail address such as name@example.fi (got "anna at school")`},
+		{"unique", sample{Name: "x", Tags: []inner{{"a"}, {"a"}}, Label: "l"}, "tags has the same code twice"},
+		{"several", sample{Kind: "z", Label: "l"}, `name is required; kind must be one of a, b (got "z")`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := check.Struct(c.in)

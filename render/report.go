@@ -157,7 +157,9 @@ func traceDoc(tr store.Trace, o Options) *doc {
 	unitsSection(d, tr)
 	signaturesSection(d, tr, o)
 	deferralsSection(d, tr)
-	d.h(2, "8. How to read this report")
+	trendsSection(d, tr)
+	effectivenessSection(d, tr)
+	d.h(2, "10. How to read this report")
 	d.p("Disposition: how the plan editor answered an item. \"Addressed\" names the change to the plan that answers it; " +
 		"\"deferred\" leaves it to a later cycle and \"rejected\" declines it, each with a reason. Every major finding and every " +
 		"student feedback item must have one before a draft is accepted; minor and info findings may have one.")
@@ -166,6 +168,10 @@ func traceDoc(tr store.Trace, o Options) *doc {
 		"a published version that is not the approved draft. Two texts with the same hash are the same text.")
 	d.p("Rounds: a unit head who requests changes sends the draft back, and the plan editor drafts again in a new round; the " +
 		"earlier rounds and their signatures stay on record and are listed in section 6.")
+	d.p("Indicator catalogue: the indicators a provider defines in its cycle configuration, each with a code, a target and " +
+		"which way is better. Every unit reports on each of them every year, with a value or the reason it was not measured, " +
+		"so section 8 can follow them across cycles. A target is \"met\" when the value is at or above it (or, for an " +
+		"indicator where lower is better, at or below it).")
 	return d
 }
 
@@ -325,8 +331,15 @@ func unitsSection(d *doc, tr store.Trace) {
 			if ind.Better == "lower" {
 				reached = "at or below the target"
 			}
-			t.row(txt("%s", ind.Name), txt("%s", quantity(ind.Value, ind.Unit)), txt("%s", quantity(ind.Target, ind.Unit)),
-				txt("%s", reached), txt("%s", yesNo(ind.Met)))
+			name, value, met := ind.Name, "not measured: "+ind.NotMeasured, "not measured"
+			if ind.Code != "" {
+				name += " (" + ind.Code + ")"
+			}
+			if ind.Value != nil {
+				value, met = quantity(*ind.Value, ind.Unit), yesNo(ind.Met)
+			}
+			t.row(txt("%s", name), txt("%s", value), txt("%s", quantity(ind.Target, ind.Unit)),
+				txt("%s", reached), txt("%s", met))
 		}
 		d.table(t, "No indicators recorded.")
 

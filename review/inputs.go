@@ -41,6 +41,10 @@ type EvaluateInput struct {
 	// Annex is the section key of the unit's own annex ("annex/NORTH"),
 	// which findings may point at besides the plan's sections.
 	Annex string `json:"annex,omitempty"`
+	// Indicators are the catalogue's indicators the evaluation must report
+	// on, each with the unit's own target; empty when the cycle has no
+	// catalogue, so that such a task's input reads as before catalogues.
+	Indicators Catalogue `json:"indicators,omitempty"`
 }
 
 // ConsultInput is what a unit's consult task shows its assignee.

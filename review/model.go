@@ -171,7 +171,10 @@ type Reminders struct {
 	Every  Duration `json:"every,omitempty"`
 }
 
-// Config is a cycle's configuration; every field is optional.
+// Config is a cycle's configuration; every field is optional. The config a
+// provider's yearly schedule keeps is its standing configuration: every cycle
+// the schedule starts runs with it, so the indicator catalogue defined there
+// is the one the provider's trends follow from year to year.
 type Config struct {
 	Phases    PhaseDurations `json:"phases"`
 	Reminders Reminders      `json:"reminders"`
@@ -181,7 +184,11 @@ type Config struct {
 	// with a recorded reason.
 	Checklist        []ChecklistItem `json:"checklist,omitempty" validate:"max=50,dive"`
 	ChecklistReasons bool            `json:"checklist_reasons,omitempty"`
-	Sections  []Section      `json:"sections,omitempty" validate:"omitempty,min=1,max=30,unique=Key,dive"`
+	Sections         []Section       `json:"sections,omitempty" validate:"omitempty,min=1,max=30,unique=Key,dive"`
+	// Indicators is the provider's indicator catalogue, which every unit's
+	// evaluation reports on by code; empty, evaluations give free indicators
+	// only, as before catalogues.
+	Indicators Catalogue `json:"indicators,omitempty" validate:"max=100,dive"`
 }
 
 // Defaults used where a Config leaves a field empty.
@@ -224,12 +231,17 @@ func (c Config) WithDefaults() Config {
 // while it is overdue.
 var DefaultReminders = Reminders{Before: Duration(3 * day), Every: Duration(2 * day)}
 
-// Validate checks the config.
+// Validate checks the config: its fields, and the catalogue's codes unique.
+// Whether unit targets name units of the provider is checked where the units
+// are known (Catalogue.CheckUnits).
 func (c Config) Validate() error {
 	if err := check.Struct(c); err != nil {
 		return err
 	}
-	return checkChecklist(c.Checklist)
+	if err := checkChecklist(c.Checklist); err != nil {
+		return err
+	}
+	return c.Indicators.Check()
 }
 
 // Unit is an organisational unit of the provider (a campus, a school).

@@ -39,15 +39,24 @@ type Evaluation struct {
 }
 
 // Indicator is a measured value against its target, such as a survey score.
+// An indicator of the cycle's catalogue is named by Code, and the catalogue
+// gives its name, unit, direction and target; a free indicator (no code)
+// gives them itself.
 type Indicator struct {
-	Name   string   `json:"name" validate:"required,max=200"`
-	Value  *float64 `json:"value" validate:"required"`
-	Target *float64 `json:"target" validate:"required"`
+	// Code names an indicator of the catalogue.
+	Code   string   `json:"code,omitempty" validate:"omitempty,code"`
+	Name   string   `json:"name" validate:"required_without=Code,max=200"`
+	Value  *float64 `json:"value" validate:"required_without=Code"`
+	Target *float64 `json:"target" validate:"required_without=Code"`
 	Unit   string   `json:"unit" validate:"max=40"`
 	// Better says which way the target is reached: "higher" (the default,
 	// for a score whose target is a minimum) or "lower" (for absences,
 	// whose target is a maximum).
 	Better string `json:"better,omitempty" validate:"omitempty,oneof=higher lower"`
+	// NotMeasured marks a catalogue indicator that was not measured this
+	// year, and Reason says why, so that a gap in a trend is explained.
+	NotMeasured bool   `json:"not_measured,omitempty"`
+	Reason      string `json:"reason,omitempty" validate:"max=1000"`
 }
 
 // Finding is something the evaluation found about a section of the plan.
@@ -186,13 +195,17 @@ func draftSectionProblem(p *problems, field, section string, sections []string, 
 // Check applies the rules a unit's evaluation must meet beyond its tags: at
 // least one indicator or finding, known sections (or the unit's own annex,
 // "annex/UNIT", never another unit's), unique finding IDs that do not clash
-// with the unit's feedback items (taken), and ratings only for changes of
-// the previous cycle, each of which needs one.
-func (e Evaluation) Check(sections, previousChanges, taken []string, unit string) error {
+// with the unit's feedback items (taken), ratings only for changes of the
+// previous cycle, each of which needs one, and every indicator of the
+// catalogue (the unit's view of it, Catalogue.ForUnit) reported once, with a
+// value or as not measured with a reason. With an empty catalogue only free
+// indicators are allowed, as before catalogues.
+func (e Evaluation) Check(sections, previousChanges, taken []string, unit string, catalogue Catalogue) error {
 	var p problems
 	if len(e.Indicators) == 0 && len(e.Findings) == 0 {
 		p.addf("an evaluation needs at least one indicator or finding")
 	}
+	checkIndicators(&p, e.Indicators, catalogue)
 	seen := map[string]bool{}
 	for i, f := range e.Findings {
 		unitSectionProblem(&p, fmt.Sprintf("findings[%d].section", i), f.Section, sections, unit)

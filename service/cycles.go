@@ -52,6 +52,9 @@ func (s *Service) StartCycle(ctx context.Context, a Actor, in StartCycle) (Start
 		}
 		return Started{}, err
 	}
+	if err := s.checkCatalogueUnits(ctx, in.Provider, in.Config.Indicators); err != nil {
+		return Started{}, err
+	}
 	c, err := s.client(ctx)
 	if err != nil {
 		return Started{}, err

@@ -172,6 +172,9 @@ func (s *Service) SetSchedule(ctx context.Context, a Actor, in SetSchedule) (Sch
 	case notReady != nil && !errors.Is(notReady, store.ErrNotReady):
 		return ScheduleSet{}, fromStore(notReady)
 	}
+	if err := s.checkCatalogueUnits(ctx, in.Provider, in.Config.Indicators); err != nil {
+		return ScheduleSet{}, err
+	}
 	c, err := s.client(ctx)
 	if err != nil {
 		return ScheduleSet{}, err

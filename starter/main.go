@@ -47,6 +47,9 @@ const usage = `usage: starter COMMAND [ARGS]
   report --provider CODE --year YYYY [--format md|html] [--out FILE]
                                            the cycle's traceability report for auditors
                                            (Markdown by default; --out writes the file atomically)
+  indicators trends --provider CODE [--csv|--json] [--as PERSON]
+                                           the catalogue indicators per unit across the provider's
+                                           cycles: value, target and whether it was met
   plan show --provider CODE [--version N] [--json]
                                            the plan in force (or version N): record, then sections
   plan diff --provider CODE --from N --to M [--json]
@@ -169,6 +172,14 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.taskComplete(ctx, r)
 		case "claim", "unclaim", "delegate", "reassign", "extend":
 			return a.taskSteer(ctx, s, r)
+		}
+	case "indicators":
+		s, r, err := sub()
+		if err != nil {
+			return err
+		}
+		if s == "trends" {
+			return a.indicatorTrends(ctx, r)
 		}
 	case "plan":
 		s, r, err := sub()

@@ -69,6 +69,9 @@ func (s *Store) SetupCycle(ctx context.Context, in review.SetupCycleInput) (revi
 		if err := checkReady(ctx, tx, in.Provider); err != nil {
 			return err
 		}
+		if err := checkCatalogueUnits(ctx, tx, in.Provider, in.Config.Indicators); err != nil {
+			return err
+		}
 		checklist := in.Config.Checklist
 		if len(checklist) == 0 {
 			checklist = review.DefaultChecklist
@@ -597,13 +600,8 @@ func joinKinds() string {
 // task.completed event after them carries the whole outcome.
 
 func insertEvaluation(ctx context.Context, tx *sqlx.Tx, t taskRow, actor string, e review.Evaluation) error {
-	const qIndicator = `
-INSERT INTO indicators (cycle_id, unit_code, ordinal, name, value, target, unit, better, task_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE(NULLIF($8, ''), 'higher'), $9)`
-	for i, ind := range e.Indicators {
-		if _, err := tx.ExecContext(ctx, qIndicator, t.CycleID, t.Unit, i, ind.Name, *ind.Value, *ind.Target, ind.Unit, ind.Better, t.ID); err != nil {
-			return fmt.Errorf("recording indicator %q: %w", ind.Name, dbError(err))
-		}
+	if err := insertIndicators(ctx, tx, t, e.Indicators); err != nil {
+		return err
 	}
 	const qFinding = `
 INSERT INTO findings (cycle_id, unit_code, item_id, section, severity, text, recommendation, task_id)

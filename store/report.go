@@ -38,6 +38,11 @@ type Trace struct {
 	// Deferrals are the items whose disposition in the final round is
 	// "deferred": open work carried into next year.
 	Deferrals []TraceItem `json:"deferrals"`
+	// Trends follow the cycle's catalogue indicators across the provider's
+	// cycles up to this one; Effectiveness sums up the units' ratings of
+	// each change of the previous cycle (see readAcrossCycles).
+	Trends        []IndicatorTrend      `json:"trends"`
+	Effectiveness []ChangeEffectiveness `json:"effectiveness"`
 }
 
 // TraceVersion is a published plan version.
@@ -65,10 +70,14 @@ type TraceUnit struct {
 
 // TraceIndicator is a measured value against its target.
 type TraceIndicator struct {
-	Name   string  `db:"name" json:"name"`
-	Value  float64 `db:"value" json:"value"`
-	Target float64 `db:"target" json:"target"`
-	Unit   string  `db:"unit" json:"unit"`
+	// Code is the catalogue indicator's code; empty for a free indicator.
+	Code  string   `db:"code" json:"code,omitempty"`
+	Name  string   `db:"name" json:"name"`
+	Value *float64 `db:"value" json:"value"`
+	// NotMeasured says why a catalogue indicator has no value.
+	NotMeasured string  `db:"not_measured" json:"not_measured,omitempty"`
+	Target      float64 `db:"target" json:"target"`
+	Unit        string  `db:"unit" json:"unit"`
 	// Better is "higher" when the target is a minimum, "lower" when it is a
 	// maximum.
 	Better string `db:"better" json:"better"`
@@ -349,17 +358,14 @@ ORDER BY i.unit_code, i.kind DESC, i.item_id`
 		UnitCode string `db:"unit_code"`
 	}
 	const qIndicators = `
-SELECT unit_code, name, value, target, unit, better FROM indicators
+SELECT unit_code, code, name, value, COALESCE(not_measured_reason, '') AS not_measured, target, unit, better FROM indicators
 WHERE cycle_id = $1 ORDER BY unit_code, ordinal`
 	if err := sqlx.SelectContext(ctx, q, &indicators, qIndicators, id); err != nil {
 		return Trace{}, fmt.Errorf("reading indicators: %w", dbError(err))
 	}
 	for _, row := range indicators {
 		ind := row.TraceIndicator
-		ind.Met = ind.Value >= ind.Target
-		if ind.Better == "lower" {
-			ind.Met = ind.Value <= ind.Target
-		}
+		ind.Met = ind.Value != nil && review.TargetMet(*ind.Value, ind.Target, ind.Better)
 		u := &tr.Units[index[row.UnitCode]]
 		u.Indicators = append(u.Indicators, ind)
 	}
@@ -405,6 +411,9 @@ ORDER BY r.unit_code, r.change_id`
 	for _, row := range ratings {
 		u := &tr.Units[index[row.UnitCode]]
 		u.Effectiveness = append(u.Effectiveness, row.TraceRating)
+	}
+	if err := readAcrossCycles(ctx, q, &tr); err != nil {
+		return Trace{}, err
 	}
 	return tr, nil
 }

@@ -95,8 +95,8 @@ func TestTraceReportOfAPublishedCycle(t *testing.T) {
 
 	// Evidence per unit.
 	wantIndicators := []store.TraceIndicator{
-		{Name: "Wellbeing survey: feels safe at school", Value: 78.5, Target: 85, Unit: "%", Better: "higher", Met: false},
-		{Name: "Students absent over 10% of lessons", Value: 12, Target: 8, Unit: "%", Better: "lower", Met: false},
+		{Name: "Wellbeing survey: feels safe at school", Value: ptr(78.5), Target: 85, Unit: "%", Better: "higher", Met: false},
+		{Name: "Students absent over 10% of lessons", Value: ptr(12.0), Target: 8, Unit: "%", Better: "lower", Met: false},
 	}
 	if !equalJSON(north.Indicators, wantIndicators) {
 		t.Errorf("got NORTH indicators %+v, want %+v", north.Indicators, wantIndicators)

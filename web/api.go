@@ -98,6 +98,8 @@ func (s *Server) routeTable() []route {
 		api("PUT", "/api/v1/schedules/{provider}", s.apiSetSchedule),
 		api("DELETE", "/api/v1/schedules/{provider}", s.apiDeleteSchedule),
 
+		api("GET", "/api/v1/indicators/{provider}/trends", s.apiIndicatorTrends),
+
 		api("GET", "/api/v1/plans/{provider}", s.apiPlan),
 		api("GET", "/api/v1/plans/{provider}/diff", s.apiPlanDiff),
 		api("GET", "/api/v1/plans/{provider}/handbook", s.apiHandbook),
@@ -386,6 +388,34 @@ func (s *Server) apiReport(w http.ResponseWriter, r *http.Request, a service.Act
 		return err
 	}
 	writeDocument(w, f, fmt.Sprintf("report-%s-%d", provider, year), buf.Bytes())
+	return nil
+}
+
+// apiIndicatorTrends answers a provider's indicator trends as JSON, or with
+// ?format=csv as the CSV the command line writes.
+func (s *Server) apiIndicatorTrends(w http.ResponseWriter, r *http.Request, a service.Actor) error {
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		return invalidField("format", "format must be json or csv (got %q)", format)
+	}
+	provider := r.PathValue("provider")
+	trends, err := s.svc.IndicatorTrends(r.Context(), a, provider)
+	if err != nil {
+		return err
+	}
+	if format != "csv" {
+		writeJSON(w, http.StatusOK, trends)
+		return nil
+	}
+	// Rendered whole first, so that a failure is answered as an error.
+	var buf bytes.Buffer
+	if err := render.TrendsCSV(&buf, trends); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "trends-"+provider+".csv"))
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(buf.Bytes())
 	return nil
 }
 

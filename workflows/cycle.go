@@ -180,7 +180,7 @@ func (c *cycle) evaluate(ctx workflow.Context, previousChanges []string) error {
 		futures[i] = workflow.ExecuteChildWorkflow(cctx, UnitReview, UnitInput{
 			CycleID: c.id, Provider: c.in.Provider, Year: c.in.Year, Unit: u.Code,
 			Sections: c.baseline.Outline(), PreviousChanges: previousChanges, Phases: c.cfg.Phases,
-			Reminders: c.cfg.Reminders, Managers: c.board.managers,
+			Reminders: c.cfg.Reminders, Managers: c.board.managers, Indicators: c.cfg.Indicators,
 		})
 	}
 	results := make([]UnitResult, len(c.units))

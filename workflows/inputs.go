@@ -24,6 +24,10 @@ type UnitInput struct {
 	Phases          review.PhaseDurations `json:"phases"`
 	Reminders       review.Reminders      `json:"reminders"`
 	Managers        []string              `json:"managers"`
+	// Indicators is the cycle's indicator catalogue, with every unit's
+	// targets; the unit's evaluation reports on it. Empty for cycles without
+	// a catalogue, whose inputs then read as before catalogues.
+	Indicators review.Catalogue `json:"indicators,omitempty"`
 }
 
 // UnitResult is what a unit's evaluation and consultation produced.

@@ -22,12 +22,14 @@ func UnitReview(ctx workflow.Context, in UnitInput) (UnitResult, error) {
 }
 
 type unitReview struct {
-	in       UnitInput
-	id       string
-	board    *board
-	keys     []string
-	evaluate *task
-	consult  *task
+	in    UnitInput
+	id    string
+	board *board
+	keys  []string
+	// catalogue is the indicator catalogue with this unit's targets.
+	catalogue review.Catalogue
+	evaluate  *task
+	consult   *task
 }
 
 func (u *unitReview) setup(ctx workflow.Context) error {
@@ -42,6 +44,7 @@ func (u *unitReview) setup(ctx workflow.Context) error {
 	for i, s := range u.in.Sections {
 		u.keys[i] = s.Key
 	}
+	u.catalogue = u.in.Indicators.ForUnit(u.in.Unit)
 	return workflow.SetQueryHandler(ctx, QueryStatus, u.status)
 }
 
@@ -49,7 +52,7 @@ func (u *unitReview) run(ctx workflow.Context) (UnitResult, error) {
 	in := u.in
 	var err error
 	u.evaluate, err = newTask(ctx, in.CycleID, in.Provider, in.Year, review.KindEvaluate, 0, in.Unit, in.Phases,
-		review.EvaluateInput{Unit: in.Unit, Sections: in.Sections, PreviousChanges: in.PreviousChanges, Annex: review.AnnexKey(in.Unit)})
+		review.EvaluateInput{Unit: in.Unit, Sections: in.Sections, PreviousChanges: in.PreviousChanges, Annex: review.AnnexKey(in.Unit), Indicators: u.catalogue})
 	if err != nil {
 		return UnitResult{}, err
 	}
@@ -76,7 +79,7 @@ func (u *unitReview) checkEvaluation(raw json.RawMessage) error {
 	if err := review.DecodeOutcome(raw, &e); err != nil {
 		return err
 	}
-	return e.Check(u.keys, u.in.PreviousChanges, u.takenBy(u.consult, &review.Consultation{}), u.in.Unit)
+	return e.Check(u.keys, u.in.PreviousChanges, u.takenBy(u.consult, &review.Consultation{}), u.in.Unit, u.catalogue)
 }
 
 func (u *unitReview) checkConsultation(raw json.RawMessage) error {

@@ -101,12 +101,12 @@ func TestAnnexRules(t *testing.T) {
 		err  error
 		want string // "" for no refusal
 	}{
-		{"a finding on the unit's own annex", finding("annex/NORTH").Check(sections, nil, nil, "NORTH"), ""},
-		{"a finding on a section", finding("communal").Check(sections, nil, nil, "NORTH"), ""},
-		{"a finding on another unit's annex", finding("annex/SOUTH").Check(sections, nil, nil, "NORTH"),
+		{"a finding on the unit's own annex", finding("annex/NORTH").Check(sections, nil, nil, "NORTH", nil), ""},
+		{"a finding on a section", finding("communal").Check(sections, nil, nil, "NORTH", nil), ""},
+		{"a finding on another unit's annex", finding("annex/SOUTH").Check(sections, nil, nil, "NORTH", nil),
 			`findings[0].section "annex/SOUTH" is the annex of unit SOUTH: a unit's findings and feedback may point at the plan's sections and its own annex (annex/NORTH) only`},
-		{"a finding on an annex with no unit known", finding("annex/NORTH").Check(sections, nil, nil, ""), "only that unit's findings and feedback"},
-		{"a finding on an unknown section", finding("canteen").Check(sections, nil, nil, "NORTH"), `findings[0].section "canteen" is not a section of the plan`},
+		{"a finding on an annex with no unit known", finding("annex/NORTH").Check(sections, nil, nil, "", nil), "only that unit's findings and feedback"},
+		{"a finding on an unknown section", finding("canteen").Check(sections, nil, nil, "NORTH", nil), `findings[0].section "canteen" is not a section of the plan`},
 		{"feedback on the unit's own annex", feedback("annex/SOUTH").Check(sections, nil, "SOUTH"), ""},
 		{"feedback on another unit's annex", feedback("annex/NORTH").Check(sections, nil, "SOUTH"),
 			`feedback[0].section "annex/NORTH" is the annex of unit NORTH`},

@@ -160,7 +160,7 @@ func checkEvaluation(t *testing.T, outcome string, cat review.Catalogue, unit st
 	if err := review.DecodeOutcome(json.RawMessage(outcome), &e); err != nil {
 		return err
 	}
-	return e.Check([]string{"communal", "individual"}, nil, nil, cat.ForUnit(unit))
+	return e.Check([]string{"communal", "individual"}, nil, nil, unit, cat.ForUnit(unit))
 }
 
 // TestEvaluationWithCatalogue holds an evaluation to the catalogue: each of

@@ -135,6 +135,14 @@ Every signature below is bound to the content SHA-256 above.
 | Signed by | Role | Meaning | Signed at | Version hash |
 | --- | --- | --- | --- | --- |
 {{range .Signatures}}| {{mdcell .SignerName}} ({{.Signer}}) | {{.Role}} | {{mdcell .Meaning}} | {{when .SignedAt}} | ` + "`{{.Hash}}`" + ` |
+{{end}}{{end}}{{if .Checklist}}
+### Legal content
+
+Where this version covers the content the plan must have (by default, section 13 of the Student Welfare Act 1287/2013), as its approved draft says.
+
+| Item | Content required | Sisältö | Covered in |
+| --- | --- | --- | --- |
+{{range .Checklist}}| ` + "`{{.ID}}`" + ` | {{mdcell .EN}} | {{mdcell .FI}} | {{if .Section}}{{mdcell .Section}}{{with .Note}}: {{mdcell .}}{{end}}{{else}}NOT COVERED: {{mdcell .Reason}}{{end}} |
 {{end}}{{end}}
 ### Contents
 
@@ -193,6 +201,12 @@ th { background: #f0f0f0; } code { font-size: 0.85em; word-break: break-all; }
 <table>
 <tr><th>Signed by</th><th>Role</th><th>Meaning</th><th>Signed at</th><th>Version hash</th></tr>
 {{range .Signatures}}<tr><td>{{.SignerName}} ({{.Signer}})</td><td>{{.Role}}</td><td>{{.Meaning}}</td><td>{{when .SignedAt}}</td><td><code>{{.Hash}}</code></td></tr>
+{{end}}</table>
+{{end}}{{if .Checklist}}<h2>Legal content</h2>
+<p>Where this version covers the content the plan must have (by default, section 13 of the Student Welfare Act 1287/2013), as its approved draft says.</p>
+<table>
+<tr><th>Item</th><th>Content required</th><th lang="fi">Sisältö</th><th>Covered in</th></tr>
+{{range .Checklist}}<tr><td><code>{{.ID}}</code></td><td>{{.EN}}</td><td lang="fi">{{.FI}}</td><td>{{if .Section}}{{.Section}}{{with .Note}}: {{.}}{{end}}{{else}}NOT COVERED: {{.Reason}}{{end}}</td></tr>
 {{end}}</table>
 {{end}}<h2>Contents</h2>
 <ol>

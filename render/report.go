@@ -159,7 +159,9 @@ func traceDoc(tr store.Trace, o Options) *doc {
 	deferralsSection(d, tr)
 	trendsSection(d, tr)
 	effectivenessSection(d, tr)
-	d.h(2, "10. How to read this report")
+	carriedSection(d, tr)
+	checklistSection(d, tr)
+	d.h(2, "12. How to read this report")
 	d.p("Disposition: how the plan editor answered an item. \"Addressed\" names the change to the plan that answers it; " +
 		"\"deferred\" leaves it to a later cycle and \"rejected\" declines it, each with a reason. Every major finding and every " +
 		"student feedback item must have one before a draft is accepted; minor and info findings may have one.")
@@ -241,7 +243,7 @@ func cycleSection(d *doc, tr store.Trace, o Options) {
 func disposition(it store.TraceItem, running bool) string {
 	ds := it.Disposition
 	if ds == nil {
-		need := it.Kind == store.ItemFeedback || it.Severity == review.SeverityMajor
+		need := it.Kind == store.ItemFeedback || it.Severity == review.SeverityMajor || it.From != 0
 		switch {
 		case need && running:
 			return "none yet"

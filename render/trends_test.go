@@ -83,7 +83,7 @@ func TestReportAcrossCycles(t *testing.T) {
 			"| `C2` | individual: Drop-in hours. | 1 | 1 | 0 | NORTH | effective in 1 of 2 units; partly effective in 1 of 2 units |\n",
 			"| `C1` | `NORTH` | not effective | Not \\<followed\\>. |\n",
 			"| `C2` | `FOREST` | partly effective | Autumn only. |\n",
-			"\n## 10. How to read this report\n",
+			"\n## 12. How to read this report\n",
 		}},
 		{"html", html, []string{
 			"<h2>8. Indicator trends across cycles</h2>",
@@ -95,7 +95,7 @@ func TestReportAcrossCycles(t *testing.T) {
 			"<tr><td><code>C1</code></td><td>communal: One anti-bullying procedure.</td><td>1</td><td>0</td><td>2</td><td>none</td><td>NOT EFFECTIVE in 2 of 3 units</td></tr>",
 			"<tr><td><code>C2</code></td><td>individual: Drop-in hours.</td><td>1</td><td>1</td><td>0</td><td>NORTH</td><td>effective in 1 of 2 units; partly effective in 1 of 2 units</td></tr>",
 			"<tr><td><code>C1</code></td><td><code>NORTH</code></td><td>not effective</td><td>Not &lt;followed&gt;.</td></tr>",
-			"<h2>10. How to read this report</h2>",
+			"<h2>12. How to read this report</h2>",
 		}},
 	} {
 		for _, s := range tt.want {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/oho-dev/oho/review"
 )
 
 // PlanDocument is a published plan version with what its first page shows:
@@ -19,6 +20,10 @@ type PlanDocument struct {
 	// ImportedByName is the name of the person who imported the version,
 	// if it was imported by a person who is still known.
 	ImportedByName string `json:"imported_by_name,omitempty"`
+	// Checklist is the legal content the version's cycle required, with
+	// where its approved draft covers each item; empty for an imported
+	// version and for cycles from before checklists.
+	Checklist []review.CoveredItem `json:"checklist,omitempty"`
 }
 
 // PlanDocument returns a version of a provider's plan (0: the latest) with
@@ -47,6 +52,18 @@ func (s *Store) PlanDocument(ctx context.Context, provider string, version int) 
 	}
 	if doc.Signatures, err = signatures(ctx, s.db, pv.CycleID, pv.Round); err != nil {
 		return PlanDocument{}, fmt.Errorf("reading the signatures of plan version %d of %s: %w", pv.Version, provider, err)
+	}
+	var row struct {
+		Checklist []byte `db:"checklist"`
+		Coverage  []byte `db:"coverage"`
+	}
+	const qChecklist = `
+SELECT c.checklist, d.coverage FROM cycles c JOIN plan_drafts d ON d.cycle_id = c.id AND d.round = $2 WHERE c.id = $1`
+	if err := sqlx.GetContext(ctx, s.db, &row, qChecklist, pv.CycleID, pv.Round); err != nil {
+		return PlanDocument{}, fmt.Errorf("reading the checklist of plan version %d of %s: %w", pv.Version, provider, dbError(err))
+	}
+	if doc.Checklist, err = coveredChecklist(row.Checklist, row.Coverage); err != nil {
+		return PlanDocument{}, fmt.Errorf("decoding the checklist of plan version %d of %s: %w", pv.Version, provider, err)
 	}
 	return doc, nil
 }

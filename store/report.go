@@ -43,6 +43,13 @@ type Trace struct {
 	// each change of the previous cycle (see readAcrossCycles).
 	Trends        []IndicatorTrend      `json:"trends"`
 	Effectiveness []ChangeEffectiveness `json:"effectiveness"`
+	// Carried are the items earlier cycles deferred, which this cycle had
+	// to answer again, each with its way through the cycles before.
+	Carried []TraceItem `json:"carried"`
+	// Checklist is the cycle's legal-content checklist with where the
+	// final round's draft covers each item; empty before a draft, and for
+	// cycles set up before checklists.
+	Checklist []review.CoveredItem `json:"checklist"`
 }
 
 // TraceVersion is a published plan version.
@@ -105,6 +112,19 @@ type TraceItem struct {
 	// Disposition is the final round's answer; nil when the item has none
 	// (minor and info findings need none).
 	Disposition *TraceDisposition `db:"-" json:"disposition,omitempty"`
+	// From is, for an item carried from an earlier cycle, the year that
+	// found it, and Earlier how each cycle since answered it.
+	From    int             `db:"-" json:"from,omitempty"`
+	Earlier []EarlierAnswer `db:"-" json:"earlier,omitempty"`
+}
+
+// EarlierAnswer is how an earlier cycle's published round answered an item
+// it carried or found.
+type EarlierAnswer struct {
+	Year     int    `db:"year" json:"year"`
+	Decision string `db:"decision" json:"decision"`
+	Reason   string `db:"reason" json:"reason"`
+	ChangeID string `db:"change_id" json:"change_id,omitempty"`
 }
 
 // TraceDisposition is how the plan editor answered an item.
@@ -415,7 +435,94 @@ ORDER BY r.unit_code, r.change_id`
 	if err := readAcrossCycles(ctx, q, &tr); err != nil {
 		return Trace{}, err
 	}
+	if err := readCarried(ctx, q, &tr, changes); err != nil {
+		return Trace{}, err
+	}
+	if err := readChecklist(ctx, q, &tr); err != nil {
+		return Trace{}, err
+	}
 	return tr, nil
+}
+
+// readCarried reads the items earlier cycles deferred into this one, as the
+// cycle's setup found them, with this cycle's final answer and every
+// earlier cycle's, so that an item can be followed from the year that found
+// it until a cycle addresses or rejects it.
+func readCarried(ctx context.Context, q sqlx.QueryerContext, tr *Trace, changes map[string]*TraceChange) error {
+	items, err := carried(ctx, q, tr.Provider, tr.Cycle.Year)
+	if err != nil {
+		return err
+	}
+	tr.Carried = []TraceItem{}
+	for _, c := range items {
+		_, unit, id, _ := originOf(c.From, c.Ref)
+		it := TraceItem{Kind: string(c.Kind), Unit: unit, ID: id, Ref: c.Ref, Section: c.Section, Severity: c.Severity, Text: c.Text, From: c.From}
+		// Every completed cycle from the one that found it, up to this one:
+		// the item by its own reference in the year that found it, by its
+		// carried reference after.
+		const qEarlier = `
+SELECT c.year, d.decision, d.reason, d.change_id
+FROM dispositions d
+JOIN cycles c ON c.id = d.cycle_id
+JOIN plan_versions pv ON pv.cycle_id = d.cycle_id AND pv.round = d.round
+WHERE c.provider_code = $1 AND c.year >= $2 AND c.year < $3
+  AND d.item_ref = CASE WHEN c.year = $2 THEN $4 ELSE $5 END
+ORDER BY c.year`
+		if err := sqlx.SelectContext(ctx, q, &it.Earlier, qEarlier, tr.Provider, c.From, tr.Cycle.Year, review.ItemRef(unit, id), c.Ref); err != nil {
+			return fmt.Errorf("reading how earlier cycles answered %s: %w", c.Ref, dbError(err))
+		}
+		var d struct {
+			Decision string `db:"decision"`
+			Reason   string `db:"reason"`
+			ChangeID string `db:"change_id"`
+		}
+		const qNow = `SELECT decision, reason, change_id FROM dispositions WHERE cycle_id = $1 AND round = $2 AND item_ref = $3`
+		err := sqlx.GetContext(ctx, q, &d, qNow, tr.Cycle.ID, tr.FinalRound, c.Ref)
+		switch {
+		case err == nil:
+			it.Disposition = &TraceDisposition{Round: tr.FinalRound, Decision: d.Decision, Reason: d.Reason, ChangeID: d.ChangeID}
+			if ch, ok := changes[d.ChangeID]; ok {
+				cc := *ch
+				it.Disposition.Change = &cc
+			}
+			if d.Decision == review.DecisionDeferred {
+				tr.Deferrals = append(tr.Deferrals, it)
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("reading this cycle's answer to %s: %w", c.Ref, dbError(err))
+		}
+		tr.Carried = append(tr.Carried, it)
+	}
+	return nil
+}
+
+// readChecklist reads the cycle's checklist and where its final round's
+// draft covers each item.
+func readChecklist(ctx context.Context, q sqlx.QueryerContext, tr *Trace) error {
+	tr.Checklist = []review.CoveredItem{}
+	var row struct {
+		Checklist []byte `db:"checklist"`
+		Coverage  []byte `db:"coverage"`
+	}
+	const qChecklist = `
+SELECT c.checklist, d.coverage FROM cycles c
+JOIN plan_drafts d ON d.cycle_id = c.id AND d.round = $2
+WHERE c.id = $1`
+	err := sqlx.GetContext(ctx, q, &row, qChecklist, tr.Cycle.ID, tr.FinalRound)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the checklist: %w", dbError(err))
+	}
+	covered, err := coveredChecklist(row.Checklist, row.Coverage)
+	if err != nil {
+		return fmt.Errorf("decoding the checklist: %w", err)
+	}
+	if covered != nil {
+		tr.Checklist = covered
+	}
+	return nil
 }
 
 // signatures reads the sign-offs and approvals of a cycle's round (0: of

@@ -44,7 +44,7 @@ func checklistSection(d *doc, tr store.Trace) {
 		d.p("No checklist to show: the cycle has no draft yet, or it was set up before OHO kept legal-content checklists.")
 		return
 	}
-	d.p("The content the plan must cover (by default, what section 13 of the Student Welfare Act 1287/2013 requires), and where " +
+	d.p("The content the plan must cover (by default, what section 13 of the Student Welfare Act 1287/2013 requires), and where "+
 		"the draft of round %d says the plan covers each item.", tr.FinalRound)
 	d.table(checklistTable(tr.Checklist), "")
 }

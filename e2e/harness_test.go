@@ -164,6 +164,9 @@ func (e *env) starterWith(vars []string, args ...string) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "starter"), args...)
 	cmd.Env = append(slices.Clip(e.vars), vars...)
+	// In the test's own folder, where what a command writes by default
+	// (the demo's out/) stays the test's.
+	cmd.Dir = e.dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

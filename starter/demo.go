@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,28 +21,26 @@ import (
 //go:embed demo_org.json
 var demoOrgJSON []byte
 
-// demoConfig gives the demo cycle short deadlines: evaluations are due in
-// seconds, so that one left undone is seen going overdue and being escalated.
-var demoConfig = review.Config{
-	Phases: review.PhaseDurations{
-		Evaluate: review.Duration(4 * time.Second),
-		Consult:  review.Duration(20 * time.Minute),
-		Update:   review.Duration(10 * time.Minute),
-		SignOff:  review.Duration(10 * time.Minute),
-		Approve:  review.Duration(10 * time.Minute),
-	},
-	Reminders: review.Reminders{Before: review.Duration(2 * time.Second), Every: review.Duration(time.Minute)},
-	MaxRounds: 3,
-}
+// demoPlan is the fictional college's current plan, in Finnish and English,
+// which the demo imports as the baseline its first cycle drafts from.
+//
+//go:embed demo_plan.md
+var demoPlan string
 
 // taskWait bounds how long the demo waits for the worker to open a task.
 const taskWait = time.Minute
 
-// demo runs a whole cycle of the fictional provider DEMO, playing every
-// participant through the same code paths as 'task complete', including a
-// refused completion and a round of requested changes. Each run takes the
-// first year that has no cycle yet, so a second run also rates the changes
-// the first one published.
+// demo runs the first two yearly cycles of the fictional provider DEMO,
+// playing every participant through the same code paths as 'task complete':
+// it imports the college's current plan (unless the provider has one
+// already), then runs a cycle with a refused completion, a task that goes
+// overdue and is escalated, a draft refused for an uncovered item of the
+// legal-content checklist, a deferred feedback item and a round of
+// requested changes; then the next year's cycle, in which the deferred item
+// comes back, every unit rates the first year's changes and North's own
+// annex changes. It writes both years' reports, the indicator trends, the
+// handbook and the audit exports into out/. Each run takes the first two
+// years that have no cycle yet.
 func (a *app) demo(ctx context.Context, args []string) error {
 	fs := newFlags("demo")
 	if _, err := parse(fs, args); err != nil {
@@ -71,43 +68,160 @@ func (a *app) demo(ctx context.Context, args []string) error {
 		return err
 	}
 	d.manager = manager
+	if err := d.importPlan(ctx); err != nil {
+		return err
+	}
 
-	d.year = time.Now().Year()
-	for ; ; d.year++ {
-		started, err := svc.StartCycle(ctx, manager, service.StartCycle{Provider: d.provider, Year: d.year, Config: demoConfig})
+	// The first year: the first that has no cycle yet.
+	for d.year = time.Now().Year(); ; d.year++ {
+		started, err := d.start(ctx, true)
 		if err != nil {
 			return err
 		}
-		if !started.Existed {
-			d.workflowID = started.CycleID
+		if !started {
 			break
 		}
 		a.printf("a cycle for %s %d exists already; trying %d\n", d.provider, d.year, d.year+1)
 	}
-	a.printf("started %s\n", d.workflowID)
-	if err := d.play(ctx); err != nil {
+	d.first = d.year
+	if err := d.playFirstYear(ctx); err != nil {
 		return err
 	}
 	if err := d.summary(ctx); err != nil {
 		return err
 	}
-	if err := d.writeDemoReports(ctx); err != nil {
+
+	d.year++
+	existed, err := d.start(ctx, false)
+	if err != nil {
+		return err
+	}
+	if existed {
+		return fmt.Errorf("a cycle for %s %d exists already in Temporal, though the database has none after %d's: "+
+			"the database was reset while the Temporal server kept its cycles; reset both (make clean) and run the demo again",
+			d.provider, d.year, d.first)
+	}
+	if err := d.playSecondYear(ctx); err != nil {
+		return err
+	}
+	if err := d.summary(ctx); err != nil {
+		return err
+	}
+	return d.documents(ctx)
+}
+
+// importPlan imports the demo's plan as the provider's baseline, unless the
+// provider has a plan already (an earlier run's).
+func (d *demoRun) importPlan(ctx context.Context) error {
+	doc, err := d.svc.Plan(ctx, d.manager, d.provider, 0)
+	switch {
+	case err == nil:
+		d.printf("the plan of %s has version %d already; the demo drafts from it\n", d.provider, doc.Version)
+		return nil
+	case !errors.Is(err, service.ErrNotFound):
+		return err
+	}
+	res, err := d.svc.ImportPlan(ctx, d.manager, service.ImportPlan{Provider: d.provider, Markdown: demoPlan,
+		Name: "the demo's plan (starter/demo_plan.md)", EffectiveFrom: fmt.Sprintf("%d-08-01", time.Now().Year()-1)})
+	if err != nil {
+		return err
+	}
+	d.printf("%s imported the college's current plan as version %d (%d sections, annexes of %s), effective from %s\n",
+		d.manager.ID(), res.Version, len(res.Sections), strings.Join(res.Annexes, ", "), res.EffectiveFrom)
+	return nil
+}
+
+// start starts the provider's cycle of d.year; existed says a cycle of that
+// year exists already, and nothing was started.
+func (d *demoRun) start(ctx context.Context, first bool) (existed bool, err error) {
+	started, err := d.svc.StartCycle(ctx, d.manager, service.StartCycle{Provider: d.provider, Year: d.year, Config: demoConfig(first)})
+	if err != nil || started.Existed {
+		return started.Existed, err
+	}
+	d.workflowID = started.CycleID
+	d.printf("\n=== %d: %s started %s ===\n", d.year, d.manager.ID(), d.workflowID)
+	return false, nil
+}
+
+// documents writes what the two cycles leave behind into out/: each year's
+// report, the indicator trends, the handbook of the plan now in force and
+// each year's audit export; then it verifies the audit trail.
+func (d *demoRun) documents(ctx context.Context) error {
+	d.printf("\nDocuments\n")
+	for _, year := range []int{d.first, d.year} {
+		if err := d.writeDemoReports(ctx, year); err != nil {
+			return err
+		}
+	}
+	if err := d.trends(ctx); err != nil {
 		return err
 	}
 	if err := d.planDocuments(ctx); err != nil {
 		return err
 	}
-	return d.auditDocuments(ctx)
-}
-
-// planDocuments writes the plan version the demo published as the handbook
-// staff read, in Markdown and HTML, into out/.
-func (d *demoRun) planDocuments(ctx context.Context) error {
-	pub, err := d.svc.CycleSummary(ctx, d.manager, d.provider, d.year)
+	for _, year := range []int{d.first, d.year} {
+		if err := d.auditDocument(ctx, year); err != nil {
+			return err
+		}
+	}
+	v, err := d.svc.VerifyAudit(ctx, d.manager)
 	if err != nil {
 		return err
 	}
-	doc, err := d.svc.Plan(ctx, d.manager, d.provider, pub.Version.Number)
+	if v.Broken != nil {
+		return fmt.Errorf("the audit trail is broken at %s", v.Broken)
+	}
+	d.printf("  audit trail        hash chain verified: ok %d events ('starter audit verify')\n", v.Events)
+	return nil
+}
+
+// trends prints the catalogue indicators across the two years and writes
+// them as CSV into out/.
+func (d *demoRun) trends(ctx context.Context) error {
+	trends, err := d.svc.IndicatorTrends(ctx, d.manager, d.provider)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	if err := render.TrendsCSV(&b, trends); err != nil {
+		return err
+	}
+	path, err := filepath.Abs(filepath.Join("out", fmt.Sprintf("trends-%s.csv", d.provider)))
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(path, []byte(b.String())); err != nil {
+		return err
+	}
+	d.printf("  indicator trends   %s ('starter indicators trends')\n"+
+		"                     each year's value, its target and whether it was met:\n", path)
+	tw := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
+	for _, t := range trends {
+		fmt.Fprintf(tw, "    %s\t%s\t%s", t.Code, t.Unit, t.UnitOfMeasure)
+		for _, p := range t.Points {
+			if p.Year < d.first {
+				continue
+			}
+			value := "—"
+			if p.Value != nil {
+				value = measure(*p.Value, "")
+			}
+			bound := "≥"
+			if p.Better == review.BetterLower {
+				bound = "≤"
+			}
+			fmt.Fprintf(tw, "\t%d: %s (target %s %s)", p.Year, value, bound, measure(p.Target, ""))
+			fmt.Fprintf(tw, "\t%s", strings.ReplaceAll(p.Status, "_", " "))
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
+
+// planDocuments writes the plan version in force as the handbook staff
+// read, in Markdown and HTML, into out/.
+func (d *demoRun) planDocuments(ctx context.Context) error {
+	doc, err := d.svc.Plan(ctx, d.manager, d.provider, 0)
 	if err != nil {
 		return err
 	}
@@ -130,14 +244,14 @@ func (d *demoRun) planDocuments(ctx context.Context) error {
 	return nil
 }
 
-// auditDocuments exports the demo cycle's audit trail with its workflow
-// histories into out/ and verifies the audit trail's hash chain.
-func (d *demoRun) auditDocuments(ctx context.Context) error {
-	path, err := filepath.Abs(filepath.Join("out", fmt.Sprintf("audit-%s-%d.jsonl", d.provider, d.year)))
+// auditDocument exports a demo cycle's audit trail with its workflow
+// histories into out/.
+func (d *demoRun) auditDocument(ctx context.Context, year int) error {
+	path, err := filepath.Abs(filepath.Join("out", fmt.Sprintf("audit-%s-%d.jsonl", d.provider, year)))
 	if err != nil {
 		return err
 	}
-	export, counts, err := d.exportCycle(ctx, d.manager, d.provider, d.year)
+	export, counts, err := d.exportCycle(ctx, d.manager, d.provider, year)
 	if err != nil {
 		return err
 	}
@@ -146,14 +260,6 @@ func (d *demoRun) auditDocuments(ctx context.Context) error {
 	}
 	d.printf("  audit export       %s\n                     (%d audit events, %d workflow histories with %d events)\n",
 		path, counts.AuditEvents, counts.Workflows, counts.HistoryEvents)
-	v, err := d.svc.VerifyAudit(ctx, d.manager)
-	if err != nil {
-		return err
-	}
-	if v.Broken != nil {
-		return fmt.Errorf("the audit trail is broken at %s", v.Broken)
-	}
-	d.printf("  audit trail        hash chain verified: ok %d events ('starter audit verify')\n", v.Events)
 	return nil
 }
 
@@ -162,11 +268,13 @@ type demoRun struct {
 	svc *service.Service
 	// manager is the demo's quality manager, who reads the cycle's
 	// documents at the end.
-	manager    service.Actor
-	org        store.Org
-	provider   string
-	year       int
-	workflowID string
+	manager  service.Actor
+	org      store.Org
+	provider string
+	// first is the year of the demo's first cycle, year the year of the
+	// cycle being played, and workflowID its workflow.
+	first, year int
+	workflowID  string
 	// actors are the participants the demo plays, as the command line
 	// would act for them.
 	actors map[string]service.Actor
@@ -292,22 +400,84 @@ func (d *demoRun) steer(ctx context.Context, person string, req service.ChangeTa
 	return nil
 }
 
-func (d *demoRun) play(ctx context.Context) error {
+// draftInput waits for the round's draft task and reads what it shows.
+func (d *demoRun) draftInput(ctx context.Context, round int) (review.DraftInput, error) {
+	id := d.taskID(review.KindDraft, round, "")
+	task, err := d.waitOpen(ctx, id)
+	if err != nil {
+		return review.DraftInput{}, err
+	}
+	var in review.DraftInput
+	if err := json.Unmarshal(task.Input, &in); err != nil {
+		return in, fmt.Errorf("reading the input of %s: %w", id, err)
+	}
+	return in, nil
+}
+
+// evaluateInput waits for a unit's evaluate task and reads what it shows.
+func (d *demoRun) evaluateInput(ctx context.Context, unit string) (review.EvaluateInput, error) {
+	id := d.taskID(review.KindEvaluate, 0, unit)
+	task, err := d.waitOpen(ctx, id)
+	if err != nil {
+		return review.EvaluateInput{}, err
+	}
+	var in review.EvaluateInput
+	if err := json.Unmarshal(task.Input, &in); err != nil {
+		return in, fmt.Errorf("reading the input of %s: %w", id, err)
+	}
+	return in, nil
+}
+
+// signOff has every unit head sign the round's draft off; the first unit's
+// head requests changes instead when comment is given, which supersedes the
+// other sign-offs of the round.
+func (d *demoRun) signOff(ctx context.Context, round int, comment string) error {
+	for i, u := range d.org.Units {
+		id := d.taskID(review.KindSignOff, round, u.Code)
+		t, err := d.waitOpen(ctx, id)
+		if err != nil {
+			return err
+		}
+		var so review.SignOffInput
+		if err := json.Unmarshal(t.Input, &so); err != nil {
+			return fmt.Errorf("reading the input of %s: %w", id, err)
+		}
+		decision := review.SignOff{Decision: review.DecisionApprove, VersionHash: so.VersionHash, Comment: "Approved for " + u.Name}
+		if comment != "" && i == 0 {
+			decision.Decision, decision.Comment = review.DecisionRequestChanges, comment
+		}
+		if err := d.complete(ctx, id, d.holder(review.RoleUnitHead, u.Code), decision); err != nil {
+			return err
+		}
+		if decision.Decision == review.DecisionRequestChanges {
+			d.printf("  %s requested changes: the other sign-offs of round %d are superseded\n", u.Code, round)
+			return nil
+		}
+	}
+	return nil
+}
+
+// approve has the approver approve the round's draft, which publishes it.
+func (d *demoRun) approve(ctx context.Context, round int) error {
+	return d.complete(ctx, d.taskID(review.KindApprove, round, ""), d.holder(review.RoleApprover, ""),
+		review.Approval{Decision: review.DecisionApprove, Comment: "Approved by the board", EffectiveFrom: fmt.Sprintf("%d-08-01", d.year)})
+}
+
+// playFirstYear plays the first cycle: a refused completion, an evaluation
+// that goes overdue, is escalated and reassigned, a draft refused for an
+// uncovered checklist item, a deferral, and a round of requested changes.
+func (d *demoRun) playFirstYear(ctx context.Context) error {
 	units := d.org.Units
 
-	d.printf("\n1. Evaluate and consult students, every unit in parallel\n")
+	d.printf("1. Evaluate and consult students, every unit in parallel; each evaluation reports the indicator catalogue\n")
 	first := d.taskID(review.KindEvaluate, 0, units[0].Code)
-	task, err := d.waitOpen(ctx, first)
+	evalIn, err := d.evaluateInput(ctx, units[0].Code)
 	if err != nil {
 		return err
 	}
-	var evalIn review.EvaluateInput
-	if err := json.Unmarshal(task.Input, &evalIn); err != nil {
-		return fmt.Errorf("reading the input of %s: %w", first, err)
-	}
 	// Show a refusal: a student representative cannot file the staff's evaluation.
 	rep := d.holder(review.RoleStudentRep, units[0].Code)
-	if err := d.completeAs(ctx, first, rep, demoEvaluation(units[0].Code, 0, evalIn.PreviousChanges)); err != nil {
+	if err := d.completeAs(ctx, first, rep, demoEvaluation(d.year-d.first, evalIn)); err != nil {
 		d.printf("  %s tries to file the staff's evaluation: %s\n", rep, err)
 	} else {
 		return fmt.Errorf("the demo expected %s to be refused for %s", first, rep)
@@ -315,18 +485,22 @@ func (d *demoRun) play(ctx context.Context) error {
 	last := len(units) - 1
 	for i, u := range units {
 		if i != last {
-			if err := d.complete(ctx, d.taskID(review.KindEvaluate, 0, u.Code), d.holder(review.RoleWelfareStaff, u.Code), demoEvaluation(u.Code, i, evalIn.PreviousChanges)); err != nil {
+			in, err := d.evaluateInput(ctx, u.Code)
+			if err != nil {
+				return err
+			}
+			if err := d.complete(ctx, d.taskID(review.KindEvaluate, 0, u.Code), d.holder(review.RoleWelfareStaff, u.Code), demoEvaluation(0, in)); err != nil {
 				return err
 			}
 		}
-		if err := d.complete(ctx, d.taskID(review.KindConsult, 0, u.Code), d.holder(review.RoleStudentRep, u.Code), demoConsultation(i, d.year)); err != nil {
+		if err := d.complete(ctx, d.taskID(review.KindConsult, 0, u.Code), d.holder(review.RoleStudentRep, u.Code), demoConsultation(0, i, d.year)); err != nil {
 			return err
 		}
 	}
 	// The last unit's evaluation is left undone: it goes overdue, is
 	// escalated to the managers, and a manager reassigns it.
 	late := d.taskID(review.KindEvaluate, 0, units[last].Code)
-	d.printf("  %s is left undone; it is due in %s\n", late, time.Duration(demoConfig.Phases.Evaluate))
+	d.printf("  %s is left undone; it is due in %s\n", late, time.Duration(demoConfig(true).Phases.Evaluate))
 	if err := d.waitEvent(ctx, late, "task.overdue"); err != nil {
 		return err
 	}
@@ -338,54 +512,94 @@ func (d *demoRun) play(ctx context.Context) error {
 		return err
 	}
 	d.printf("  %s reassigned it to %s\n", managers, substitute)
-	if err := d.complete(ctx, late, substitute, demoEvaluation(units[last].Code, last, evalIn.PreviousChanges)); err != nil {
+	in, err := d.evaluateInput(ctx, units[last].Code)
+	if err != nil {
+		return err
+	}
+	if err := d.complete(ctx, late, substitute, demoEvaluation(0, in)); err != nil {
 		return err
 	}
 
+	comment := "Name who owns the break supervision rota in each unit."
 	for round := 1; round <= 2; round++ {
 		d.printf("\n%d. Round %d: the plan editor drafts, every unit head signs off\n", round+1, round)
-		draftID := d.taskID(review.KindDraft, round, "")
-		task, err := d.waitOpen(ctx, draftID)
+		in, err := d.draftInput(ctx, round)
 		if err != nil {
 			return err
 		}
-		var in review.DraftInput
-		if err := json.Unmarshal(task.Input, &in); err != nil {
-			return fmt.Errorf("reading the input of %s: %w", draftID, err)
+		draft := demoDraft(in, d.year, true)
+		editor := d.holder(review.RolePlanEditor, "")
+		if round == 1 {
+			// Show a refusal: a draft must say where the plan covers each
+			// item of the legal-content checklist.
+			uncovered := draft
+			uncovered.Coverage = draft.Coverage[:len(draft.Coverage)-1]
+			if err := d.completeAs(ctx, d.taskID(review.KindDraft, round, ""), editor, uncovered); err != nil {
+				d.printf("  %s's first draft leaves an item of the legal-content checklist out: %s\n", editor, err)
+			} else {
+				return errors.New("the demo expected a draft without the whole checklist to be refused")
+			}
 		}
-		if err := d.complete(ctx, draftID, d.holder(review.RolePlanEditor, ""), demoDraft(in, d.year)); err != nil {
+		if err := d.complete(ctx, d.taskID(review.KindDraft, round, ""), editor, draft); err != nil {
 			return err
 		}
-		for i, u := range units {
-			id := d.taskID(review.KindSignOff, round, u.Code)
-			t, err := d.waitOpen(ctx, id)
-			if err != nil {
-				return err
+		for _, ds := range draft.Dispositions {
+			if ds.Decision == review.DecisionDeferred {
+				d.printf("  %s deferred %s to next year: %s\n", editor, ds.Item, ds.Reason)
 			}
-			var so review.SignOffInput
-			if err := json.Unmarshal(t.Input, &so); err != nil {
-				return fmt.Errorf("reading the input of %s: %w", id, err)
-			}
-			decision := review.SignOff{Decision: review.DecisionApprove, VersionHash: so.VersionHash,
-				Comment: "Approved for " + u.Name}
-			if round == 1 && i == 0 {
-				decision.Decision = review.DecisionRequestChanges
-				decision.Comment = "Name who owns the break supervision rota in each unit."
-			}
-			if err := d.complete(ctx, id, d.holder(review.RoleUnitHead, u.Code), decision); err != nil {
-				return err
-			}
-			if decision.Decision == review.DecisionRequestChanges {
-				d.printf("  %s requested changes: the other sign-offs of round 1 are superseded\n", u.Code)
-				break
-			}
+		}
+		if round == 2 {
+			comment = ""
+		}
+		if err := d.signOff(ctx, round, comment); err != nil {
+			return err
 		}
 	}
 
 	d.printf("\n4. The approver approves; the plan is published\n")
-	return d.complete(ctx, d.taskID(review.KindApprove, 2, ""), d.holder(review.RoleApprover, ""),
-		review.Approval{Decision: review.DecisionApprove, Comment: "Approved by the board",
-			EffectiveFrom: fmt.Sprintf("%d-08-01", d.year)})
+	return d.approve(ctx, 2)
+}
+
+// playSecondYear plays the next year's cycle in one round: every unit rates
+// the first year's changes, North finds something in its own annex, and the
+// draft answers the item the first year deferred and changes North's annex.
+func (d *demoRun) playSecondYear(ctx context.Context) error {
+	d.printf("1. Evaluate and consult students; every unit rates last year's changes, North evaluates its own annex too\n")
+	for i, u := range d.org.Units {
+		in, err := d.evaluateInput(ctx, u.Code)
+		if err != nil {
+			return err
+		}
+		if err := d.complete(ctx, d.taskID(review.KindEvaluate, 0, u.Code), d.holder(review.RoleWelfareStaff, u.Code), demoEvaluation(d.year-d.first, in)); err != nil {
+			return err
+		}
+		if err := d.complete(ctx, d.taskID(review.KindConsult, 0, u.Code), d.holder(review.RoleStudentRep, u.Code), demoConsultation(d.year-d.first, i, d.year)); err != nil {
+			return err
+		}
+	}
+
+	d.printf("\n2. The plan editor drafts; what last year deferred comes back and needs a disposition\n")
+	in, err := d.draftInput(ctx, 1)
+	if err != nil {
+		return err
+	}
+	for _, it := range in.Items {
+		if it.From != 0 {
+			d.printf("  carried from %d: %s %q\n    deferred in %d: %s\n", it.From, it.Ref, it.Text, it.DeferredIn, it.Reason)
+		}
+	}
+	draft := demoDraft(in, d.year, false)
+	if err := d.complete(ctx, d.taskID(review.KindDraft, 1, ""), d.holder(review.RolePlanEditor, ""), draft); err != nil {
+		return err
+	}
+	for _, c := range draft.Changes {
+		d.printf("  change %s (%s) answers %s\n", c.ID, c.Section, strings.Join(c.Addresses, ", "))
+	}
+	if err := d.signOff(ctx, 1, ""); err != nil {
+		return err
+	}
+	d.printf("\n3. The approver approves; the plan is published\n")
+	return d.approve(ctx, 1)
 }
 
 // summary waits for the cycle to be recorded as completed and prints what it
@@ -442,92 +656,4 @@ func (d *demoRun) summary(ctx context.Context) error {
 	}
 	d.printf("  workflow history   %s\n", wfs[0].WebUI)
 	return nil
-}
-
-func demoEvaluation(unit string, i int, previousChanges []string) review.Evaluation {
-	value, target := 3.4+0.2*float64(i), 4.0
-	absences, absTarget := 7.5-float64(i), 5.0
-	e := review.Evaluation{
-		Indicators: []review.Indicator{
-			{Name: "School health survey: wellbeing at school", Value: &value, Target: &target, Unit: "score 1-5"},
-			{Name: "Unexplained absences", Value: &absences, Target: &absTarget, Unit: "% of lessons", Better: "lower"},
-		},
-		Findings: []review.Finding{
-			{ID: "F1", Section: "communal", Severity: review.SeverityMajor,
-				Text:           "Break-time supervision does not reach the workshop halls of " + unit + ".",
-				Recommendation: "Add the workshop halls to the supervision rota."},
-			{ID: "F2", Section: "monitoring", Severity: review.SeverityMinor,
-				Text: "Absence figures reach the welfare group two months late."},
-		},
-	}
-	for _, id := range previousChanges {
-		e.Effectiveness = append(e.Effectiveness, review.Effectiveness{
-			ChangeID: id, Rating: []string{"effective", "partly", "effective"}[i%3], Note: "Seen in this year's figures."})
-	}
-	return e
-}
-
-func demoConsultation(i, year int) review.Consultation {
-	methods := []string{"council", "survey", "workshop"}
-	return review.Consultation{
-		Method: methods[i%len(methods)], Participants: 12 + 40*i, HeldOn: fmt.Sprintf("%d-03-1%d", year, i),
-		Feedback: []review.FeedbackItem{
-			{ID: "S1", Section: "individual", Text: "It is hard to find out when the counsellor is available."},
-		},
-	}
-}
-
-// demoDraft answers every item that needs it: majors and feedback by a change
-// to their section, except that one unit's feedback is deferred with a reason.
-func demoDraft(in review.DraftInput, year int) review.Draft {
-	var d review.Draft
-	// Say where the plan covers each item of the legal-content checklist:
-	// in the section the checklist expects it in.
-	keys := in.Plan.Keys()
-	for _, it := range in.Checklist {
-		section := it.Section
-		if !slices.Contains(keys, section) {
-			section = keys[0]
-		}
-		d.Coverage = append(d.Coverage, review.Coverage{Item: it.ID, Section: section, Note: "See the section's text."})
-	}
-	changeFor := map[string]string{}
-	for _, it := range in.Items {
-		if !it.NeedsDisposition() {
-			continue
-		}
-		if strings.HasPrefix(it.Ref, "FOREST/") && it.Kind == review.ItemFeedback {
-			d.Dispositions = append(d.Dispositions, review.Disposition{Item: it.Ref, Decision: review.DecisionDeferred,
-				Reason: "Forest Campus moves to new premises next year; its counselling hours are planned with the move."})
-			continue
-		}
-		id, ok := changeFor[it.Section]
-		if !ok {
-			id = fmt.Sprintf("C%d", len(d.Changes)+1)
-			changeFor[it.Section] = id
-			d.Changes = append(d.Changes, review.Change{ID: id, Section: it.Section,
-				Text:      fmt.Sprintf("%s (Reviewed in %d.)", demoText[it.Section], year),
-				Rationale: "Answers this year's evaluation and student feedback."})
-		}
-		for i := range d.Changes {
-			if d.Changes[i].ID == id {
-				d.Changes[i].Addresses = append(d.Changes[i].Addresses, it.Ref)
-			}
-		}
-		d.Dispositions = append(d.Dispositions, review.Disposition{Item: it.Ref, Decision: review.DecisionAddressed, Change: id})
-	}
-	if len(in.Comments) > 0 {
-		for i := range d.Changes {
-			if d.Changes[i].Section == "communal" {
-				d.Changes[i].Text += " Each unit head names the owner of the rota at the start of the term."
-				d.Changes[i].Rationale += " Round " + fmt.Sprint(in.Round) + " answers: " + in.Comments[0].Text
-			}
-		}
-	}
-	return d
-}
-
-var demoText = map[string]string{
-	"communal":   "Every break is supervised by two staff members, and the rota covers the workshop halls.",
-	"individual": "Counsellor, nurse and psychologist hours are posted on each unit's notice board and intranet page every week.",
 }

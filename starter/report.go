@@ -67,8 +67,8 @@ func renderReport(tr store.Trace, f render.Format) ([]byte, error) {
 // writeDemoReports writes the demo cycle's report in both formats into the
 // folder out/ of the current directory (the repository's root when run by
 // make demo, where out/ is ignored by git) and says where.
-func (d *demoRun) writeDemoReports(ctx context.Context) error {
-	tr, err := d.svc.Report(ctx, d.manager, d.provider, d.year)
+func (d *demoRun) writeDemoReports(ctx context.Context, year int) error {
+	tr, err := d.svc.Report(ctx, d.manager, d.provider, year)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (d *demoRun) writeDemoReports(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		path := filepath.Join(dir, fmt.Sprintf("report-%s-%d.%s", d.provider, d.year, format))
+		path := filepath.Join(dir, fmt.Sprintf("report-%s-%d.%s", d.provider, year, format))
 		if err := writeFileAtomic(path, b); err != nil {
 			return err
 		}

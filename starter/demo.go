@@ -400,32 +400,28 @@ func (d *demoRun) steer(ctx context.Context, person string, req service.ChangeTa
 	return nil
 }
 
-// draftInput waits for the round's draft task and reads what it shows.
-func (d *demoRun) draftInput(ctx context.Context, round int) (review.DraftInput, error) {
-	id := d.taskID(review.KindDraft, round, "")
+// taskInput waits for the worker to open the task and decodes what the
+// task shows its assignee.
+func taskInput[T any](ctx context.Context, d *demoRun, id string) (T, error) {
+	var in T
 	task, err := d.waitOpen(ctx, id)
 	if err != nil {
-		return review.DraftInput{}, err
+		return in, err
 	}
-	var in review.DraftInput
 	if err := json.Unmarshal(task.Input, &in); err != nil {
 		return in, fmt.Errorf("reading the input of %s: %w", id, err)
 	}
 	return in, nil
 }
 
+// draftInput waits for the round's draft task and reads what it shows.
+func (d *demoRun) draftInput(ctx context.Context, round int) (review.DraftInput, error) {
+	return taskInput[review.DraftInput](ctx, d, d.taskID(review.KindDraft, round, ""))
+}
+
 // evaluateInput waits for a unit's evaluate task and reads what it shows.
 func (d *demoRun) evaluateInput(ctx context.Context, unit string) (review.EvaluateInput, error) {
-	id := d.taskID(review.KindEvaluate, 0, unit)
-	task, err := d.waitOpen(ctx, id)
-	if err != nil {
-		return review.EvaluateInput{}, err
-	}
-	var in review.EvaluateInput
-	if err := json.Unmarshal(task.Input, &in); err != nil {
-		return in, fmt.Errorf("reading the input of %s: %w", id, err)
-	}
-	return in, nil
+	return taskInput[review.EvaluateInput](ctx, d, d.taskID(review.KindEvaluate, 0, unit))
 }
 
 // signOff has every unit head sign the round's draft off; the first unit's
@@ -434,13 +430,9 @@ func (d *demoRun) evaluateInput(ctx context.Context, unit string) (review.Evalua
 func (d *demoRun) signOff(ctx context.Context, round int, comment string) error {
 	for i, u := range d.org.Units {
 		id := d.taskID(review.KindSignOff, round, u.Code)
-		t, err := d.waitOpen(ctx, id)
+		so, err := taskInput[review.SignOffInput](ctx, d, id)
 		if err != nil {
 			return err
-		}
-		var so review.SignOffInput
-		if err := json.Unmarshal(t.Input, &so); err != nil {
-			return fmt.Errorf("reading the input of %s: %w", id, err)
 		}
 		decision := review.SignOff{Decision: review.DecisionApprove, VersionHash: so.VersionHash, Comment: "Approved for " + u.Name}
 		if comment != "" && i == 0 {

@@ -427,3 +427,15 @@ func (s *Service) SetPassword(ctx context.Context, secret, password, address str
 	}
 	return person, nil
 }
+
+// SetLanguage remembers the language the actor reads the pages in: "fi" or
+// "en". Only a person has pages to read; the operator has none.
+func (s *Service) SetLanguage(ctx context.Context, a Actor, language string) error {
+	if language != "fi" && language != "en" {
+		return invalid("language", "language %q is not fi or en", language)
+	}
+	if a.operator {
+		return errorOf(ErrConflict, "refused: the operator has no pages whose language to remember")
+	}
+	return fromStore(s.store.SetLanguage(ctx, a.ID(), language))
+}

@@ -269,6 +269,18 @@ WHERE accounts.disabled_at IS NULL`
 	})
 }
 
+// SetLanguage remembers the language a person chose for the pages ("fi" or
+// "en"). It is a preference, not part of the review, so it is not audited.
+func (s *Store) SetLanguage(ctx context.Context, person, language string) error {
+	const q = `
+INSERT INTO accounts (person_id, language) VALUES ($1, $2)
+ON CONFLICT (person_id) DO UPDATE SET language = $2`
+	if _, err := s.db.ExecContext(ctx, q, person, language); err != nil {
+		return fmt.Errorf("remembering the language of %s: %w", person, dbError(err))
+	}
+	return nil
+}
+
 // Token is an API token as its person sees it: never its secret.
 type Token struct {
 	ID         string     `db:"id" json:"id"`

@@ -388,6 +388,9 @@ type Person struct {
 	// DisabledAt is when the person was disabled: they may not log in, and
 	// nobody may act for them.
 	DisabledAt *time.Time `db:"disabled_at" json:"disabled_at,omitempty"`
+	// Language is the language the person chose for the pages, "fi" or
+	// "en"; empty until they choose.
+	Language string `db:"language" json:"language,omitempty"`
 }
 
 // Person returns the person with the ID and their roles, ordered by role and
@@ -395,7 +398,7 @@ type Person struct {
 func (s *Store) Person(ctx context.Context, id string) (Person, error) {
 	var p Person
 	const q = `
-SELECT p.id, p.provider_code, p.name, p.email, a.disabled_at
+SELECT p.id, p.provider_code, p.name, p.email, a.disabled_at, coalesce(a.language, '') AS language
 FROM people p LEFT JOIN accounts a ON a.person_id = p.id
 WHERE p.id = $1`
 	if err := sqlx.GetContext(ctx, s.db, &p, q, id); err != nil {

@@ -179,12 +179,12 @@ func randomString() string {
 func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 	idp, ok := s.idps.find(r.PathValue("idp"))
 	if !ok {
-		s.loginPage(w, r, http.StatusNotFound, fmt.Sprintf("There is no identity provider %q. / Tunnistautumispalvelua ei löydy.", r.PathValue("idp")))
+		s.loginPage(w, r, http.StatusNotFound, fmt.Sprintf("there is no identity provider %q", r.PathValue("idp")), "")
 		return
 	}
 	d, err := s.idps.discover(r.Context(), idp)
 	if err != nil {
-		s.loginPage(w, r, statusOf(err), err.Error())
+		s.loginPage(w, r, statusOf(err), err.Error(), "")
 		return
 	}
 	p := pendingLogin{IdP: idp.ID, State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(), Started: time.Now()}
@@ -201,11 +201,11 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	l, err := s.finishOIDC(r)
 	if err != nil {
 		s.logger.Info("login through an identity provider failed", "error", err)
-		s.loginPage(w, r, statusOf(err), err.Error())
+		s.loginPage(w, r, statusOf(err), err.Error(), "")
 		return
 	}
 	if err := s.startSession(r.Context(), l); err != nil {
-		s.loginPage(w, r, statusOf(err), err.Error())
+		s.loginPage(w, r, statusOf(err), err.Error(), "")
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)

@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/oho-dev/oho/review"
+)
+
+// page is an HTML answer.
+type page struct {
+	code int
+	url  string
+	body string
+}
+
+// get fetches a page, following redirects.
+func (c *browser) get(path string) page {
+	c.t.Helper()
+	resp, err := c.http.Get(c.base + path)
+	if err != nil {
+		c.t.Fatalf("%s GET %s: %v", c.name, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return page{resp.StatusCode, resp.Request.URL.RequestURI(), string(b)}
+}
+
+// post submits a form as a browser does, following the redirect after it.
+func (c *browser) post(path string, form url.Values) page {
+	c.t.Helper()
+	req, err := http.NewRequest("POST", c.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.base)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s POST %s: %v", c.name, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return page{resp.StatusCode, resp.Request.URL.RequestURI(), string(b)}
+}
+
+// says fails the test unless the page has each text.
+func (p page) says(t *testing.T, what string, texts ...string) {
+	t.Helper()
+	for _, s := range texts {
+		if !strings.Contains(p.body, s) {
+			t.Errorf("%s (%d, %s) does not say %q", what, p.code, p.url, s)
+		}
+	}
+}
+
+// TestTaskFormsThroughPages completes a unit's evaluation and consultation
+// through the pages' plain HTML forms, as a browser without JavaScript
+// does: the inbox in Finnish, the language switch remembered with the
+// account, a refused evaluation shown again with what was typed and each
+// problem next to its field in the service's words, a row added, the
+// accepted evaluation recorded; a person of another provider refused the
+// task's page.
+func TestTaskFormsThroughPages(t *testing.T) {
+	idp, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Shutdown() })
+	e := newEnv(t)
+	addr := freeAddr(t)
+	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
+	e.startWorker()
+	org := e.org()
+	for _, p := range org["people"].([]map[string]any) {
+		p["email"] = mailOf(p["id"].(string))
+	}
+	e.ok("org", "import", e.file("org.json", org))
+	other := "X" + e.provider
+	e.ok("org", "import", e.file("other.json", map[string]any{
+		"provider": map[string]string{"code": other, "name": "Other College"},
+		"units":    []map[string]string{{"code": "MAIN", "name": "Main campus"}},
+		"people": []map[string]any{{"id": "x.staff", "name": "Other Staff", "email": mailOf("x.staff"),
+			"roles": []map[string]string{{"role": "welfare_staff", "unit": "MAIN"}}}},
+	}))
+	idps := e.file("idps.json", map[string]any{"identity_providers": []map[string]any{
+		{"id": "staff", "provider": e.provider, "name": "Staff login", "issuer": idp.Issuer(), "client_id": idp.ClientID,
+			"client_secret": idp.ClientSecret, "match": "email"},
+		{"id": "other", "provider": other, "name": "Other College", "issuer": idp.Issuer(), "client_id": idp.ClientID,
+			"client_secret": idp.ClientSecret, "match": "email"},
+	}})
+	srv := e.startServer(addr, "--oidc", idps)
+	login := func(person, idpID string) *browser {
+		c := srv.client(t, person)
+		c.loginOIDC(idp, &mockoidc.MockUser{Subject: "entra-" + person, Email: mailOf(person), EmailVerified: true}, idpID)
+		return c
+	}
+	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", "2026", "--config", e.file("config.json", catalogueConfig("HARBOUR")))
+	evalID := review.TaskID(e.provider, 2026, review.KindEvaluate, 0, "NORTH")
+	e.waitTask(evalID)
+	taskURL := "/tasks/" + url.PathEscape(evalID)
+
+	// Nobody logged in: to the login page, in Finnish unless the browser
+	// asks for English.
+	anon := srv.client(t, "anonymous")
+	anon.get("/").says(t, "the inbox without a session", `<html lang="fi">`, "<h1>Kirjaudu</h1>", "Staff login")
+
+	staff := login("north.staff", "staff")
+	inbox := staff.get("/")
+	inbox.says(t, "north.staff's inbox", `<html lang="fi">`, "<h1>Tehtäväni</h1>", `href="`+taskURL+`"`, "Arviointi", "Siirry sisältöön")
+
+	// The evaluation form: the catalogue with this unit's targets.
+	form := staff.get(taskURL)
+	form.says(t, "the evaluate task's page", "Koettu turvallisuus", "tavoite vähintään 85 %", "Poissaolot", "tavoite enintään 8 %",
+		`name="f-2-text"`, "Lähetä arviointi")
+
+	// Refused: a value that is no number, and a finding without a section;
+	// what was typed comes back, escaped.
+	typed := url.Values{"findings": {"3"}, "action": {"complete"},
+		"ind-0-value": {"80"}, "ind-1-value": {"paljon"},
+		"f-0-severity": {"major"}, "f-0-text": {"<script>alert(1)</script> Supervision gaps"}}
+	refused := staff.post(taskURL, typed)
+	if refused.code != http.StatusUnprocessableEntity {
+		t.Fatalf("a form with a value that is no number: got %d, want 422:\n%s", refused.code, refused.body)
+	}
+	refused.says(t, "the refused form", `id="ind-1-value-error">paljon ei ole luku`, `href="#ind-1-value"`, `value="paljon"`,
+		"&lt;script&gt;alert(1)&lt;/script&gt; Supervision gaps", `aria-invalid="true"`)
+	if strings.Contains(refused.body, "<script>alert(1)") {
+		t.Error("the refused form shows the typed text unescaped")
+	}
+	typed.Set("ind-1-value", "9,5")
+	refused = staff.post(taskURL, typed)
+	if refused.code != http.StatusUnprocessableEntity {
+		t.Fatalf("a finding without a section: got %d, want 422:\n%s", refused.code, refused.body)
+	}
+	refused.says(t, "the form refused by the rules", `id="f-0-section-error">findings[0].section`, `value="9,5"`)
+	if n := e.count(`SELECT count(*) FROM findings`); n != 0 {
+		t.Fatalf("refused forms recorded %d findings", n)
+	}
+
+	// Add a row: the form again with four finding rows and what was typed.
+	typed.Set("action", "more")
+	more := staff.post(taskURL, typed)
+	more.says(t, "the form with a row added", `name="f-3-text"`, "Supervision gaps")
+
+	// Accepted.
+	typed.Set("action", "complete")
+	typed.Set("findings", "4")
+	typed.Set("f-0-section", "communal")
+	typed.Set("f-0-text", "Supervision gaps in the workshop halls")
+	typed.Set("f-0-rec", "Extend the rota")
+	done := staff.post(taskURL, typed)
+	if done.code != http.StatusOK || done.url != "/?done="+url.QueryEscape(evalID) {
+		t.Fatalf("the accepted evaluation: got %d at %s, want the inbox:\n%s", done.code, done.url, done.body)
+	}
+	done.says(t, "the inbox after the evaluation", "Tehtävä "+evalID+" on tehty ja kirjattu.")
+	var stored struct {
+		Section, Severity, Text string
+	}
+	if err := e.db.Get(&stored, `SELECT section, severity, text FROM findings WHERE unit_code = 'NORTH'`); err != nil ||
+		stored.Section != "communal" || stored.Severity != "major" || stored.Text != "Supervision gaps in the workshop halls" {
+		t.Errorf("the recorded finding: %+v (%v)", stored, err)
+	}
+	if n := e.count(`SELECT count(*) FROM indicators WHERE unit_code = 'NORTH' AND (code, value) IN (('SAFE', 80), ('ABSENT', 9.5))`); n != 2 {
+		t.Errorf("recorded %d of NORTH's two catalogue values", n)
+	}
+	staff.get(taskURL).says(t, "the done task's page", "tehty", "north.staff")
+
+	// The language switch, remembered with the account.
+	en := staff.post("/language", url.Values{"lang": {"en"}, "back": {"/"}})
+	en.says(t, "the inbox after switching to English", `<html lang="en">`, "<h1>My tasks</h1>")
+	if n := e.count(`SELECT count(*) FROM accounts WHERE person_id = 'north.staff' AND language = 'en'`); n != 1 {
+		t.Error("the language chosen is not remembered with the account")
+	}
+	again := login("north.staff", "staff")
+	again.get("/").says(t, "a new session of north.staff", `<html lang="en">`)
+
+	// The consultation by its form, with a feedback item.
+	rep := login("north.rep", "staff")
+	consultURL := "/tasks/" + url.PathEscape(review.TaskID(e.provider, 2026, review.KindConsult, 0, "NORTH"))
+	rep.get(consultURL).says(t, "the consult task's page", "Älä nimeä ketään opiskelijaa")
+	bad := rep.post(consultURL, url.Values{"feedback": {"2"}, "action": {"complete"}, "method": {"survey"}, "participants": {"many"},
+		"held_on": {"2026-03-10"}, "s-0-section": {"individual"}, "s-0-text": {"Counsellor hours are hard to find"}})
+	bad.says(t, "the refused consultation", `id="participants-error">many ei ole luku`)
+	ok := rep.post(consultURL, url.Values{"feedback": {"2"}, "action": {"complete"}, "method": {"survey"}, "participants": {"48"},
+		"held_on": {"2026-03-10"}, "s-0-section": {"individual"}, "s-0-text": {"Counsellor hours are hard to find"}})
+	ok.says(t, "the inbox after the consultation", "on tehty ja kirjattu")
+	if n := e.count(`SELECT count(*) FROM feedback_items WHERE unit_code = 'NORTH'`); n != 1 {
+		t.Errorf("the consultation recorded %d feedback items, want 1", n)
+	}
+
+	// A person of another provider: no task of this provider by changing
+	// the address.
+	stranger := login("x.staff", "other")
+	p := stranger.get(taskURL)
+	if p.code != http.StatusForbidden || !regexp.MustCompile(`<html lang="(fi|en)">`).MatchString(p.body) {
+		t.Errorf("x.staff opening %s: got %d, want a 403 page:\n%s", taskURL, p.code, p.body)
+	}
+	if strings.Contains(p.body, "Supervision gaps") {
+		t.Error("the refusal page shows the other provider's evaluation")
+	}
+
+	// A form from another site is refused.
+	req, _ := http.NewRequest("POST", srv.base+taskURL, strings.NewReader("action=complete"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp, err := staff.http.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a cross-site form post: got %v %v, want 403", resp.StatusCode, err)
+	}
+}

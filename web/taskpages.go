@@ -1,0 +1,256 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/oho-dev/oho/review"
+	"github.com/oho-dev/oho/service"
+	"github.com/oho-dev/oho/store"
+)
+
+// inboxPage is what the inbox shows: the person's open tasks, soonest due
+// first, and those of their roles' pools they may claim.
+type inboxPage struct {
+	Mine, Claimable []store.InboxTask
+	Notice          string
+}
+
+func (s *Server) pageInbox(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.personal(w, r)
+	if !ok {
+		return
+	}
+	tasks, err := s.svc.Inbox(r.Context(), *a)
+	if err != nil {
+		s.pageError(w, r, a, err)
+		return
+	}
+	v := s.page(r, a, "inbox.title", "inbox")
+	var p inboxPage
+	for _, t := range tasks {
+		if t.Claimable {
+			p.Claimable = append(p.Claimable, t)
+		} else {
+			p.Mine = append(p.Mine, t)
+		}
+	}
+	if done := r.URL.Query().Get("done"); done != "" {
+		p.Notice = v.W.T("inbox.done", "Task", done)
+	}
+	v.Data = p
+	s.render(w, r, http.StatusOK, "inbox.html", v)
+}
+
+// pageTaskChange claims or unclaims a task from the inbox and goes back to it.
+func (s *Server) pageTaskChange(op review.TaskOp) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a, ok := s.personal(w, r)
+		if !ok {
+			return
+		}
+		if _, err := s.svc.ChangeTask(r.Context(), *a, service.ChangeTask{TaskID: r.PathValue("id"), Op: op}); err != nil {
+			s.pageError(w, r, a, err)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	}
+}
+
+// fieldErr is a refusal shown next to the form field it concerns.
+type fieldErr struct {
+	ID   string // the field's HTML id
+	Text string
+}
+
+// problem is a line of the error summary above a form, linked to its field
+// when it has one.
+type problem struct {
+	Field string
+	Text  string
+}
+
+// taskPage is what a task's page shows: the task, and its form while it is
+// open and the person may complete it.
+type taskPage struct {
+	Task     store.Task
+	Overdue  bool
+	Notice   string
+	Problems []problem
+	Evaluate *evalForm
+	Consult  *consultForm
+}
+
+func (s *Server) pageTask(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.personal(w, r)
+	if !ok {
+		return
+	}
+	t, err := s.svc.Task(r.Context(), *a, r.PathValue("id"))
+	if err != nil {
+		s.pageError(w, r, a, err)
+		return
+	}
+	p := taskPage{Task: t, Overdue: t.OverdueAt != nil && t.Status == review.TaskOpen}
+	if t.Status == review.TaskOpen {
+		if err := p.blankForm(); err != nil {
+			s.pageError(w, r, a, err)
+			return
+		}
+	}
+	v := s.page(r, a, string("kind."+t.Kind), "inbox")
+	v.Data = p
+	s.render(w, r, http.StatusOK, "task.html", v)
+}
+
+// blankForm sets up the empty form of an open task of a kind that has one.
+func (p *taskPage) blankForm() error {
+	switch p.Task.Kind {
+	case review.KindEvaluate:
+		var in review.EvaluateInput
+		if err := json.Unmarshal(p.Task.Input, &in); err != nil {
+			return fmt.Errorf("reading the input of task %s: %w", p.Task.ID, err)
+		}
+		p.Evaluate = newEvalForm(in, 3)
+	case review.KindConsult:
+		var in review.ConsultInput
+		if err := json.Unmarshal(p.Task.Input, &in); err != nil {
+			return fmt.Errorf("reading the input of task %s: %w", p.Task.ID, err)
+		}
+		p.Consult = newConsultForm(in, 2)
+	}
+	return nil
+}
+
+// pageTaskPost completes a task with what its form holds. "Add a row"
+// shows the form again with one more row and what was typed; a refusal
+// shows the form again with what was typed, each problem next to its field
+// in the service's words, and a summary linking to them.
+func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.personal(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.pageError(w, r, a, errorOf(service.ErrInvalid, "the form could not be read"))
+		return
+	}
+	t, err := s.svc.Task(r.Context(), *a, r.PathValue("id"))
+	if err != nil {
+		s.pageError(w, r, a, err)
+		return
+	}
+	p := taskPage{Task: t, Overdue: t.OverdueAt != nil && t.Status == review.TaskOpen}
+	v := s.page(r, a, string("kind."+t.Kind), "inbox")
+	var outcome any
+	var mapField func(string) string
+	var formProblems []problem
+	switch t.Kind {
+	case review.KindEvaluate:
+		var in review.EvaluateInput
+		if err := json.Unmarshal(t.Input, &in); err != nil {
+			s.pageError(w, r, a, fmt.Errorf("reading the input of task %s: %w", t.ID, err))
+			return
+		}
+		f := readEvalForm(in, r)
+		p.Evaluate = f
+		outcome, mapField, formProblems = f.outcome(), f.formField, f.check(v.W)
+	case review.KindConsult:
+		var in review.ConsultInput
+		if err := json.Unmarshal(t.Input, &in); err != nil {
+			s.pageError(w, r, a, fmt.Errorf("reading the input of task %s: %w", t.ID, err))
+			return
+		}
+		f := readConsultForm(in, r)
+		p.Consult = f
+		outcome, mapField, formProblems = f.outcome(), f.formField, f.check(v.W)
+	default:
+		s.pageError(w, r, a, errorOf(service.ErrInvalid, "task %s has no form here yet: complete it with the command line or the API", t.ID))
+		return
+	}
+	if r.PostForm.Get("action") == "more" {
+		v.Data = p
+		s.render(w, r, http.StatusOK, "task.html", v)
+		return
+	}
+	if len(formProblems) > 0 {
+		s.refuseForm(w, r, v, p, formProblems)
+		return
+	}
+	raw, err := json.Marshal(outcome)
+	if err != nil {
+		s.pageError(w, r, a, err)
+		return
+	}
+	if _, err := s.svc.CompleteTask(r.Context(), *a, t.ID, raw); err != nil {
+		if !errors.Is(err, service.ErrInvalid) {
+			s.pageError(w, r, a, err)
+			return
+		}
+		var problems []problem
+		for _, text := range problemsOf(err) {
+			problems = append(problems, problem{Field: mapField(text), Text: text})
+		}
+		s.refuseForm(w, r, v, p, problems)
+		return
+	}
+	http.Redirect(w, r, "/?done="+url.QueryEscape(t.ID), http.StatusSeeOther)
+}
+
+// refuseForm shows a task's form again with what was typed, each problem
+// next to its field and all of them in a summary above the form.
+func (s *Server) refuseForm(w http.ResponseWriter, r *http.Request, v view, p taskPage, problems []problem) {
+	errs := map[string]*fieldErr{}
+	for _, pr := range problems {
+		if pr.Field != "" && errs[pr.Field] == nil {
+			errs[pr.Field] = &fieldErr{ID: pr.Field, Text: pr.Text}
+		}
+	}
+	p.Problems = problems
+	if p.Evaluate != nil {
+		p.Evaluate.Errors = errs
+	} else if p.Consult != nil {
+		p.Consult.Errors = errs
+	}
+	v.Data = p
+	s.render(w, r, http.StatusUnprocessableEntity, "task.html", v)
+}
+
+// problemsOf splits a refusal into its problems, in the service's words:
+// the rules list every problem of an outcome in one message, after the
+// task it concerns ("outcome of task …: a; b").
+func problemsOf(err error) []string {
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(msg, "outcome of task ") {
+		msg = rest
+	}
+	var out []string
+	for _, part := range strings.Split(msg, "; ") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// pathInProblem reads the field a problem names at its start:
+// "findings[2].section …" gives ("findings", 2, "section").
+var pathInProblem = regexp.MustCompile(`^(?:outcome\.)?([a-z_]+)(?:\[(\d+)\])?(?:\.([a-z_]+))?`)
+
+func problemPath(text string) (list string, index int, field string) {
+	m := pathInProblem.FindStringSubmatch(text)
+	if m == nil {
+		return "", -1, ""
+	}
+	index = -1
+	if m[2] != "" {
+		index, _ = strconv.Atoi(m[2])
+	}
+	return m[1], index, m[3]
+}

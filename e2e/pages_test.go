@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -212,5 +214,115 @@ func TestTaskFormsThroughPages(t *testing.T) {
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	if resp, err := staff.http.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a cross-site form post: got %v %v, want 403", resp.StatusCode, err)
+	}
+}
+
+// TestDraftFormThroughPages has the plan editor draft through the page: the
+// plan in force beside the editor, every item that needs an answer and the
+// checklist listed as still missing, an empty draft refused with the
+// service's words, an item "addressed" by a section left unchanged refused
+// next to it, and a whole draft accepted; the sign-off task then has the
+// changed text.
+func TestDraftFormThroughPages(t *testing.T) {
+	idp, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Shutdown() })
+	e := newEnv(t)
+	addr := freeAddr(t)
+	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
+	e.startWorker()
+	org := e.org()
+	for _, p := range org["people"].([]map[string]any) {
+		p["email"] = mailOf(p["id"].(string))
+	}
+	e.ok("org", "import", e.file("org.json", org))
+	e.ok("plan", "import", "--provider", e.provider, "--as", "m.manager", "--effective", "2025-08-01", e.file("plan.md", currentPlan))
+	idps := e.file("idps.json", map[string]any{"identity_providers": []map[string]any{
+		{"id": "staff", "provider": e.provider, "name": "Staff login", "issuer": idp.Issuer(), "client_id": idp.ClientID,
+			"client_secret": idp.ClientSecret, "match": "email"}}})
+	srv := e.startServer(addr, "--oidc", idps)
+	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", "2026", "--config",
+		e.file("config.json", `{"phases": {"evaluate": "2h", "consult": "2h", "update": "1h", "signoff": "1h", "approve": "1h"}}`))
+	for _, u := range units {
+		e.complete(review.TaskID(e.provider, 2026, review.KindEvaluate, 0, u), strings.ToLower(u)+".staff", evaluation(u))
+		e.complete(review.TaskID(e.provider, 2026, review.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())
+	}
+	draftID := review.TaskID(e.provider, 2026, review.KindDraft, 1, "")
+	e.waitTask(draftID)
+	draftURL := "/tasks/" + url.PathEscape(draftID)
+
+	editor := srv.client(t, "p.editor")
+	editor.loginOIDC(idp, &mockoidc.MockUser{Subject: "entra-p.editor", Email: mailOf("p.editor"), EmailVerified: true}, "staff")
+	form := editor.get(draftURL)
+	form.says(t, "the draft page", "Suunnitelman luonnos", "Nyt voimassa", "Two supervisors at every break.", "North&#39;s welfare group meets monthly.",
+		"Vielä puuttuu", "<code>NORTH/F1</code>", "<code>FOREST/S1</code>", "<code>violence_bullying</code>", "vaatii vastauksen",
+		`name="sec-0-text"`, `name="ck-6-section"`)
+	// Which row is which: the plan's parts in order, the items as the task
+	// lists them.
+	var in review.DraftInput
+	if err := json.Unmarshal(e.waitTask(draftID).Input, &in); err != nil {
+		t.Fatal(err)
+	}
+	parts := in.Plan.Parts()
+	row := func(key string) int {
+		for i, p := range parts {
+			if p.Key == key {
+				return i
+			}
+		}
+		t.Fatalf("no section %s in the plan", key)
+		return -1
+	}
+	values := url.Values{"action": {"complete"}}
+	for i, p := range parts {
+		values.Set(fmt.Sprintf("sec-%d-text", i), strings.ReplaceAll(p.Text, "\n", "\r\n"))
+	}
+	// Nothing answered: refused in the service's words.
+	empty := editor.post(draftURL, values)
+	if empty.code != http.StatusUnprocessableEntity {
+		t.Fatalf("an empty draft: got %d, want 422", empty.code)
+	}
+	empty.says(t, "the empty draft refused", "Korjaa nämä ja lähetä uudelleen", "need a disposition")
+
+	// Answers: each F1 by a change of communal, each S1 by a change of
+	// individual; first with individual left unchanged, refused next to it.
+	for i, it := range in.Items {
+		switch {
+		case strings.HasSuffix(it.Ref, "/F1"):
+			values.Set(fmt.Sprintf("it-%d-decision", i), "addressed")
+			values.Set(fmt.Sprintf("it-%d-change", i), "communal")
+		case strings.HasSuffix(it.Ref, "/S1"):
+			values.Set(fmt.Sprintf("it-%d-decision", i), "addressed")
+			values.Set(fmt.Sprintf("it-%d-change", i), "individual")
+		}
+	}
+	for i, c := range in.Checklist {
+		values.Set(fmt.Sprintf("ck-%d-section", i), c.Section)
+		values.Set(fmt.Sprintf("ck-%d-note", i), "See the section.")
+	}
+	values.Set(fmt.Sprintf("sec-%d-text", row("communal")), "Two supervisors at every break,\r\nalso in the workshop halls.")
+	values.Set(fmt.Sprintf("sec-%d-why", row("communal")), "Supervision findings")
+	unchanged := editor.post(draftURL, values)
+	if unchanged.code != http.StatusUnprocessableEntity {
+		t.Fatalf("an item addressed by an unchanged section: got %d, want 422", unchanged.code)
+	}
+	unchanged.says(t, "the draft with an unchanged section", "on merkitty korjatuksi osan individual muutoksella", "also in the workshop halls.")
+	values.Set(fmt.Sprintf("sec-%d-text", row("individual")), "The nurse is in on weekdays.\r\n\r\nCounsellor hours are posted weekly.")
+	values.Set(fmt.Sprintf("sec-%d-why", row("individual")), "Student feedback")
+	done := editor.post(draftURL, values)
+	if done.code != http.StatusOK || !strings.Contains(done.body, "on tehty ja kirjattu") {
+		t.Fatalf("the whole draft: got %d at %s:\n%s", done.code, done.url, done.body)
+	}
+	sign := e.waitTask(review.TaskID(e.provider, 2026, review.KindSignOff, 1, "NORTH"))
+	if sign.Draft == nil {
+		t.Fatal("the sign-off task has no draft")
+	}
+	if text, _ := sign.Draft.Content.Text("communal"); text != "Two supervisors at every break,\nalso in the workshop halls." {
+		t.Errorf("the drafted communal section is %q", text)
+	}
+	if n := e.count(`SELECT count(*) FROM plan_changes`); n != 2 {
+		t.Errorf("the draft recorded %d changes, want 2", n)
 	}
 }

@@ -100,7 +100,7 @@ func TestCatalogsHaveEveryKey(t *testing.T) {
 	for _, prefix := range []string{"kind.evaluate", "kind.consult", "kind.draft", "kind.signoff", "kind.approve",
 		"status.open", "status.done", "status.superseded", "status.cancelled", "severity.major", "severity.minor",
 		"severity.info", "rating.effective", "rating.partly", "rating.not_effective", "method.council", "method.survey",
-		"method.workshop", "method.interview"} {
+		"method.workshop", "method.interview", "decision.addressed", "decision.deferred", "decision.rejected"} {
 		if _, ok := fi[prefix]; !ok {
 			t.Errorf("fi.toml lacks %q", prefix)
 		}

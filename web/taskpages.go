@@ -85,6 +85,7 @@ type taskPage struct {
 	Problems []problem
 	Evaluate *evalForm
 	Consult  *consultForm
+	Draft    *draftForm
 }
 
 func (s *Server) pageTask(w http.ResponseWriter, r *http.Request) {
@@ -124,6 +125,12 @@ func (p *taskPage) blankForm() error {
 			return fmt.Errorf("reading the input of task %s: %w", p.Task.ID, err)
 		}
 		p.Consult = newConsultForm(in, 2)
+	case review.KindDraft:
+		var in review.DraftInput
+		if err := json.Unmarshal(p.Task.Input, &in); err != nil {
+			return fmt.Errorf("reading the input of task %s: %w", p.Task.ID, err)
+		}
+		p.Draft = newDraftForm(in)
 	}
 	return nil
 }
@@ -170,11 +177,24 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 		f := readConsultForm(in, r)
 		p.Consult = f
 		outcome, mapField, formProblems = f.outcome(), f.formField, f.check(v.W)
+	case review.KindDraft:
+		var in review.DraftInput
+		if err := json.Unmarshal(t.Input, &in); err != nil {
+			s.pageError(w, r, a, fmt.Errorf("reading the input of task %s: %w", t.ID, err))
+			return
+		}
+		f := readDraftForm(in, r)
+		p.Draft = f
+		outcome, mapField, formProblems = f.outcome(), f.formField, f.check(v.W)
 	default:
 		s.pageError(w, r, a, errorOf(service.ErrInvalid, "task %s has no form here yet: complete it with the command line or the API", t.ID))
 		return
 	}
-	if r.PostForm.Get("action") == "more" {
+	if action := r.PostForm.Get("action"); action == "more" || action == "check" {
+		if action == "check" && len(formProblems) > 0 {
+			s.refuseForm(w, r, v, p, formProblems)
+			return
+		}
 		v.Data = p
 		s.render(w, r, http.StatusOK, "task.html", v)
 		return
@@ -217,6 +237,8 @@ func (s *Server) refuseForm(w http.ResponseWriter, r *http.Request, v view, p ta
 		p.Evaluate.Errors = errs
 	} else if p.Consult != nil {
 		p.Consult.Errors = errs
+	} else if p.Draft != nil {
+		p.Draft.Errors = errs
 	}
 	v.Data = p
 	s.render(w, r, http.StatusUnprocessableEntity, "task.html", v)

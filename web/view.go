@@ -79,9 +79,12 @@ func parsePages() map[string]*template.Template {
 		},
 		"kindKey":  func(k review.TaskKind) string { return "kind." + string(k) },
 		"inc":      func(i int) int { return i + 1 },
+		"isAnnex":  func(key string) bool { return strings.HasPrefix(key, "annex/") },
 		"taskPath": func(id string) string { return "/tasks/" + url.PathEscape(id) },
 	}
-	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html"))
+	// The layout, and the parts pages share (files named "_*.html"), are
+	// parsed into every page.
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/_*.html"))
 	names, err := fs.Glob(templateFiles, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -89,7 +92,7 @@ func parsePages() map[string]*template.Template {
 	pages := map[string]*template.Template{}
 	for _, name := range names {
 		base := path.Base(name)
-		if base == "layout.html" {
+		if base == "layout.html" || strings.HasPrefix(base, "_") {
 			continue
 		}
 		pages[base] = template.Must(template.Must(layout.Clone()).ParseFS(templateFiles, name))

@@ -3,11 +3,14 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/oho-dev/oho/review"
 )
@@ -26,8 +29,14 @@ import (
 // checklist; the handbook shows the annex and the legal content.
 func TestPlanSubstanceAcrossTwoYears(t *testing.T) {
 	e := newEnv(t)
+	addr := freeAddr(t)
+	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
 	e.startWorker()
-	e.ok("org", "import", e.file("org.json", e.org()))
+	org := e.org()
+	for _, p := range org["people"].([]map[string]any) {
+		p["email"] = mailOf(p["id"].(string))
+	}
+	e.ok("org", "import", e.file("org.json", org))
 	e.ok("plan", "import", "--provider", e.provider, "--as", "m.manager", "--effective", "2025-08-01", e.file("plan.md", currentPlan))
 	id := func(year int, kind review.TaskKind, round int, unit string) string {
 		return review.TaskID(e.provider, year, kind, round, unit)
@@ -206,6 +215,36 @@ WHERE c.year = 2027 AND d.item_ref LIKE '2026/%' AND d.decision = 'addressed'`);
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the handbook of version 3 lacks %q", want)
 		}
+	}
+
+	// The students' view: Forest's representative follows the item Forest
+	// deferred in 2026 to its answer in 2027; North's sees North's only;
+	// staff see every unit's.
+	idp, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Shutdown() })
+	srv := e.startServer(addr, "--oidc", e.file("idps.json", map[string]any{"identity_providers": []map[string]any{
+		{"id": "staff", "provider": e.provider, "name": "Staff login", "issuer": idp.Issuer(), "client_id": idp.ClientID,
+			"client_secret": idp.ClientSecret, "match": "email"}}}))
+	login := func(person string) *browser {
+		c := srv.client(t, person)
+		c.loginOIDC(idp, &mockoidc.MockUser{Subject: "entra-" + person, Email: mailOf(person), EmailVerified: true}, "staff")
+		return c
+	}
+	forest := login("forest.rep").get("/students")
+	forest.says(t, "Forest's students' view", "<h1>Sanoitte, teimme</h1>", "2027, FOREST: sanoitte", "2026, FOREST: sanoitte",
+		"Counsellor hours are hard to find", "asia siirrettiin seuraavan vuoden arviointiin, koska Counsellor hours are reorganised next year",
+		"Vuonna 2027:", "suunnitelman osaa individual muutettiin sen vuoksi.", "Muutos on julkaistussa suunnitelmassa, versio 3:")
+	if strings.Contains(forest.body, "NORTH") {
+		t.Error("Forest's representative sees North's feedback")
+	}
+	if p := login("north.rep").get("/students"); !strings.Contains(p.body, "2027, NORTH: sanoitte") || strings.Contains(p.body, "FOREST") {
+		t.Errorf("North's representative's view (%d) does not show North's feedback only", p.code)
+	}
+	if p := login("north.staff").get("/students"); p.code != http.StatusOK || !strings.Contains(p.body, "2026, FOREST") || !strings.Contains(p.body, "2026, NORTH") {
+		t.Errorf("north.staff on the students' view: got %d, want every unit's feedback", p.code)
 	}
 }
 

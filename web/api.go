@@ -115,6 +115,7 @@ func (s *Server) routeTable() []route {
 		page("GET", "/{$}", s.pageInbox),
 		page("POST", "/language", s.pageLanguage),
 		page("GET", "/accessibility", s.pageAccessibility),
+		page("GET", "/students", s.pageStudents),
 		page("GET", "/tasks/{id}", s.pageTask),
 		page("POST", "/tasks/{id}", s.pageTaskPost),
 		page("POST", "/tasks/{id}/claim", s.pageTaskChange(review.OpClaim)),

@@ -47,6 +47,16 @@ func TestDemoRunsTwoYears(t *testing.T) {
 			t.Errorf("the demo does not say %q", want)
 		}
 	}
+	if !strings.Contains(out, `Logins for the web pages (password "harjula-demo-2026" for everyone):`) ||
+		!strings.Contains(out, "north.students") {
+		t.Errorf("the demo does not list the logins for the pages:\n%s", out)
+	}
+	if n := e.count(`SELECT count(*) FROM accounts WHERE password_hash <> ''`); n != 14 {
+		t.Errorf("the demo gave %d of its 14 people a password", n)
+	}
+	if n := e.count(`SELECT count(*) FROM audit_events WHERE action = 'password.set' AND actor = 'operator'`); n != 14 {
+		t.Errorf("the audit trail records %d passwords the operator gave, want 14", n)
+	}
 	if n := e.count(`SELECT count(*) FROM plan_versions`); n != 3 {
 		t.Errorf("the demo left %d plan versions, want 3: the import and one per year", n)
 	}

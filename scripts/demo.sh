@@ -7,7 +7,9 @@
 #   2. bin/worker               in the background, log in .dev/worker.log, as the application role
 #                               (DATABASE_URL), like the demo
 #   3. bin/starter demo         the demo itself, output on stdout
-#   4. stop the worker (SIGTERM), also when the demo fails or is interrupted
+#   4. bin/starter serve       the web pages on http://127.0.0.1:8080 (DEMO_ADDR), on the demo's data,
+#                               until Ctrl-C; DEMO_SERVE=0 skips them
+#   5. stop the server and the worker (SIGTERM), also when the demo fails or is interrupted
 #
 # Exits with the demo's status (1 if the worker dies first). Uses TEMPORAL_ADDRESS, DATABASE_URL
 # and MIGRATION_DATABASE_URL like every OHO binary, with the defaults of scripts/devenv.sh.
@@ -21,6 +23,9 @@ export MIGRATION_DATABASE_URL=${MIGRATION_DATABASE_URL:-${DATABASE_URL:-postgres
 export DATABASE_URL=${DATABASE_URL:-postgres://oho_app@127.0.0.1:5432/oho?sslmode=disable}
 
 WORKER_LOG=.dev/worker.log
+SERVE_LOG=.dev/serve.log
+# Where the web pages are served after the demo.
+DEMO_ADDR=${DEMO_ADDR:-127.0.0.1:8080}
 # Seconds to wait for the worker to log that it started (it is used anyway if still alive).
 WORKER_START_WAIT=3
 # Seconds the worker gets to stop after SIGTERM before SIGKILL.
@@ -111,9 +116,28 @@ while alive "$demo_pid"; do
 done
 status=0
 wait "$demo_pid" || status=$?
-if ((status == 0)); then
-	log "demo succeeded"
-else
+demo_pid=
+if ((status != 0)); then
 	log "demo failed (exit status $status)"
+	exit "$status"
 fi
-exit "$status"
+log "demo succeeded"
+
+# Then the web pages, on the demo's data, until Ctrl-C (DEMO_SERVE=0 skips them).
+if [[ ${DEMO_SERVE:-1} == 0 ]]; then
+	exit 0
+fi
+log "serving the web pages on http://$DEMO_ADDR (log $SERVE_LOG); log in as a person listed above; Ctrl-C stops"
+OHO_BASE_URL=${OHO_BASE_URL:-http://$DEMO_ADDR} bin/starter serve --addr "$DEMO_ADDR" </dev/null >"$SERVE_LOG" 2>&1 &
+demo_pid=$!
+while alive "$demo_pid"; do
+	if ! alive "$worker_pid"; then
+		worker_log_tail
+		die "the worker died while the pages were served"
+	fi
+	sleep 0.5
+done
+wait "$demo_pid" || status=$?
+log "the web server stopped (exit status $status); last lines of $SERVE_LOG:"
+tail -n 20 "$SERVE_LOG" >&2 || true
+exit 1

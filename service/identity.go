@@ -439,3 +439,29 @@ func (s *Service) SetLanguage(ctx context.Context, a Actor, language string) err
 	}
 	return fromStore(s.store.SetLanguage(ctx, a.ID(), language))
 }
+
+// GivePassword sets a person's password from the server's console: only the
+// operator may, for a first manager on a machine without mail or for the
+// demo's people; everyone else sets their own from an invitation. The
+// password policy applies, and the audit trail records that the operator
+// set it.
+func (s *Service) GivePassword(ctx context.Context, a Actor, person, password string) error {
+	if !a.operator {
+		return errorOf(ErrForbidden, "refused: only the operator, at the server's command line, may give a person a password; invite them instead")
+	}
+	p, err := s.personToAdminister(ctx, a, person)
+	if err != nil {
+		return err
+	}
+	if p.DisabledAt != nil {
+		return errorOf(ErrConflict, "refused: person %s is disabled", person)
+	}
+	if err := identity.CheckPassword(person, password); err != nil {
+		return invalid("password", "%s", err.Error())
+	}
+	hash, err := identity.Hash(password, identity.OWASP)
+	if err != nil {
+		return err
+	}
+	return fromStore(s.store.SetPasswordByOperator(a.ctx(ctx), a.ID(), person, hash))
+}

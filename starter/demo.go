@@ -107,7 +107,37 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	if err := d.summary(ctx); err != nil {
 		return err
 	}
-	return d.documents(ctx)
+	if err := d.documents(ctx); err != nil {
+		return err
+	}
+	return d.logins(ctx)
+}
+
+// DemoPassword is the password the demo gives its fictional people, so that
+// anyone trying OHO can log in to the pages as each of them.
+const DemoPassword = "harjula-demo-2026"
+
+// logins gives every person of the demo organisation the demo's password
+// and lists who they are, for the pages that scripts/demo.sh serves next.
+func (d *demoRun) logins(ctx context.Context) error {
+	operator := service.Operator(via())
+	d.printf("\nLogins for the web pages (password %q for everyone):\n", DemoPassword)
+	tw := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
+	for _, p := range d.org.People {
+		if err := d.svc.GivePassword(ctx, operator, p.ID, DemoPassword); err != nil {
+			return err
+		}
+		var roles []string
+		for _, r := range p.Roles {
+			role := strings.ReplaceAll(string(r.Role), "_", " ")
+			if r.Unit != "" {
+				role += " of " + r.Unit
+			}
+			roles = append(roles, role)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", p.ID, p.Name, strings.Join(roles, ", "))
+	}
+	return tw.Flush()
 }
 
 // importPlan imports the demo's plan as the provider's baseline, unless the

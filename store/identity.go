@@ -243,6 +243,22 @@ ON CONFLICT (person_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, pa
 	return person, err
 }
 
+// SetPasswordByOperator stores a password hash for a person whom the
+// operator gives a password from the server's console (a first manager on a
+// machine without mail, the demo's people), and records who set it.
+func (s *Store) SetPasswordByOperator(ctx context.Context, actor, person, hash string) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		const qAccount = `
+INSERT INTO accounts (person_id, password_hash, password_set_at) VALUES ($1, $2, now())
+ON CONFLICT (person_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, password_set_at = now()`
+		if _, err := tx.ExecContext(ctx, qAccount, person, hash); err != nil {
+			return fmt.Errorf("storing the password of %s: %w", person, dbError(err))
+		}
+		return recordIdentity(ctx, tx, []IdentityEvent{{Actor: actor, Action: ActionPasswordSet, Person: person,
+			Payload: map[string]any{"by": "operator"}}})
+	})
+}
+
 // Disable disables a person: no login of any kind, no session or token of
 // theirs works, nobody acts for them, and their open invitations close. Disabling a disabled person changes
 // nothing.

@@ -451,3 +451,33 @@ func TestLoginOIDC(t *testing.T) {
 		}
 	}
 }
+
+// TestGivePassword: only the operator gives a password; the policy applies;
+// the person then logs in, and the trail says the operator set it.
+func TestGivePassword(t *testing.T) {
+	w := newIdentityWorld(t)
+	manager, err := w.svc.Act(w.ctx, "acme.manager", cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.GivePassword(w.ctx, manager, "acme.nurse.north", "correct horse battery"); !errors.Is(err, service.ErrForbidden) {
+		t.Errorf("a manager giving a password: got %v, want ErrForbidden", err)
+	}
+	op := service.Operator(cli)
+	if err := w.svc.GivePassword(w.ctx, op, "acme.nurse.north", "short"); !errors.Is(err, service.ErrInvalid) || service.FieldsOf(err)["password"] == "" {
+		t.Errorf("a short password: got %v, want ErrInvalid on password", err)
+	}
+	if err := w.svc.GivePassword(w.ctx, op, "nobody.here", "correct horse battery"); !errors.Is(err, service.ErrNotFound) {
+		t.Errorf("an unknown person: got %v, want ErrNotFound", err)
+	}
+	if err := w.svc.GivePassword(w.ctx, op, "acme.nurse.north", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Login(w.ctx, "acme.nurse.north", "correct horse battery", "10.0.0.1", review.ChannelWeb); err != nil {
+		t.Errorf("logging in with the password given: %v", err)
+	}
+	var n int
+	if err := w.db.Get(&n, `SELECT count(*) FROM audit_events WHERE action = 'password.set' AND actor = 'operator' AND payload->>'by' = 'operator'`); err != nil || n != 1 {
+		t.Errorf("the trail records %d passwords given by the operator (%v), want 1", n, err)
+	}
+}

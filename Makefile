@@ -20,7 +20,7 @@ export TEMPORAL_ADDRESS DATABASE_URL MIGRATION_DATABASE_URL
 
 GO ?= go
 
-.PHONY: help build up test workflowcheck demo stop status fmt vet clean
+.PHONY: help build up test workflowcheck demo bench stop status fmt vet clean
 
 help: ## list the targets
 	@echo 'Targets:'
@@ -40,6 +40,9 @@ test: up workflowcheck ## go vet, workflowcheck, then all tests (unit and end to
 
 demo: up build ## migrate, start a worker and run `starter demo` (scripts/demo.sh)
 	scripts/demo.sh
+
+bench: up build ## the web pages' server time and size with the demo's data and a million tasks (scripts/bench-pages.sh)
+	scripts/bench-pages.sh
 
 # workflowcheck finds non-deterministic code reachable from workflows; pinned, built into the Go
 # cache on first use (about 15 s). Accepted exceptions are in workflowcheck.yaml, with reasons.

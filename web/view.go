@@ -16,6 +16,7 @@ import (
 	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/service"
+	"github.com/oho-dev/oho/store"
 )
 
 // view is what every page's template is given: the reader's words, the page's
@@ -58,6 +59,12 @@ func (v view) Is(role string) bool {
 //go:embed templates/*.html
 var templateFiles embed.FS
 
+// answerView is what the students' view's "answer" part is given.
+type answerView struct {
+	W words
+	A store.FeedbackAnswer
+}
+
 // pageTemplates are the pages, each parsed with the layout it fills.
 var pageTemplates = parsePages()
 
@@ -79,6 +86,7 @@ func parsePages() map[string]*template.Template {
 		},
 		"kindKey":  func(k review.TaskKind) string { return "kind." + string(k) },
 		"inc":      func(i int) int { return i + 1 },
+		"answer":   func(w words, a store.FeedbackAnswer) answerView { return answerView{W: w, A: a} },
 		"isAnnex":  func(key string) bool { return strings.HasPrefix(key, "annex/") },
 		"taskPath": func(id string) string { return "/tasks/" + url.PathEscape(id) },
 	}

@@ -86,6 +86,8 @@ type taskPage struct {
 	Evaluate *evalForm
 	Consult  *consultForm
 	Draft    *draftForm
+	// Signing is the sign-off's or approval's page (signoffpages.go).
+	Signing *signingForm
 }
 
 func (s *Server) pageTask(w http.ResponseWriter, r *http.Request) {
@@ -96,6 +98,10 @@ func (s *Server) pageTask(w http.ResponseWriter, r *http.Request) {
 	t, err := s.svc.Task(r.Context(), *a, r.PathValue("id"))
 	if err != nil {
 		s.pageError(w, r, a, err)
+		return
+	}
+	if isSigning(t.Kind) {
+		s.pageSigning(w, r, a, t.ID)
 		return
 	}
 	p := taskPage{Task: t, Overdue: t.OverdueAt != nil && t.Status == review.TaskOpen}
@@ -151,6 +157,10 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 	t, err := s.svc.Task(r.Context(), *a, r.PathValue("id"))
 	if err != nil {
 		s.pageError(w, r, a, err)
+		return
+	}
+	if isSigning(t.Kind) {
+		s.pageSigningPost(w, r, a, t.ID)
 		return
 	}
 	p := taskPage{Task: t, Overdue: t.OverdueAt != nil && t.Status == review.TaskOpen}
@@ -233,15 +243,19 @@ func (s *Server) refuseForm(w http.ResponseWriter, r *http.Request, v view, p ta
 		}
 	}
 	p.Problems = problems
+	name := "task.html"
 	if p.Evaluate != nil {
 		p.Evaluate.Errors = errs
 	} else if p.Consult != nil {
 		p.Consult.Errors = errs
 	} else if p.Draft != nil {
 		p.Draft.Errors = errs
+	} else if p.Signing != nil {
+		p.Signing.Errors = errs
+		name = "signing.html"
 	}
 	v.Data = p
-	s.render(w, r, http.StatusUnprocessableEntity, "task.html", v)
+	s.render(w, r, http.StatusUnprocessableEntity, name, v)
 }
 
 // problemsOf splits a refusal into its problems, in the service's words:

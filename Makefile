@@ -1,7 +1,8 @@
 # OHO development targets. `make` or `make help` lists them.
 #
-# The environment (Temporal dev server, PostgreSQL, pinned Temporal CLI) is managed by
-# scripts/devenv.sh; every target that needs it depends on `up`, which is fast when all is up.
+# The environment (Temporal dev server, PostgreSQL, pinned Temporal CLI, Debian's Chromium) is
+# managed by scripts/devenv.sh; every target that needs it depends on `up`, which is fast when all
+# is up.
 
 # Where the binaries and the tests find Temporal and PostgreSQL (override on the command line or
 # in the environment). The programs connect as the application role oho_app (DATABASE_URL);
@@ -31,7 +32,7 @@ help: ## list the targets
 build: ## build bin/worker and bin/starter
 	$(GO) build -o bin/ ./worker ./starter
 
-up: ## start the dev environment: Temporal CLI, PostgreSQL + roles + database, Temporal dev server
+up: ## start the dev environment: Temporal CLI, Chromium, PostgreSQL + roles + database, Temporal dev server
 	scripts/devenv.sh up
 
 test: up workflowcheck ## go vet, workflowcheck, then all tests (unit and end to end) against the dev environment

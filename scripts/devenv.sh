@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # devenv.sh: the local development environment of OHO (see DESIGN.md, "Components and how they
-# start"): the pinned Temporal CLI, a Temporal dev server and a PostgreSQL database.
+# start"): the pinned Temporal CLI, Debian's Chromium for the browser tests, a Temporal dev server
+# and a PostgreSQL database.
 #
-# Usage: scripts/devenv.sh tools|temporal|postgres|up|stop|status
+# Usage: scripts/devenv.sh tools|chromium|temporal|postgres|up|stop|status
 #
 #   tools     install the pinned Temporal CLI into .tools/bin when missing or another version
+#   chromium  install Debian's chromium package when /usr/bin/chromium is missing (the browser
+#             tests of package e2e drive it); needs root, or sudo without a password
 #   temporal  make sure a Temporal dev server answers on $TEMPORAL_ADDRESS (start one if not)
 #   postgres  make sure PostgreSQL answers, the roles exist and the database of $DATABASE_URL
 #             exists, owned by the role of $MIGRATION_DATABASE_URL
-#   up        tools + postgres + temporal, then print the environment on stdout, so that
+#   up        tools + chromium + postgres + temporal, then print the environment on stdout, so that
 #             `eval "$(scripts/devenv.sh up)"` sets it in the calling shell
 #   stop      stop the Temporal dev server started by this script (PostgreSQL is left alone)
 #   status    one line per service
@@ -129,6 +132,42 @@ cmd_tools() {
 		die "go install $TEMPORAL_CLI_PACKAGE@$TEMPORAL_CLI_VERSION failed"
 	echo "$TEMPORAL_CLI_VERSION" >"$TEMPORAL_STAMP"
 	log "installed Temporal CLI $TEMPORAL_CLI_VERSION"
+}
+
+# ---------------------------------------------------------------------------------------------
+# chromium
+
+# The browser the browser tests drive (e2e/browser_test.go): Debian's package, not a browser
+# build downloaded by a tool, which nothing but the package registries could serve here.
+CHROMIUM=/usr/bin/chromium
+
+# apt_get ARGS...: runs apt-get non-interactively as root (through sudo -n when we are not root),
+# its output on stderr (stdout carries only the export lines of `up`), waiting up to 5 minutes
+# for the dpkg lock when another install holds it (two `make test` at once).
+apt_get() {
+	local sudo=()
+	if ((EUID != 0)); then
+		command -v sudo >/dev/null ||
+			die "installing chromium needs root: run 'apt-get install -y chromium' as root, or install sudo"
+		sudo=(sudo -n)
+	fi
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 "$@" >&2
+}
+
+cmd_chromium() {
+	[[ -x $CHROMIUM ]] && return 0
+	command -v apt-get >/dev/null ||
+		die "$CHROMIUM is missing and apt-get is not here: install Chromium so that $CHROMIUM runs it (the browser tests need it)"
+	log "installing Debian's chromium package for the browser tests ($CHROMIUM is missing)"
+	# The package lists already on the machine usually do; when they are missing or stale (a
+	# fresh machine, a superseded version), update them and try once more.
+	if ! apt_get install -y chromium; then
+		log "apt-get install chromium failed; updating the package lists and trying again"
+		apt_get update || die "apt-get update failed, so chromium cannot be installed"
+		apt_get install -y chromium || die "apt-get install -y chromium failed (see above)"
+	fi
+	[[ -x $CHROMIUM ]] || die "apt-get installed chromium but $CHROMIUM is still missing"
+	log "installed $("$CHROMIUM" --version 2>/dev/null || echo chromium)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -529,6 +568,7 @@ cmd_postgres() {
 
 cmd_up() {
 	cmd_tools
+	cmd_chromium
 	cmd_postgres
 	cmd_temporal
 	log "ready: Temporal on $TEMPORAL_ADDRESS, PostgreSQL database $PG_DB on $PG_HOST:$PG_PORT (programs as $APP_USER, migrations as $OWNER_USER)"
@@ -544,6 +584,12 @@ cmd_status() {
 		log "tools: Temporal CLI $TEMPORAL_CLI_VERSION installed in .tools/bin"
 	else
 		log "tools: Temporal CLI $TEMPORAL_CLI_VERSION not installed"
+		ok=1
+	fi
+	if [[ -x $CHROMIUM ]]; then
+		log "chromium: $CHROMIUM installed"
+	else
+		log "chromium: $CHROMIUM missing (scripts/devenv.sh chromium installs it)"
 		ok=1
 	fi
 	if pid=$(dev_server_pid); then how="dev server pid $pid, started by devenv"; else how="not started by devenv"; fi
@@ -577,7 +623,7 @@ SELECT coalesce((SELECT 'database ' || datname || ' exists, owned by ' || datdba
 }
 
 usage() {
-	sed -n '4,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '5,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -585,6 +631,7 @@ main() {
 	[[ $# -eq 1 ]] || usage
 	case $1 in
 	tools) cmd_tools ;;
+	chromium) cmd_chromium ;;
 	temporal) cmd_temporal ;;
 	postgres) cmd_postgres ;;
 	up) cmd_up ;;

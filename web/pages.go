@@ -14,6 +14,7 @@ import (
 // loginPage is what the login page shows.
 type loginPage struct {
 	Message           string
+	MessageLang       string // "en" when the message is the service's words
 	Notice            string
 	Person            string
 	IdentityProviders []IdentityProvider
@@ -22,8 +23,14 @@ type loginPage struct {
 // loginPage shows the login page with a message, such as why a login failed,
 // keeping the person ID typed.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, code int, message, person string) {
+	s.loginPageIn(w, r, code, message, serviceLang, person)
+}
+
+// loginPageIn is loginPage with a message in the language given (lang ""
+// for the page's own words).
+func (s *Server) loginPageIn(w http.ResponseWriter, r *http.Request, code int, message, lang, person string) {
 	v := s.page(r, nil, "login.title", "login")
-	v.Data = loginPage{Message: message, Person: person, IdentityProviders: s.idps.list}
+	v.Data = loginPage{Message: message, MessageLang: lang, Person: person, IdentityProviders: s.idps.list}
 	s.render(w, r, code, "login.html", v)
 }
 
@@ -39,7 +46,7 @@ func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		s.loginPage(w, r, http.StatusBadRequest, wordsFor(readerLang(r, "")).T("login.unreadable"), "")
+		s.loginPageIn(w, r, http.StatusBadRequest, wordsFor(readerLang(r, "")).T("login.unreadable"), "", "")
 		return
 	}
 	person := r.PostForm.Get("person")
@@ -64,8 +71,9 @@ func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request) {
 
 // passwordPage is what the page to set a password shows.
 type passwordPage struct {
-	Token   string
-	Message string
+	Token       string
+	Message     string
+	MessageLang string // "en" when the message is the service's words
 }
 
 func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request, code int, p passwordPage) {
@@ -90,7 +98,7 @@ func (s *Server) pagePasswordPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.svc.SetPassword(r.Context(), token, password, clientAddress(r)); err != nil {
-		s.passwordPage(w, r, statusOf(err), passwordPage{Token: token, Message: err.Error()})
+		s.passwordPage(w, r, statusOf(err), passwordPage{Token: token, Message: err.Error(), MessageLang: serviceLang})
 		return
 	}
 	http.Redirect(w, r, "/login?password=set", http.StatusSeeOther)

@@ -259,7 +259,7 @@ func (s *Server) pageSigningPost(w http.ResponseWriter, r *http.Request, a *serv
 		}
 		var problems []problem
 		for _, text := range problemsOf(err) {
-			problems = append(problems, problem{Field: f.formField(text), Text: text})
+			problems = append(problems, problem{Field: f.formField(text), Text: text, Lang: serviceLang})
 		}
 		s.refuseForm(w, r, v, p, problems)
 		return

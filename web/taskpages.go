@@ -63,10 +63,13 @@ func (s *Server) pageTaskChange(op review.TaskOp) http.HandlerFunc {
 	}
 }
 
-// fieldErr is a refusal shown next to the form field it concerns.
+// fieldErr is a refusal shown next to the form field it concerns. Lang is
+// "en" for the service's words, which are English, so that a Finnish page
+// marks them as English for screen readers.
 type fieldErr struct {
 	ID   string // the field's HTML id
 	Text string
+	Lang string
 }
 
 // problem is a line of the error summary above a form, linked to its field
@@ -74,6 +77,7 @@ type fieldErr struct {
 type problem struct {
 	Field string
 	Text  string
+	Lang  string
 }
 
 // taskPage is what a task's page shows: the task, and its form while it is
@@ -225,7 +229,7 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 		}
 		var problems []problem
 		for _, text := range problemsOf(err) {
-			problems = append(problems, problem{Field: mapField(text), Text: text})
+			problems = append(problems, problem{Field: mapField(text), Text: text, Lang: serviceLang})
 		}
 		s.refuseForm(w, r, v, p, problems)
 		return
@@ -239,7 +243,7 @@ func (s *Server) refuseForm(w http.ResponseWriter, r *http.Request, v view, p ta
 	errs := map[string]*fieldErr{}
 	for _, pr := range problems {
 		if pr.Field != "" && errs[pr.Field] == nil {
-			errs[pr.Field] = &fieldErr{ID: pr.Field, Text: pr.Text}
+			errs[pr.Field] = &fieldErr{ID: pr.Field, Text: pr.Text, Lang: pr.Lang}
 		}
 	}
 	p.Problems = problems
@@ -257,6 +261,10 @@ func (s *Server) refuseForm(w http.ResponseWriter, r *http.Request, v view, p ta
 	v.Data = p
 	s.render(w, r, http.StatusUnprocessableEntity, name, v)
 }
+
+// serviceLang is the language of the service's words: refusals and errors
+// are written in English, as the command line and the API show them.
+const serviceLang = "en"
 
 // problemsOf splits a refusal into its problems, in the service's words:
 // the rules list every problem of an outcome in one message, after the

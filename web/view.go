@@ -146,6 +146,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 // errorPage is what the error page shows.
 type errorPage struct {
 	Message string
+	Lang    string // "en" when the message is the service's words
 	Status  int
 }
 
@@ -154,12 +155,12 @@ type errorPage struct {
 func (s *Server) pageError(w http.ResponseWriter, r *http.Request, a *service.Actor, err error) {
 	code := statusOf(err)
 	v := s.page(r, a, "error.title", "")
-	msg := err.Error()
+	msg, lang := err.Error(), serviceLang
 	if code == http.StatusInternalServerError {
 		s.logger.Error("page failed", "method", r.Method, "path", r.URL.Path, "error", err)
-		msg = v.W.T("error.internal")
+		msg, lang = v.W.T("error.internal"), ""
 	}
-	v.Data = errorPage{Message: msg, Status: code}
+	v.Data = errorPage{Message: msg, Lang: lang, Status: code}
 	s.render(w, r, code, "error.html", v)
 }
 

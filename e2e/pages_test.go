@@ -141,7 +141,7 @@ func TestTaskFormsThroughPages(t *testing.T) {
 	if refused.code != http.StatusUnprocessableEntity {
 		t.Fatalf("a finding without a section: got %d, want 422:\n%s", refused.code, refused.body)
 	}
-	refused.says(t, "the form refused by the rules", `id="f-0-section-error">findings[0].section`, `value="9,5"`)
+	refused.says(t, "the form refused by the rules", `id="f-0-section-error" lang="en">findings[0].section`, `value="9,5"`)
 	if n := e.count(`SELECT count(*) FROM findings`); n != 0 {
 		t.Fatalf("refused forms recorded %d findings", n)
 	}

@@ -117,7 +117,7 @@ func TestSignOffAndApprovalThroughPages(t *testing.T) {
 		t.Fatalf("a request for changes without a comment: got %d, want 422:\n%s", bad.code, bad.body)
 	}
 	bad.says(t, "the refused request for changes", `href="#comment"`,
-		`<span class="field-error" id="comment-error">request_changes needs a comment saying what should change</span>`,
+		`<span class="field-error" id="comment-error" lang="en">request_changes needs a comment saying what should change</span>`,
 		`aria-describedby="comment-hint comment-error" aria-invalid="true"`, `value="request_changes" id="decision-request_changes" checked`)
 	// A hash other than the draft's: refused, and the page says why.
 	stale := head.post(north1URL, url.Values{"decision": {"approve"}, "version_hash": {strings.Repeat("ab", 32)}})
@@ -191,7 +191,7 @@ func TestSignOffAndApprovalThroughPages(t *testing.T) {
 		t.Fatalf("an approval dated 1.8.2026: got %d, want 422:\n%s", badDate.code, badDate.body)
 	}
 	badDate.says(t, "the refused approval", `href="#effective_from"`,
-		`<span class="field-error" id="effective_from-error">effective_from must be a date written as YYYY-MM-DD (got &#34;1.8.2026&#34;)</span>`,
+		`<span class="field-error" id="effective_from-error" lang="en">effective_from must be a date written as YYYY-MM-DD (got &#34;1.8.2026&#34;)</span>`,
 		`aria-describedby="effective_from-hint effective_from-error" aria-invalid="true"`, "For the board")
 	approved := approver.post(approveURL, url.Values{"decision": {"approve"}, "effective_from": {"2026-08-01"}, "comment": {"For the board"}})
 	if approved.code != http.StatusOK || approved.url != "/?done="+url.QueryEscape(approveID) {

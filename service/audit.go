@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"regexp"
 	"time"
 
 	"github.com/oho-dev/oho/authz"
@@ -29,28 +30,80 @@ type AuditFilter struct {
 	Provider string    `json:"provider,omitempty"`
 	Year     int       `json:"year,omitempty"`
 	Actor    string    `json:"actor,omitempty"`
+	Action   string    `json:"action,omitempty"`
 	Since    time.Time `json:"since,omitzero"`
+	// Until selects the events before that time.
+	Until time.Time `json:"until,omitzero"`
+	// After and Before select the events after or before a place in the
+	// chain (seq): where a page starts or ends.
+	After  int64 `json:"after,omitempty"`
+	Before int64 `json:"before,omitempty"`
+}
+
+// MaxAuditPage is the most events a page of the audit trail holds.
+const MaxAuditPage = 500
+
+// actionName is what an audit action looks like: "task.completed".
+var actionName = regexp.MustCompile(`^[a-z_]+(\.[a-z_]+)*$`)
+
+// auditFilter checks a filter and settles its provider for the actor: an
+// empty provider means the actor's own (every provider for the operator).
+func (a Actor) auditFilter(f AuditFilter) (store.AuditFilter, error) {
+	provider, err := a.listProvider(f.Provider, f.Year)
+	if err != nil {
+		return store.AuditFilter{}, err
+	}
+	if f.Actor != "" && f.Actor != store.ActorSystem && f.Actor != ActorOperator {
+		if err := checkPerson("actor", f.Actor); err != nil {
+			return store.AuditFilter{}, err
+		}
+	}
+	if f.Action != "" && (len(f.Action) > 64 || !actionName.MatchString(f.Action)) {
+		return store.AuditFilter{}, invalid("action", "action %q is not the name of an action, such as task.completed", f.Action)
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
+		return store.AuditFilter{}, invalid("until", "the end of the time span must be after its start")
+	}
+	if f.After < 0 || f.Before < 0 {
+		return store.AuditFilter{}, invalid("after", "a place in the audit trail is a positive number")
+	}
+	if err := a.authorize(provider, authz.OpAudit, authz.Subject{On: "the audit trail of " + orAll(provider)}); err != nil {
+		return store.AuditFilter{}, err
+	}
+	return store.AuditFilter{Provider: provider, Year: f.Year, Actor: f.Actor, Action: f.Action,
+		Since: f.Since, Until: f.Until, After: f.After, Before: f.Before}, nil
 }
 
 // AuditLog returns the audit events the filter selects, in chain order. The
 // provider's auditors and managers read their provider's trail; the operator
 // every provider's. An empty provider means the actor's own.
 func (s *Service) AuditLog(ctx context.Context, a Actor, f AuditFilter) ([]store.Event, error) {
-	provider, err := a.listProvider(f.Provider, f.Year)
+	sf, err := a.auditFilter(f)
 	if err != nil {
 		return nil, err
 	}
-	f.Provider = provider
-	if f.Actor != "" && f.Actor != store.ActorSystem && f.Actor != ActorOperator {
-		if err := checkPerson("actor", f.Actor); err != nil {
-			return nil, err
-		}
-	}
-	if err := a.authorize(f.Provider, authz.OpAudit, authz.Subject{On: "the audit trail of " + orAll(f.Provider)}); err != nil {
-		return nil, err
-	}
-	events, err := s.store.AuditLog(ctx, store.AuditFilter{Provider: f.Provider, Year: f.Year, Actor: f.Actor, Since: f.Since})
+	events, err := s.store.AuditLog(ctx, sf)
 	return events, fromStore(err)
+}
+
+// AuditPage returns a page of at most size events the filter selects, in
+// chain order: the first ones after f.After, the last ones before f.Before,
+// or the first of all; and whether there are events before and after it.
+// Who may read it is as for AuditLog.
+func (s *Service) AuditPage(ctx context.Context, a Actor, f AuditFilter, size int) (store.AuditPage, error) {
+	if size < 1 || size > MaxAuditPage {
+		return store.AuditPage{}, invalid("size", "a page holds 1 to %d events, not %d", MaxAuditPage, size)
+	}
+	if f.After != 0 && f.Before != 0 {
+		return store.AuditPage{}, invalid("after", "a page starts after an event or ends before one, not both")
+	}
+	sf, err := a.auditFilter(f)
+	if err != nil {
+		return store.AuditPage{}, err
+	}
+	sf.Limit = size
+	p, err := s.store.AuditPage(ctx, sf)
+	return p, fromStore(err)
 }
 
 // VerifyAudit recomputes the hash chain of the whole audit trail and reports

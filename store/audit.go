@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -155,17 +156,24 @@ type AuditFilter struct {
 	Year int
 	// Actor selects the events a person (or "system") caused.
 	Actor string
+	// Action selects the events of one action, such as "task.completed".
+	Action string
 	// Since selects the events at or after that time.
 	Since time.Time
+	// Until selects the events before that time.
+	Until time.Time
+	// After selects the events after that place in the chain (seq), and
+	// Before those before it: the keys of a page, so that a page is found
+	// through the index on seq however far into the trail it is.
+	After, Before int64
+	// Limit is the most events returned (0: all). With Before set, they are
+	// the last events before it; otherwise the first.
+	Limit int
 }
 
-// AuditLog returns the events the filter selects, in chain order.
-func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]Event, error) {
-	var since *time.Time
-	if !f.Since.IsZero() {
-		since = &f.Since
-	}
-	q := `SELECT ` + eventColumns + `
+// auditWhere selects the events of an AuditFilter given as the parameters
+// $1 to $8 (auditArgs).
+const auditWhere = `
 FROM audit_events e LEFT JOIN cycles c ON c.id = e.cycle_id
 WHERE ($1 = '' OR c.provider_code = $1
        OR (e.cycle_id IS NULL AND e.subject IN ('provider/' || $1, 'review-cycle-schedule/' || $1))
@@ -175,12 +183,111 @@ WHERE ($1 = '' OR c.provider_code = $1
   AND ($2 = 0 OR c.year = $2)
   AND ($3 = '' OR e.actor = $3)
   AND ($4::timestamptz IS NULL OR e.at >= $4)
-ORDER BY e.seq`
+  AND ($5 = '' OR e.action = $5)
+  AND ($6::timestamptz IS NULL OR e.at < $6)
+  AND ($7::bigint = 0 OR e.seq > $7::bigint)
+  AND ($8::bigint = 0 OR e.seq < $8::bigint)`
+
+func auditArgs(f AuditFilter) []any {
+	var since, until *time.Time
+	if !f.Since.IsZero() {
+		since = &f.Since
+	}
+	if !f.Until.IsZero() {
+		until = &f.Until
+	}
+	return []any{f.Provider, f.Year, f.Actor, since, f.Action, until, f.After, f.Before}
+}
+
+// AuditLog returns the events the filter selects, in chain order.
+func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]Event, error) {
+	if f.Limit < 0 {
+		return nil, errorf(ErrInvalid, "a limit of %d events is not a number of events", f.Limit)
+	}
+	// A page before a place is read backwards from it, then put in chain
+	// order.
+	order := "ASC"
+	if f.Before != 0 && f.Limit > 0 {
+		order = "DESC"
+	}
+	var limit *int
+	if f.Limit > 0 {
+		limit = &f.Limit
+	}
+	q := `SELECT ` + eventColumns + auditWhere + `
+ORDER BY e.seq ` + order + `
+LIMIT $9`
 	events := []Event{}
-	if err := sqlx.SelectContext(ctx, s.db, &events, q, f.Provider, f.Year, f.Actor, since); err != nil {
+	if err := sqlx.SelectContext(ctx, s.db, &events, q, append(auditArgs(f), limit)...); err != nil {
 		return nil, fmt.Errorf("reading the audit log: %w", dbError(err))
 	}
+	if order == "DESC" {
+		slices.Reverse(events)
+	}
 	return events, nil
+}
+
+// AuditPage is a page of the audit log: its events in chain order, and
+// whether the filter selects events before its first and after its last,
+// which is where the previous and the next page start.
+type AuditPage struct {
+	Events  []Event `json:"events"`
+	Earlier bool    `json:"earlier"`
+	Later   bool    `json:"later"`
+}
+
+// AuditPage returns a page of at most f.Limit events the filter selects: the
+// first ones after f.After, or the last ones before f.Before (a page back),
+// or the first ones of all.
+func (s *Store) AuditPage(ctx context.Context, f AuditFilter) (AuditPage, error) {
+	if f.Limit <= 0 {
+		return AuditPage{}, errorf(ErrInvalid, "a page needs a limit of events, not %d", f.Limit)
+	}
+	if f.After != 0 && f.Before != 0 {
+		return AuditPage{}, errorf(ErrInvalid, "a page starts after an event or ends before one, not both")
+	}
+	probe := f
+	probe.Limit = f.Limit + 1
+	events, err := s.AuditLog(ctx, probe)
+	if err != nil {
+		return AuditPage{}, err
+	}
+	var p AuditPage
+	backwards := f.Before != 0
+	if len(events) > f.Limit {
+		if backwards {
+			events, p.Earlier = events[1:], true
+		} else {
+			events, p.Later = events[:f.Limit], true
+		}
+	}
+	p.Events = events
+	// The other side: is there anything beyond the place the page was
+	// asked from?
+	other := f
+	other.After, other.Before, other.Limit = 0, 0, 1
+	switch {
+	case backwards && len(events) > 0:
+		other.After = events[len(events)-1].Seq
+	case backwards:
+		other.After = f.Before - 1
+	case f.After != 0 && len(events) > 0:
+		other.Before = events[0].Seq
+	case f.After != 0:
+		other.Before = f.After + 1
+	default:
+		return p, nil
+	}
+	beyond, err := s.AuditLog(ctx, other)
+	if err != nil {
+		return AuditPage{}, err
+	}
+	if backwards {
+		p.Later = len(beyond) > 0
+	} else {
+		p.Earlier = len(beyond) > 0
+	}
+	return p, nil
 }
 
 // RecordScheduleChange records that a person set or deleted a provider's

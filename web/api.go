@@ -127,6 +127,17 @@ func (s *Server) routeTable() []route {
 		page("POST", "/password", s.pagePasswordPost),
 		page("GET", "/auth/oidc/{idp}", s.oidcStart),
 		page("GET", "/auth/oidc/callback", s.oidcCallback),
+
+		// The auditor's pages (auditpages.go).
+		page("GET", "/audit", s.pageAudit),
+		page("GET", "/audit.csv", s.pageAuditCSV),
+		page("GET", "/cycles", s.pageCycles),
+		page("GET", "/cycles/{provider}/{year}/report", s.pageReport),
+		page("GET", "/cycles/{provider}/{year}/workflows", s.pageWorkflows),
+		page("GET", "/cycles/{provider}/{year}/audit-export", s.pageAuditExport),
+		page("GET", "/plans/{provider}", s.pagePlans),
+		page("GET", "/plans/{provider}/diff", s.pagePlanDiff),
+		page("GET", "/plans/{provider}/handbook", s.pageHandbook),
 	}
 }
 

@@ -141,3 +141,37 @@ func TestLocalPath(t *testing.T) {
 		}
 	}
 }
+
+// inlineScriptOrStyle says whether a page has script or style the
+// Content-Security-Policy would refuse: a <script> without src, a <style>
+// element or a style attribute. Scripts from the site's own files are fine.
+func inlineScriptOrStyle(body string) bool {
+	if strings.Contains(body, "<style") || strings.Contains(body, "style=") {
+		return true
+	}
+	for rest := body; ; {
+		i := strings.Index(rest, "<script")
+		if i < 0 {
+			return false
+		}
+		tag, _, _ := strings.Cut(rest[i:], ">")
+		if !strings.Contains(tag, " src=") {
+			return true
+		}
+		rest = rest[i+len("<script"):]
+	}
+}
+
+func TestInlineScriptOrStyle(t *testing.T) {
+	for body, want := range map[string]bool{
+		`<script src="/static/oho.js" defer></script>`:    false,
+		`<script>alert(1)</script>`:                       true,
+		`<p style="color: red">`:                          true,
+		`<script src="/a.js"></script><script>x</script>`: true,
+		`<p>no script</p>`:                                false,
+	} {
+		if got := inlineScriptOrStyle(body); got != want {
+			t.Errorf("inlineScriptOrStyle(%q) = %v, want %v", body, got, want)
+		}
+	}
+}

@@ -118,7 +118,7 @@ func TestPagesWorkWithoutScript(t *testing.T) {
 			t.Errorf("the login page lacks %s", want)
 		}
 	}
-	if strings.Contains(page, "<script") || strings.Contains(page, "style=") {
+	if inlineScriptOrStyle(page) {
 		t.Errorf("the login page has inline script or style")
 	}
 	css, err := http.Get(ts.URL + "/static/oho.css")

@@ -126,6 +126,16 @@ func (s *Server) routeTable() []route {
 		page("POST", "/password", s.pagePasswordPost),
 		page("GET", "/auth/oidc/{idp}", s.oidcStart),
 		page("GET", "/auth/oidc/callback", s.oidcCallback),
+
+		// The manager's dashboard (dashboardpages.go).
+		page("GET", "/dashboard", s.pageDashboard),
+		page("POST", "/dashboard/cycles/{provider}", s.pageStartCycle),
+		page("POST", "/dashboard/cycles/{provider}/{year}/cancel", s.pageCancelCycle),
+		page("GET", "/dashboard/tasks/{id}", s.pageSteerTask),
+		page("POST", "/dashboard/tasks/{id}/reassign", s.pageReassign),
+		page("POST", "/dashboard/tasks/{id}/extend", s.pageExtend),
+		page("POST", "/dashboard/schedule/{provider}", s.pageSetSchedule),
+		page("POST", "/dashboard/schedule/{provider}/delete", s.pageDeleteSchedule),
 	}
 }
 

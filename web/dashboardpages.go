@@ -354,9 +354,9 @@ func spanWords(w words, d review.Duration) string {
 	return v.String()
 }
 
-// configDefaults are the defaults the configuration's fields show as hints.
-// The JSON's fields have no default of their own: what it leaves out the
-// fields, and then these defaults, fill.
+// configDefaults are the defaults the configuration's fields show as hints:
+// what neither a field nor the JSON gives, the cycle takes from them
+// (review.Config.WithDefaults).
 func configDefaults(w words) map[string]string {
 	p, r := review.DefaultPhases, review.DefaultReminders
 	return map[string]string{

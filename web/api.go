@@ -138,6 +138,16 @@ func (s *Server) routeTable() []route {
 		page("GET", "/plans/{provider}", s.pagePlans),
 		page("GET", "/plans/{provider}/diff", s.pagePlanDiff),
 		page("GET", "/plans/{provider}/handbook", s.pageHandbook),
+
+		// The manager's dashboard (dashboardpages.go).
+		page("GET", "/dashboard", s.pageDashboard),
+		page("POST", "/dashboard/cycles/{provider}", s.pageStartCycle),
+		page("POST", "/dashboard/cycles/{provider}/{year}/cancel", s.pageCancelCycle),
+		page("GET", "/dashboard/tasks/{id}", s.pageSteerTask),
+		page("POST", "/dashboard/tasks/{id}/reassign", s.pageReassign),
+		page("POST", "/dashboard/tasks/{id}/extend", s.pageExtend),
+		page("POST", "/dashboard/schedule/{provider}", s.pageSetSchedule),
+		page("POST", "/dashboard/schedule/{provider}/delete", s.pageDeleteSchedule),
 	}
 }
 

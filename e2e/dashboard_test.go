@@ -122,7 +122,7 @@ func TestManagerDashboard(t *testing.T) {
 		"approve": {"1h"}, "before": {"2s"}, "every": {"1h"}, "max_rounds": {"2"}}
 	refused := manager.post(startURL, typed)
 	expect(refused, http.StatusUnprocessableEntity, "a cycle for 1999")
-	refused.says(t, "the start refused for 1999", `id="start-year-error">year 1999 is not a year between 2000 and 2999</span>`,
+	refused.says(t, "the start refused for 1999", `id="start-year-error" lang="en">year 1999 is not a year between 2000 and 2999</span>`,
 		`href="#start-year"`, `id="start-year" name="year" value="1999"`, `aria-invalid="true"`, `name="evaluate" value="5s"`,
 		`name="max_rounds" value="2"`)
 	typed.Set("year", "2028")
@@ -134,7 +134,7 @@ func TestManagerDashboard(t *testing.T) {
 	typed.Set("config", `{"phases": {"evaluate": "2h"}, "colour": "blue"}`)
 	refused = manager.post(startURL, typed)
 	expect(refused, http.StatusUnprocessableEntity, "a configuration with an unknown field")
-	refused.says(t, "the start refused for its JSON", `id="start-config-error">the configuration has an unknown field &#34;colour&#34;`,
+	refused.says(t, "the start refused for its JSON", `id="start-config-error" lang="en">the configuration has an unknown field &#34;colour&#34;`,
 		`<details open>`, "colour")
 	if n := e.count(`SELECT count(*) FROM cycles WHERE year = 2028`); n != 0 {
 		t.Fatalf("refused starts recorded %d cycles", n)
@@ -187,14 +187,14 @@ func TestManagerDashboard(t *testing.T) {
 		`<option value="harbour.staff">harbour.staff</option>`)
 	noReason := manager.post(harbourSteer+"/reassign", url.Values{"to": {"harbour.staff"}, "reason": {" "}})
 	expect(noReason, http.StatusUnprocessableEntity, "a reassignment without a reason")
-	noReason.says(t, "the reassignment refused", `id="reassign-reason-error">reassign needs a reason</span>`,
+	noReason.says(t, "the reassignment refused", `id="reassign-reason-error" lang="en">reassign needs a reason</span>`,
 		`<option value="harbour.staff" selected>`, `href="#reassign-reason"`)
 	if n := e.count(`SELECT count(*) FROM tasks WHERE id = $1 AND assignee = ''`, harbourEval); n != 1 {
 		t.Fatal("a refused reassignment changed the task")
 	}
 	nobody := manager.post(harbourSteer+"/reassign", url.Values{"to_other": {"no.such"}, "reason": {"Leave"}})
 	expect(nobody, http.StatusNotFound, "a reassignment to nobody")
-	nobody.says(t, "the reassignment to nobody", `id="reassign-other-error">there is no person &#34;no.such&#34;</span>`,
+	nobody.says(t, "the reassignment to nobody", `id="reassign-other-error" lang="en">there is no person &#34;no.such&#34;</span>`,
 		`value="no.such"`)
 	reassigned := manager.post(harbourSteer+"/reassign", url.Values{"to": {""}, "to_other": {"forest.staff"},
 		"reason": {"Harbour's counsellor is on leave"}})
@@ -211,7 +211,7 @@ func TestManagerDashboard(t *testing.T) {
 	badSpan.says(t, "the extension refused", `id="extend-by-error">pian ei ole kesto`, `value="pian"`, "Inspection week")
 	noReason = manager.post(northSteer+"/extend", url.Values{"by": {"2d"}})
 	expect(noReason, http.StatusUnprocessableEntity, "an extension without a reason")
-	noReason.says(t, "the extension refused without a reason", `id="extend-reason-error">extend needs a reason</span>`, `value="2d"`)
+	noReason.says(t, "the extension refused without a reason", `id="extend-reason-error" lang="en">extend needs a reason</span>`, `value="2d"`)
 	extended := manager.post(northSteer+"/extend", url.Values{"by": {"2d"}, "reason": {"Inspection week"}})
 	expect(extended, http.StatusOK, "the extension")
 	extended.says(t, "the dashboard after the extension", "Tehtävän "+northEval+" määräaika on nyt")
@@ -279,7 +279,7 @@ func TestManagerDashboard(t *testing.T) {
 	// Cancelling the cycle: refused without a reason, then cancelled.
 	noReason = manager.post(cancelURL, url.Values{"reason": {""}})
 	expect(noReason, http.StatusUnprocessableEntity, "a cancellation without a reason")
-	noReason.says(t, "the cancellation refused", `id="cancel-2028-reason-error">cancel needs a reason</span>`, `href="#cancel-2028-reason"`)
+	noReason.says(t, "the cancellation refused", `id="cancel-2028-reason-error" lang="en">cancel needs a reason</span>`, `href="#cancel-2028-reason"`)
 	cancelled := manager.post(cancelURL, url.Values{"reason": {"Started with the wrong deadlines"}})
 	expect(cancelled, http.StatusOK, "the cancellation")
 	cancelled.says(t, "the dashboard after the cancellation", "Vuoden 2028 arviointikierros on peruttu.",
@@ -292,7 +292,7 @@ func TestManagerDashboard(t *testing.T) {
 	// then set, shown, and deleted.
 	badDate := manager.post(scheduleURL, url.Values{"month": {"2"}, "day": {"29"}, "hour": {"6"}})
 	expect(badDate, http.StatusUnprocessableEntity, "a schedule on 29 February")
-	badDate.says(t, "the schedule refused", `id="sched-day-error">day 29 of month 2 is refused`, `id="sched-month" name="month" value="2"`)
+	badDate.says(t, "the schedule refused", `id="sched-day-error" lang="en">day 29 of month 2 is refused`, `id="sched-month" name="month" value="2"`)
 	set := manager.post(scheduleURL, url.Values{"month": {"8"}, "day": {"15"}, "hour": {"6"}, "max_rounds": {"2"}})
 	expect(set, http.StatusOK, "the schedule set")
 	set.says(t, "the dashboard with the schedule", "Vuosiaikataulu on asetettu.", "joka vuosi 15.8. klo 6.00 (Europe/Helsinki)",

@@ -200,10 +200,10 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, service.ErrInvalid):
 			for name, text := range fieldsOf(err) {
-				problems = append(problems, problem{Field: auditFields[name], Text: text})
+				problems = append(problems, problem{Field: auditFields[name], Text: text, Lang: serviceLang})
 			}
 			if len(problems) == 0 {
-				problems = append(problems, problem{Text: err.Error()})
+				problems = append(problems, problem{Text: err.Error(), Lang: serviceLang})
 			}
 		case err != nil:
 			s.pageError(w, r, a, err)
@@ -220,7 +220,7 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request) {
 		})
 		for _, pr := range problems {
 			if pr.Field != "" && p.Errors[pr.Field] == nil {
-				p.Errors[pr.Field] = &fieldErr{ID: pr.Field, Text: pr.Text}
+				p.Errors[pr.Field] = &fieldErr{ID: pr.Field, Text: pr.Text, Lang: pr.Lang}
 			}
 		}
 		p.Problems = problems
@@ -604,7 +604,7 @@ func (s *Server) pagePlanDiff(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, service.ErrInvalid) || errors.Is(err, service.ErrNotFound):
 			code = statusOf(err)
-			p.Problems = append(p.Problems, problem{Text: err.Error()})
+			p.Problems = append(p.Problems, problem{Text: err.Error(), Lang: serviceLang})
 		case err != nil:
 			s.pageError(w, r, a, err)
 			return

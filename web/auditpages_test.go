@@ -181,9 +181,9 @@ func TestAuditorPages(t *testing.T) {
 	}
 	bad.says(t, "the trail with bad filters", `id="audit-year-error">twenty ei ole vuosiluku`, `href="#audit-from"`, `value="twenty"`, `aria-invalid="true"`)
 	for _, tt := range []struct{ query, says string }{
-		{"actor=Bad+Actor", `id="audit-actor-error">actor &#34;Bad Actor&#34; is not a person ID`},
-		{"action=DROP+TABLE", `id="audit-action-error">action &#34;DROP TABLE&#34; is not the name of an action`},
-		{"from=2027-03-02&to=2027-03-01", `id="audit-to-error">the end of the time span must be after its start`},
+		{"actor=Bad+Actor", `id="audit-actor-error" lang="en">actor &#34;Bad Actor&#34; is not a person ID`},
+		{"action=DROP+TABLE", `id="audit-action-error" lang="en">action &#34;DROP TABLE&#34; is not the name of an action`},
+		{"from=2027-03-02&to=2027-03-01", `id="audit-to-error" lang="en">the end of the time span must be after its start`},
 		{"after=x", "x ei ole kohta lokissa"},
 		{"per=5000", `id="audit-per-error">5000 ei ole tapahtumien määrä väliltä 1–500`},
 	} {

@@ -240,7 +240,7 @@ func (f configForm) config(w words, prefix string) (review.Config, []problem) {
 	var out []problem
 	if strings.TrimSpace(f.JSON) != "" {
 		if err := check.Decode([]byte(f.JSON), "the configuration", &cfg); err != nil {
-			out = append(out, problem{Field: prefix + "config", Text: err.Error()})
+			out = append(out, problem{Field: prefix + "config", Text: err.Error(), Lang: serviceLang})
 		}
 	}
 	for _, d := range []struct {
@@ -307,11 +307,11 @@ func configFieldName(name string) string {
 func refusal(err error, field func(string) string, order []string) []problem {
 	fields := service.FieldsOf(err)
 	if len(fields) == 0 {
-		return []problem{{Text: err.Error()}}
+		return []problem{{Text: err.Error(), Lang: serviceLang}}
 	}
 	var out []problem
 	for name, text := range fields {
-		out = append(out, problem{Field: field(name), Text: text})
+		out = append(out, problem{Field: field(name), Text: text, Lang: serviceLang})
 	}
 	rank := func(f string) int {
 		if i := slices.Index(order, f); i >= 0 {
@@ -330,7 +330,7 @@ func fieldErrors(problems []problem) map[string]*fieldErr {
 	errs := map[string]*fieldErr{}
 	for _, p := range problems {
 		if p.Field != "" && errs[p.Field] == nil {
-			errs[p.Field] = &fieldErr{ID: p.Field, Text: p.Text}
+			errs[p.Field] = &fieldErr{ID: p.Field, Text: p.Text, Lang: p.Lang}
 		}
 	}
 	return errs
@@ -691,7 +691,7 @@ func (s *Server) pageReassign(w http.ResponseWriter, r *http.Request) {
 	_, err := s.svc.ChangeTask(r.Context(), *a, service.ChangeTask{TaskID: t.ID, Op: review.OpReassign, To: to, Reason: p.ReassignReason})
 	if errors.Is(err, service.ErrNotFound) && to != "" {
 		// The task was found a moment ago: it is the person who is not.
-		p.Problems = []problem{{Field: toField, Text: err.Error()}}
+		p.Problems = []problem{{Field: toField, Text: err.Error(), Lang: serviceLang}}
 		p.Errors = fieldErrors(p.Problems)
 		s.showSteer(w, r, a, http.StatusNotFound, p)
 		return

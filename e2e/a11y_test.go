@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/oho-dev/oho/review"
+)
+
+// reader is one browser asking for one language, logged in as one person
+// at a time.
+type reader struct {
+	lang   string
+	ctx    context.Context
+	person string
+}
+
+// TestEveryPageAccessible opens every page of the web front end, in
+// Finnish and in English, as the person it is for, with the forms open and
+// in their refused states, and the error pages: axe-core finds no WCAG 2.1
+// A or AA violation and the console no error on any of them. A cycle is
+// driven through the command line from one stage to the next, each task's
+// page checked while its form is open.
+func TestEveryPageAccessible(t *testing.T) {
+	idp, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Shutdown() })
+	e := newEnv(t)
+	addr := freeAddr(t)
+	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
+	e.startWorker()
+	org := e.org()
+	org["people"] = append(org["people"].([]map[string]any),
+		map[string]any{"id": "a.auditor", "name": "Aino Auditor", "roles": []map[string]string{{"role": "auditor", "unit": ""}}})
+	for _, p := range org["people"].([]map[string]any) {
+		p["email"] = mailOf(p["id"].(string))
+	}
+	e.ok("org", "import", e.file("org.json", org))
+	e.ok("plan", "import", "--provider", e.provider, "--as", "m.manager", "--effective", "2025-08-01", e.file("plan.md", currentPlan))
+	srv := e.startServer(addr, "--oidc", e.file("idps.json", map[string]any{"identity_providers": []map[string]any{
+		{"id": "staff", "provider": e.provider, "name": "Henkilöstö / Staff", "issuer": idp.Issuer(), "client_id": idp.ClientID,
+			"client_secret": idp.ClientSecret, "match": "email"}}}))
+
+	readers := []*reader{{lang: "fi", ctx: newBrowser(t)}, {lang: "en", ctx: newBrowserIn(t, "en-GB,en")}}
+	as := func(r *reader, person string) {
+		t.Helper()
+		if r.person == person {
+			return
+		}
+		if r.person != "" {
+			submit(t, r.ctx, "logging out", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
+		}
+		idp.QueueUser(&mockoidc.MockUser{Subject: "entra-" + person, Email: mailOf(person), EmailVerified: true})
+		if code := openPage(t, r.ctx, srv.base+"/auth/oidc/staff"); code != http.StatusOK {
+			t.Fatalf("logging %s in: %d", person, code)
+		}
+		r.person = person
+	}
+	checked := 0
+	check := func(r *reader, name string, wantCode int) {
+		t.Helper()
+		if lang := pageLang(t, r.ctx); lang != r.lang {
+			t.Errorf("%s: <html lang=%q>, want %s", name, lang, r.lang)
+		}
+		checkAccessible(t, r.ctx, name+"-"+r.lang)
+		screenshot(t, r.ctx, "a11y-"+name+"-"+r.lang)
+		checked++
+	}
+	// visit opens a page as the person in both languages and checks it.
+	visit := func(person, path, name string, wantCode int) {
+		t.Helper()
+		for _, r := range readers {
+			as(r, person)
+			if code := openPage(t, r.ctx, srv.base+path); code != wantCode {
+				t.Errorf("%s as %s (%s): got %d, want %d", path, person, r.lang, code, wantCode)
+			}
+			check(r, name, wantCode)
+		}
+	}
+	// refuse opens a form as the person, fills it and sends it, expecting
+	// it refused, in both languages.
+	refuse := func(person, path, name string, fill ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		for _, r := range readers {
+			as(r, person)
+			openPage(t, r.ctx, srv.base+path)
+			if code := submit(t, r.ctx, "sending "+name, fill...); code < 400 {
+				t.Errorf("%s as %s (%s): the form was not refused (%d)", name, person, r.lang, code)
+			}
+			check(r, name, 0)
+		}
+	}
+	task := func(kind review.TaskKind, round int, unit string) string {
+		return "/tasks/" + url.PathEscape(review.TaskID(e.provider, 2026, kind, round, unit))
+	}
+	send := `button[name="action"][value="complete"]`
+
+	// Pages anyone may open.
+	for _, r := range readers {
+		openPage(t, r.ctx, srv.base+"/login")
+		check(r, "login", 200)
+		openPage(t, r.ctx, srv.base+"/accessibility")
+		check(r, "accessibility", 200)
+	}
+
+	// The manager starts the cycle; the dashboard, its refusal, the inbox.
+	visit("m.manager", "/dashboard", "dashboard", 200)
+	refuse("m.manager", "/dashboard", "dashboard-refused",
+		chromedp.SetValue(chromedp.ID("start-year"), "1999"), chromedp.Click(chromedp.CSS(`form[action="/dashboard/cycles/`+e.provider+`"] button[type="submit"]`)))
+	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", "2026", "--config", e.file("c.json", catalogueConfig("HARBOUR")))
+	evalNorth := review.TaskID(e.provider, 2026, review.KindEvaluate, 0, "NORTH")
+	e.waitTask(evalNorth)
+	visit("m.manager", "/dashboard", "dashboard-running", 200)
+	visit("m.manager", "/dashboard/tasks/"+url.PathEscape(evalNorth), "steer-task", 200)
+
+	// The evaluation and the consultation, open and refused.
+	visit("north.staff", "/", "inbox", 200)
+	visit("north.staff", task(review.KindEvaluate, 0, "NORTH"), "evaluate", 200)
+	refuse("north.staff", task(review.KindEvaluate, 0, "NORTH"), "evaluate-refused",
+		chromedp.SetValue(chromedp.ID("ind-0-value"), "paljon"), chromedp.Click(chromedp.CSS(send)))
+	e.waitTask(review.TaskID(e.provider, 2026, review.KindConsult, 0, "NORTH"))
+	visit("north.rep", task(review.KindConsult, 0, "NORTH"), "consult", 200)
+	refuse("north.rep", task(review.KindConsult, 0, "NORTH"), "consult-refused", chromedp.Click(chromedp.CSS(send)))
+	for _, u := range units {
+		ev := evaluation(u)
+		ev["indicators"] = []map[string]any{measured("SAFE", 80), measured("ABSENT", 9)}
+		e.complete(review.TaskID(e.provider, 2026, review.KindEvaluate, 0, u), strings.ToLower(u)+".staff", ev)
+		e.complete(review.TaskID(e.provider, 2026, review.KindConsult, 0, u), strings.ToLower(u)+".rep", consultation())
+	}
+
+	// The draft, open and refused.
+	draftID := review.TaskID(e.provider, 2026, review.KindDraft, 1, "")
+	e.waitTask(draftID)
+	visit("p.editor", task(review.KindDraft, 1, ""), "draft", 200)
+	refuse("p.editor", task(review.KindDraft, 1, ""), "draft-refused", chromedp.Click(chromedp.CSS(send)))
+	e.complete(draftID, "p.editor", draft(1))
+
+	// A sign-off, open and refused; then the others.
+	signNorth := review.TaskID(e.provider, 2026, review.KindSignOff, 1, "NORTH")
+	e.waitTask(signNorth)
+	visit("north.head", task(review.KindSignOff, 1, "NORTH"), "signoff", 200)
+	refuse("north.head", task(review.KindSignOff, 1, "NORTH"), "signoff-refused",
+		chromedp.Click(chromedp.CSS(`input[name="decision"][value="request_changes"]`)), chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)))
+	for _, u := range units {
+		sid := review.TaskID(e.provider, 2026, review.KindSignOff, 1, u)
+		e.complete(sid, strings.ToLower(u)+".head", map[string]any{"decision": "approve", "version_hash": hashOf(e.waitTask(sid))})
+	}
+
+	// The approval, open and refused; then published.
+	approveID := review.TaskID(e.provider, 2026, review.KindApprove, 1, "")
+	e.waitTask(approveID)
+	visit("r.approver", task(review.KindApprove, 1, ""), "approve", 200)
+	// No decision chosen: refused.
+	refuse("r.approver", task(review.KindApprove, 1, ""), "approve-refused", chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)))
+	e.complete(approveID, "r.approver", map[string]any{"decision": "approve", "effective_from": "2026-08-01"})
+	waitStatus(t, e, 2026, review.CycleCompleted)
+
+	// After publication: a done task, the students' view, the auditor's
+	// pages, refusals and errors.
+	visit("north.staff", task(review.KindEvaluate, 0, "NORTH"), "task-done", 200)
+	visit("north.rep", "/students", "students", 200)
+	visit("m.manager", "/dashboard", "dashboard-done", 200)
+	visit("a.auditor", "/audit", "audit", 200)
+	visit("a.auditor", "/audit?year=twenty", "audit-refused", http.StatusUnprocessableEntity)
+	visit("a.auditor", "/cycles", "cycles", 200)
+	visit("a.auditor", fmt.Sprintf("/cycles/%s/2026/report", e.provider), "report", 200)
+	visit("a.auditor", fmt.Sprintf("/cycles/%s/2026/workflows", e.provider), "workflows", 200)
+	visit("a.auditor", "/plans/"+e.provider, "plans", 200)
+	visit("a.auditor", "/plans/"+e.provider+"/diff?from=1&to=2", "plan-diff", 200)
+	visit("north.rep", "/audit", "forbidden", http.StatusForbidden)
+	visit("north.staff", "/tasks/"+url.PathEscape(e.provider+"/2026/evaluate/WEST"), "not-found", http.StatusNotFound)
+	if checked < 58 {
+		t.Errorf("checked %d pages, want every page in both languages", checked)
+	}
+}

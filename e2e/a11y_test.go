@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/oauth2-proxy/mockoidc"
@@ -181,4 +182,53 @@ func TestEveryPageAccessible(t *testing.T) {
 	if checked < 58 {
 		t.Errorf("checked %d pages, want every page in both languages", checked)
 	}
+}
+
+// TestDashboardProgressLive: the dashboard's progress of a running cycle
+// refreshes in place (htmx, every 10 s) as tasks are done, without the
+// page being loaded again, and with no error on the console (the htmx file
+// and its use allowed by the Content-Security-Policy).
+func TestDashboardProgressLive(t *testing.T) {
+	idp, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Shutdown() })
+	e := newEnv(t)
+	addr := freeAddr(t)
+	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
+	e.startWorker()
+	org := e.org()
+	for _, p := range org["people"].([]map[string]any) {
+		p["email"] = mailOf(p["id"].(string))
+	}
+	e.ok("org", "import", e.file("org.json", org))
+	srv := e.startServer(addr, "--oidc", e.file("idps.json", map[string]any{"identity_providers": []map[string]any{
+		{"id": "staff", "provider": e.provider, "name": "Staff", "issuer": idp.Issuer(), "client_id": idp.ClientID,
+			"client_secret": idp.ClientSecret, "match": "email"}}}))
+	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", "2026", "--config",
+		e.file("c.json", `{"phases": {"evaluate": "2h", "consult": "2h", "update": "1h", "signoff": "1h", "approve": "1h"}}`))
+	evalNorth := review.TaskID(e.provider, 2026, review.KindEvaluate, 0, "NORTH")
+	e.waitTask(evalNorth)
+
+	ctx := newBrowser(t)
+	idp.QueueUser(&mockoidc.MockUser{Subject: "entra-m.manager", Email: mailOf("m.manager"), EmailVerified: true})
+	openPage(t, ctx, srv.base+"/auth/oidc/staff")
+	openPage(t, ctx, srv.base+"/dashboard")
+	before := textOf(t, ctx, "#progress-2026")
+	// A mark on the page that a reload would lose.
+	do(t, ctx, "marking the page", chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+	e.complete(evalNorth, "north.staff", evaluation("NORTH"))
+	deadline := time.Now().Add(25 * time.Second)
+	for textOf(t, ctx, "#progress-2026") == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("the progress did not change within 25 s of a task being done:\n%s", before)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if !run(t, ctx, "reading the mark", chromedp.Evaluate[bool](`window.notReloaded === true`)) {
+		t.Error("the page was loaded again instead of refreshing its progress in place")
+	}
+	checkConsole(t, ctx, "dashboard-live")
+	checkAccessible(t, ctx, "dashboard-live")
 }

@@ -80,6 +80,8 @@ func TestTaskFormsThroughPages(t *testing.T) {
 	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
 	e.startWorker()
 	org := e.org()
+	org["people"] = append(org["people"].([]map[string]any),
+		map[string]any{"id": "north.rep2", "name": "Second rep, NORTH", "roles": []map[string]string{{"role": "student_rep", "unit": "NORTH"}}})
 	for _, p := range org["people"].([]map[string]any) {
 		p["email"] = mailOf(p["id"].(string))
 	}
@@ -184,9 +186,21 @@ func TestTaskFormsThroughPages(t *testing.T) {
 	again.get("/").says(t, "a new session of north.staff", `<html lang="en">`)
 
 	// The consultation by its form, with a feedback item.
-	rep := login("north.rep", "staff")
+	// The consultation: taken from the pool, passed to another unit's rep
+	// (refused, in the inbox), then to the unit's other rep, who sends it.
+	first := login("north.rep", "staff")
 	consultURL := "/tasks/" + url.PathEscape(review.TaskID(e.provider, 2026, review.KindConsult, 0, "NORTH"))
-	rep.get(consultURL).says(t, "the consult task's page", "Älä nimeä ketään opiskelijaa")
+	first.get("/").says(t, "north.rep's inbox", "Tehtävät, jotka voit ottaa", `action="`+consultURL+`/claim"`)
+	first.post(consultURL+"/claim", url.Values{}).says(t, "the inbox after taking the consultation", `action="`+consultURL+`/delegate"`, "Minulle osoitetut tehtävät")
+	wrong := first.post(consultURL+"/delegate", url.Values{"to": {"harbour.rep"}})
+	if wrong.code < 400 {
+		t.Errorf("passing NORTH's consultation to harbour.rep: got %d, want a refusal", wrong.code)
+	}
+	wrong.says(t, "the refused delegation", `<p class="error" role="alert" lang="en">`, "harbour.rep", `value="harbour.rep"`)
+	first.post(consultURL+"/delegate", url.Values{"to": {"north.rep2"}}).says(t, "the inbox after passing it on", "Sinulla ei ole avoimia tehtäviä.")
+	rep := login("north.rep2", "staff")
+	rep.get("/").says(t, "north.rep2's inbox", `href="`+consultURL+`"`)
+	rep.get(consultURL).says(t, "the consult task's page", "Älä nimeä ketään opiskelijaa", "north.rep2")
 	bad := rep.post(consultURL, url.Values{"feedback": {"2"}, "action": {"complete"}, "method": {"survey"}, "participants": {"many"},
 		"held_on": {"2026-03-10"}, "s-0-section": {"individual"}, "s-0-text": {"Counsellor hours are hard to find"}})
 	bad.says(t, "the refused consultation", `id="participants-error">many ei ole luku`)

@@ -120,6 +120,7 @@ func (s *Server) routeTable() []route {
 		page("POST", "/tasks/{id}", s.pageTaskPost),
 		page("POST", "/tasks/{id}/claim", s.pageTaskChange(review.OpClaim)),
 		page("POST", "/tasks/{id}/unclaim", s.pageTaskChange(review.OpUnclaim)),
+		page("POST", "/tasks/{id}/delegate", s.pageTaskChange(review.OpDelegate)),
 		page("GET", "/login", s.pageLogin),
 		page("POST", "/login", s.pageLoginPost),
 		page("POST", "/logout", s.pageLogout),

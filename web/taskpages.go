@@ -16,10 +16,14 @@ import (
 )
 
 // inboxPage is what the inbox shows: the person's open tasks, soonest due
-// first, and those of their roles' pools they may claim.
+// first, and those of their roles' pools they may claim; and a refused
+// claim, give-back or delegation, in the service's words.
 type inboxPage struct {
 	Mine, Claimable []store.InboxTask
 	Notice          string
+	Refused         string
+	RefusedTask     string
+	Delegate        string // the person ID typed for the refused delegation
 }
 
 func (s *Server) pageInbox(w http.ResponseWriter, r *http.Request) {
@@ -27,13 +31,21 @@ func (s *Server) pageInbox(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	var p inboxPage
+	if done := r.URL.Query().Get("done"); done != "" {
+		p.Notice = wordsFor(readerLang(r, a.Person.Language)).T("inbox.done", "Task", done)
+	}
+	s.inbox(w, r, a, http.StatusOK, p)
+}
+
+// inbox shows the inbox with its status.
+func (s *Server) inbox(w http.ResponseWriter, r *http.Request, a *service.Actor, code int, p inboxPage) {
 	tasks, err := s.svc.Inbox(r.Context(), *a)
 	if err != nil {
 		s.pageError(w, r, a, err)
 		return
 	}
 	v := s.page(r, a, "inbox.title", "inbox")
-	var p inboxPage
 	for _, t := range tasks {
 		if t.Claimable {
 			p.Claimable = append(p.Claimable, t)
@@ -41,22 +53,29 @@ func (s *Server) pageInbox(w http.ResponseWriter, r *http.Request) {
 			p.Mine = append(p.Mine, t)
 		}
 	}
-	if done := r.URL.Query().Get("done"); done != "" {
-		p.Notice = v.W.T("inbox.done", "Task", done)
-	}
 	v.Data = p
-	s.render(w, r, http.StatusOK, "inbox.html", v)
+	s.render(w, r, code, "inbox.html", v)
 }
 
-// pageTaskChange claims or unclaims a task from the inbox and goes back to it.
+// pageTaskChange claims, gives back or delegates a task from the inbox and
+// goes back to it; a refusal shows the inbox with the service's words.
 func (s *Server) pageTaskChange(op review.TaskOp) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		a, ok := s.personal(w, r)
 		if !ok {
 			return
 		}
-		if _, err := s.svc.ChangeTask(r.Context(), *a, service.ChangeTask{TaskID: r.PathValue("id"), Op: op}); err != nil {
-			s.pageError(w, r, a, err)
+		if err := r.ParseForm(); err != nil {
+			s.pageError(w, r, a, errorOf(service.ErrInvalid, "the form could not be read"))
+			return
+		}
+		id, to := r.PathValue("id"), strings.TrimSpace(r.PostForm.Get("to"))
+		if _, err := s.svc.ChangeTask(r.Context(), *a, service.ChangeTask{TaskID: id, Op: op, To: to}); err != nil {
+			if code := statusOf(err); code >= 500 {
+				s.pageError(w, r, a, err)
+				return
+			}
+			s.inbox(w, r, a, statusOf(err), inboxPage{Refused: err.Error(), RefusedTask: id, Delegate: to})
 			return
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)

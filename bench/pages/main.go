@@ -98,9 +98,26 @@ func run(tasks, n int, password string) error {
 	if err := db.GetContext(ctx, &year, `SELECT max(year) FROM cycles WHERE provider_code = 'DEMO'`); err != nil {
 		return err
 	}
-	var evalID string
-	if err := db.GetContext(ctx, &evalID, `SELECT id FROM tasks WHERE cycle_id = $1 AND kind = 'evaluate' AND unit_code = 'NORTH'`,
-		fmt.Sprintf("review-cycle/DEMO/%d", year)); err != nil {
+	taskOf := func(kind, unit string) (string, error) {
+		var id string
+		err := db.GetContext(ctx, &id, `SELECT id FROM tasks WHERE cycle_id = $1 AND kind = $2 AND unit_code = $3 ORDER BY round DESC LIMIT 1`,
+			fmt.Sprintf("review-cycle/DEMO/%d", year), kind, unit)
+		return id, err
+	}
+	evalID, err := taskOf("evaluate", "NORTH")
+	if err != nil {
+		return err
+	}
+	draftID, err := taskOf("draft", "")
+	if err != nil {
+		return err
+	}
+	signID, err := taskOf("signoff", "NORTH")
+	if err != nil {
+		return err
+	}
+	var version int
+	if err := db.GetContext(ctx, &version, `SELECT max(version) FROM plan_versions pv JOIN plans p ON p.id = pv.plan_id WHERE p.provider_code = 'DEMO'`); err != nil {
 		return err
 	}
 	pages := []struct{ person, path string }{
@@ -108,6 +125,8 @@ func run(tasks, n int, password string) error {
 		{"", "/accessibility"},
 		{"north.nurse", "/"},
 		{"north.nurse", "/tasks/" + url.PathEscape(evalID)},
+		{"pekka.editor", "/tasks/" + url.PathEscape(draftID)},
+		{"north.head", "/tasks/" + url.PathEscape(signID)},
 		{"pekka.editor", "/"},
 		{"north.students", "/students"},
 		{"ella.manager", "/students"},
@@ -116,6 +135,10 @@ func run(tasks, n int, password string) error {
 		{"aino.auditor", "/cycles"},
 		{"aino.auditor", fmt.Sprintf("/cycles/DEMO/%d/report", year)},
 		{"aino.auditor", "/plans/DEMO"},
+		{"aino.auditor", fmt.Sprintf("/plans/DEMO/diff?from=1&to=%d", version)},
+		{"aino.auditor", fmt.Sprintf("/plans/DEMO/handbook?version=%d", version)},
+		{"aino.auditor", fmt.Sprintf("/cycles/DEMO/%d/workflows", year)},
+		{"ella.manager", "/dashboard/tasks/" + url.PathEscape(evalID)},
 	}
 	clients := map[string]*http.Client{}
 	var count int

@@ -28,6 +28,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	idpFile := fs.String("oidc", "", "identity providers file (JSON; default OHO_OIDC_FILE, else none)")
 	certFile := fs.String("tls-cert", "", "TLS certificate file (PEM), to serve https")
 	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
+	feedback := fs.String("feedback-email", os.Getenv("OHO_FEEDBACK_EMAIL"), "where the accessibility statement asks for feedback (default OHO_FEEDBACK_EMAIL)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(a.stderr, nil))
-	srv, err := web.New(web.Config{Service: svc, DB: a.db.DB, BaseURL: *base, IdentityProviders: idps, Logger: logger})
+	srv, err := web.New(web.Config{Service: svc, DB: a.db.DB, BaseURL: *base, IdentityProviders: idps, Logger: logger, FeedbackEmail: *feedback})
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,10 @@ type Config struct {
 	// IdentityProviders are the OpenID Connect identity providers people
 	// may log in with (see LoadIdentityProviders); none is fine.
 	IdentityProviders []IdentityProvider
+	// FeedbackEmail is where the accessibility statement asks people to
+	// send feedback on accessibility (the provider's OHO administrator);
+	// without it the statement names the administrator only.
+	FeedbackEmail string
 	// Logger receives one line per failed request; slog.Default when nil.
 	Logger *slog.Logger
 }
@@ -80,6 +84,7 @@ type Server struct {
 	logger   *slog.Logger
 	routes   []route
 	handler  http.Handler
+	feedback string
 }
 
 // New returns a server for the configuration, refusing a base URL that
@@ -92,7 +97,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Service == nil || cfg.DB == nil {
 		return nil, errors.New("web: a service and a database are needed")
 	}
-	s := &Server{svc: cfg.Service, base: base, logger: cfg.Logger}
+	s := &Server{svc: cfg.Service, base: base, logger: cfg.Logger, feedback: cfg.FeedbackEmail}
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}

@@ -160,3 +160,35 @@ func TestBaseURL(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessibilityStatement: the statement in both languages, with the
+// feedback address the server is given, or without one.
+func TestAccessibilityStatement(t *testing.T) {
+	db, _ := dbtest.New(t)
+	for _, feedback := range []string{"saavutettavuus@college.example", ""} {
+		s, err := New(Config{Service: service.New(service.Config{Store: store.New(db)}), DB: db.DB, BaseURL: "http://127.0.0.1:8080", FeedbackEmail: feedback})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ts := httptest.NewServer(s.Handler())
+		defer ts.Close()
+		for lang, want := range map[string]string{"fi": "<h1>Saavutettavuusseloste</h1>", "en": "<h1>Accessibility statement</h1>"} {
+			req, _ := http.NewRequest("GET", ts.URL+"/accessibility", nil)
+			req.Header.Set("Accept-Language", lang)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			page := string(b)
+			if resp.StatusCode != http.StatusOK || !strings.Contains(page, want) || !strings.Contains(page, "306/2019") {
+				t.Errorf("the statement in %s: %d\n%s", lang, resp.StatusCode, page)
+			}
+			if has := strings.Contains(page, `href="mailto:saavutettavuus@college.example"`); has != (feedback != "") {
+				t.Errorf("the statement in %s with feedback address %q: mailto link shown %v", lang, feedback, has)
+			}
+		}
+	}
+}

@@ -220,5 +220,7 @@ func (s *Server) pageAccessibility(w http.ResponseWriter, r *http.Request) {
 	if actor, err := s.actor(r); err == nil {
 		a = &actor
 	}
-	s.render(w, r, http.StatusOK, "accessibility.html", s.page(r, a, "a11y.title", "accessibility"))
+	v := s.page(r, a, "a11y.title", "accessibility")
+	v.Data = s.feedback
+	s.render(w, r, http.StatusOK, "accessibility.html", v)
 }

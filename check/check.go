@@ -9,6 +9,10 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	// The validator's timezone rule loads the name: with the zone database
+	// embedded, a zone accepted here loads on every machine that runs OHO,
+	// zone files installed or not.
+	_ "time/tzdata"
 
 	"github.com/go-playground/validator/v10"
 )
@@ -146,6 +150,8 @@ func describe(fe validator.FieldError) string {
 		return fmt.Sprintf("%s has the same %s twice", field, jsonName(param))
 	case "len":
 		return fmt.Sprintf("%s must be exactly %s characters", field, param)
+	case "timezone":
+		return fmt.Sprintf("%s %q is not a time zone (IANA name such as Europe/Helsinki)", field, fmt.Sprint(fe.Value()))
 	case "hexadecimal":
 		return field + " must be hexadecimal"
 	case "gtefield", "gte", "lte":

@@ -22,6 +22,7 @@ type sample struct {
 	Email    string  `json:"email" validate:"omitempty,email"`
 	Ref      string  `json:"ref"`
 	Label    string  `json:"label" validate:"required_without=Ref"`
+	Zone     string  `json:"time_zone" validate:"omitempty,timezone"`
 }
 
 func TestStructMessages(t *testing.T) {
@@ -43,6 +44,12 @@ func TestStructMessages(t *testing.T) {
 		{"required_if", sample{Name: "x", Decision: "approve", Label: "l"}, "since is required when decision is approve"},
 		{"email", sample{Name: "x", Email: "anna at school", Label: "l"}, `email must be an e-mail address such as name@example.fi (got "anna at school")`},
 		{"unique", sample{Name: "x", Tags: []inner{{"a"}, {"a"}}, Label: "l"}, "tags has the same code twice"},
+		{"time zone", sample{Name: "x", Label: "l", Zone: "Europe/Helsinki"}, ""},
+		{"time zone UTC", sample{Name: "x", Label: "l", Zone: "UTC"}, ""},
+		{"not a time zone", sample{Name: "x", Label: "l", Zone: "Mars/Base"}, `time_zone "Mars/Base" is not a time zone (IANA name such as Europe/Helsinki)`},
+		{"the machine's zone is no zone", sample{Name: "x", Label: "l", Zone: "Local"}, `time_zone "Local" is not a time zone (IANA name such as Europe/Helsinki)`},
+		{"an offset is no zone", sample{Name: "x", Label: "l", Zone: "+02:00"}, `time_zone "+02:00" is not a time zone (IANA name such as Europe/Helsinki)`},
+		{"a path is no zone", sample{Name: "x", Label: "l", Zone: "../../../etc/localtime"}, `time_zone "../../../etc/localtime" is not a time zone (IANA name such as Europe/Helsinki)`},
 		{"several", sample{Kind: "z", Label: "l"}, `name is required; kind must be one of a, b (got "z")`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -165,8 +165,27 @@ func TestCycleThroughCommandLine(t *testing.T) {
 	if out := e.ok("org", "import", orgFile); !strings.Contains(out, "3 units, 12 people") {
 		t.Errorf("org import: got %q", out)
 	}
-	if out := e.ok("org", "import", orgFile); !strings.Contains(out, "nothing changed") {
-		t.Errorf("second org import: got %q, want nothing changed", out)
+	if out := e.ok("org", "import", orgFile); !strings.Contains(out, "nothing changed") || !strings.Contains(out, "time zone Europe/Helsinki") {
+		t.Errorf("second org import: got %q, want nothing changed in the default time zone", out)
+	}
+	// The provider's time zone: a name Go does not know is refused, naming
+	// the field; another zone is a change; naming the default one again
+	// (or leaving it out) is a change back. Documents and notices show the
+	// provider's times in it (checkPlanDocuments).
+	zoned := func(zone string) map[string]any {
+		org := e.org()
+		org["provider"] = map[string]string{"code": e.provider, "name": "Test College", "time_zone": zone}
+		return org
+	}
+	e.refused(1, `provider.time_zone "Mars/Base" is not a time zone (IANA name such as Europe/Helsinki)`, "org", "import", e.file("mars.json", zoned("Mars/Base")))
+	if out := e.ok("org", "import", e.file("stockholm.json", zoned("Europe/Stockholm"))); !strings.Contains(out, "time zone Europe/Stockholm): 0 added, 1 changed, 0 removed") {
+		t.Errorf("org import in another zone: got %q, want the provider changed", out)
+	}
+	if out := e.ok("org", "import", e.file("helsinki.json", zoned("Europe/Helsinki"))); !strings.Contains(out, "time zone Europe/Helsinki): 0 added, 1 changed, 0 removed") {
+		t.Errorf("org import back in Helsinki: got %q, want the provider changed", out)
+	}
+	if n := e.count(`SELECT count(*) FROM audit_events WHERE action = 'org.imported' AND payload->'changes' ? ('provider ' || $1 || ' time zone changed from Europe/Stockholm to Europe/Helsinki')`, e.provider); n != 1 {
+		t.Errorf("got %d audit events of the zone changed back, want 1", n)
 	}
 
 	// Starting the cycle.

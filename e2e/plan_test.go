@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/review"
 )
 
@@ -35,6 +36,35 @@ UNION ALL SELECT approver || ' ' || meaning FROM approvals WHERE version_hash = 
 	}
 	if len(signers) != len(units)+1 {
 		t.Fatalf("the database has signatures %v of the published hash, want every unit head's and the approval", signers)
+	}
+	// When each was signed, as the report and the handbook must both show
+	// it: in the provider's time zone, written the same way.
+	var signedAt []time.Time
+	if err := e.db.Select(&signedAt, `SELECT signed_at FROM signoffs WHERE version_hash = $1
+UNION ALL SELECT signed_at FROM approvals WHERE version_hash = $1 AND decision = 'approve'`, hash); err != nil {
+		t.Fatal(err)
+	}
+	var zone string
+	if err := e.db.Get(&zone, `SELECT time_zone FROM providers WHERE code = $1`, e.provider); err != nil {
+		t.Fatal(err)
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signedShown []string
+	for _, at := range signedAt {
+		signedShown = append(signedShown, render.When(at, loc, render.English))
+	}
+	var year int
+	if err := e.db.Get(&year, `SELECT c.year FROM plan_versions pv JOIN cycles c ON c.id = pv.cycle_id WHERE pv.content_hash = $1`, hash); err != nil {
+		t.Fatal(err)
+	}
+	report := e.ok("report", "--provider", e.provider, "--year", strconv.Itoa(year))
+	for _, s := range append(signedShown, "Times are given in the time zone "+zone+".") {
+		if !strings.Contains(report, s) {
+			t.Errorf("report: got no %q, the time of a signature of the published version in %s", s, zone)
+		}
 	}
 
 	var shown struct {
@@ -71,7 +101,7 @@ UNION ALL SELECT approver || ' ' || meaning FROM approvals WHERE version_hash = 
 		}
 		doc := string(b)
 		front := doc[:strings.Index(doc, "Contents")]
-		wants := []string{"Version", "2026-08-01", hash}
+		wants := append([]string{"Version", "1 Aug 2026", hash, zone}, signedShown...)
 		for _, sig := range signers {
 			wants = append(wants, strings.SplitN(sig, " ", 2)...) // the signer and the meaning
 		}

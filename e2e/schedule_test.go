@@ -149,7 +149,7 @@ func TestScheduleThroughCommandLine(t *testing.T) {
 
 	// Set, and show in both forms.
 	out := e.ok("schedule", "set", "--as", "m.manager", "--day", "15", "--month", "8", "--provider", p)
-	if want := "yearly schedule " + workflows.ScheduleID(p) + " created: every year on 15 August at 06:00 Europe/Helsinki; next run 15 August "; !strings.Contains(out, want) {
+	if want := "yearly schedule " + workflows.ScheduleID(p) + " created: every year on 15 August at 06:00 Europe/Helsinki; next run 15 Aug "; !strings.Contains(out, want) {
 		t.Errorf("schedule set: got %q, want it to contain %q", out, want)
 	}
 	s := e.showSchedule(p)
@@ -161,18 +161,28 @@ func TestScheduleThroughCommandLine(t *testing.T) {
 	text := e.ok("schedule", "show", "--provider", p)
 	for _, want := range []string{
 		"yearly schedule review-cycle-schedule/" + p + ": every year on 15 August at 06:00 Europe/Helsinki",
-		"next runs: 15 August " + strconv.Itoa(s.NextRuns[0].In(workflows.ScheduleLocation()).Year()) + " 06:00 EEST, 15 August ",
+		"next runs: 15 Aug " + strconv.Itoa(s.NextRuns[0].In(workflows.ScheduleLocation()).Year()) + " 06:00 EEST, 15 Aug ",
 		"recent actions: none",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("schedule show: got %q, want it to contain %q", text, want)
 		}
 	}
+	// A provider in Stockholm: the schedule still runs at 06:00 in
+	// Helsinki, which is 05:00 there, and its runs are shown so.
+	stockholm := e.org()
+	stockholm["provider"] = map[string]string{"code": p, "name": "Test College", "time_zone": "Europe/Stockholm"}
+	e.ok("org", "import", e.file("stockholm.json", stockholm))
+	next := "next runs: 15 Aug " + strconv.Itoa(s.NextRuns[0].In(workflows.ScheduleLocation()).Year()) + " 05:00 CEST, 15 Aug "
+	if text := e.ok("schedule", "show", "--provider", p); !strings.Contains(text, next) || !strings.Contains(text, "every year on 15 August at 06:00 Europe/Helsinki") {
+		t.Errorf("schedule show of a provider in Stockholm: got %q, want it to contain %q", text, next)
+	}
+	e.ok("org", "import", e.file("org.json", e.org()))
 
 	// Set again: the same schedule, changed.
 	out = e.ok("schedule", "set", "--provider", p, "--month", "1", "--day", "2", "--hour", "7", "--as", "m.manager",
 		"--config", e.file("cycle.json", `{"max_rounds": 2}`))
-	if want := "yearly schedule " + workflows.ScheduleID(p) + " updated: every year on 2 January at 07:00 Europe/Helsinki; next run 2 January "; !strings.Contains(out, want) {
+	if want := "yearly schedule " + workflows.ScheduleID(p) + " updated: every year on 2 January at 07:00 Europe/Helsinki; next run 2 Jan "; !strings.Contains(out, want) {
 		t.Errorf("schedule set again: got %q, want it to contain %q", out, want)
 	}
 	s = e.showSchedule(p)

@@ -17,7 +17,9 @@
 // The store queues what a notice is about (review.NoticeFacts), not its
 // text; this package writes the subject and body when it delivers the
 // notice (text.go), in Finnish and English, with a link to the web page
-// under Config.BaseURL where the task or plan is seen and acted on. Notices
+// under Config.BaseURL where the task or plan is seen and acted on. Its
+// times are written in the provider's time zone as it is at delivery, each
+// language's text as its readers write times (render.When). Notices
 // queued before the outbox stored facts carry their subject and body and
 // are delivered with that text unchanged. A notice this sender cannot write
 // (a kind it does not know, facts missing what its text needs) fails at
@@ -147,6 +149,9 @@ type notice struct {
 	Body      string    `db:"body"`
 	Attempts  int       `db:"attempts"`
 	CreatedAt time.Time `db:"created_at"`
+	// TimeZone is the provider's time zone at delivery, in which the
+	// notice's times are written.
+	TimeZone string `db:"time_zone"`
 }
 
 // Run delivers notices until ctx ends, then returns nil. It first marks
@@ -243,12 +248,12 @@ WITH due AS MATERIALIZED (
 )
 UPDATE notifications n
 SET state = 'sending', attempts = n.attempts + 1, next_attempt_at = now()
-FROM due
-WHERE n.id = due.id AND n.state = 'pending'
+FROM due, providers p
+WHERE n.id = due.id AND n.state = 'pending' AND p.code = n.provider_code
 RETURNING n.id, n.provider_code, n.person_id, n.email, n.kind,
           COALESCE(n.task_id, '') AS task_id, COALESCE(n.cycle_id, '') AS cycle_id,
           n.facts, COALESCE(n.subject, '') AS subject, COALESCE(n.body, '') AS body,
-          n.attempts, n.created_at`
+          n.attempts, n.created_at, p.time_zone`
 	var batch []notice
 	if err := sqlx.SelectContext(ctx, s.db, &batch, q, s.cfg.BatchSize); err != nil {
 		return nil, fmt.Errorf("claiming due notices: %w", err)

@@ -31,18 +31,19 @@ const (
 )
 
 // The notice most tests queue: an overdue evaluation, as the store queues
-// it, and the mail the sender writes from it with baseURL. Its subject is
+// it, and the mail the sender writes from it with baseURL, its due time in
+// ACME's zone (Helsinki's: its organisation file names none). Its subject is
 // not ASCII, so it goes out as encoded words.
 const (
 	baseURL = "https://oho.example.fi"
 	facts   = `{"kind": "overdue", "task_id": "ACME/2027/evaluate/NORTH", "task_kind": "evaluate", "unit": "NORTH",
 		"role": "welfare_staff", "assignee": "acme.nurse.north", "due_at": "2027-04-01T12:00:00Z"}`
-	subject = "Myöhässä / Overdue: ACME/2027/evaluate/NORTH was due 2027-04-01"
-	body    = "Tehtävä ACME/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 2027-04-01 12:00 UTC.\n" +
+	subject = "Myöhässä / Overdue: ACME/2027/evaluate/NORTH was due 1 Apr 2027"
+	body    = "Tehtävä ACME/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 1.4.2027 klo 15.00 EEST.\n" +
 		"Tehtävä on myöhässä, ja siitä on ilmoitettu esimiehille.\n" +
 		"Katso ja tee: https://oho.example.fi/tasks/ACME%2F2027%2Fevaluate%2FNORTH\n" +
 		"\n" +
-		"Task ACME/2027/evaluate/NORTH (evaluation, unit NORTH), due 2027-04-01 12:00 UTC.\n" +
+		"Task ACME/2027/evaluate/NORTH (evaluation, unit NORTH), due 1 Apr 2027 15:00 EEST.\n" +
 		"The task is overdue; the managers have been told.\n" +
 		"See and do: https://oho.example.fi/tasks/ACME%2F2027%2Fevaluate%2FNORTH\n"
 	from = "OHO <oho@example.fi>"
@@ -331,6 +332,33 @@ func TestLegacyNoticeIsDeliveredAsStored(t *testing.T) {
 			t.Errorf("notice %s: got %+v, want sent after 1 attempt", id, r)
 		}
 	}
+}
+
+// TestNoticeTimesInTheProvidersZone delivers a notice of a provider whose
+// organisation file names Stockholm's zone: its times are written there, in
+// the zone the provider has when the notice is delivered (a notice holds
+// facts, not words).
+func TestNoticeTimesInTheProvidersZone(t *testing.T) {
+	db := outbox(t)
+	srv := smtptest.Start(t)
+	id := "overdue/ACME/2027/evaluate/NORTH/1/" + nurse
+	queue(t, db, id, nurse)
+	org := dbtest.Org("ACME")
+	org.Provider.TimeZone = "Europe/Stockholm"
+	if _, err := store.New(db).ImportOrg(context.Background(), store.ActorOperator, org); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := sender(t, db, smtpURL(srv), nil)
+	runOnce(t, s, 1)
+	msgs := srv.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("got %d messages, want 1", len(msgs))
+	}
+	stockholm := strings.NewReplacer("klo 15.00 EEST", "klo 14.00 CEST", "15:00 EEST", "14:00 CEST").Replace(body)
+	if stockholm == body {
+		t.Fatal("the test's body has no Helsinki time to replace")
+	}
+	wantText(t, msgs[0], subject, stockholm)
 }
 
 func TestNoticeThatCannotBeWrittenFails(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/review"
 )
 
@@ -33,9 +34,10 @@ type message struct {
 // needs. No attempt can deliver such a notice, so it fails at once.
 var errNoText = errors.New("the notice cannot be written")
 
-// text returns the subject and body of a claimed notice: rendered from its
-// facts, or, for a notice queued before the outbox stored facts, the text
-// stored with it, unchanged.
+// text returns the subject and body of a claimed notice: written from its
+// facts, with its times in the provider's time zone (review.DefaultTimeZone
+// when the notice names none), or, for a notice queued before the outbox
+// stored facts, the text stored with it, unchanged.
 func text(n notice, baseURL string) (message, error) {
 	if n.Facts == nil {
 		return message{Subject: n.Subject, Body: n.Body}, nil
@@ -44,20 +46,30 @@ func text(n notice, baseURL string) (message, error) {
 	if err := json.Unmarshal(n.Facts, &f); err != nil {
 		return message{}, fmt.Errorf("%w: reading its facts: %v", errNoText, err)
 	}
-	return render(f, baseURL)
+	zone := n.TimeZone
+	if zone == "" {
+		zone = review.DefaultTimeZone
+	}
+	loc, err := render.Zone(zone)
+	if err != nil {
+		// Only a hand-edited providers table holds such a zone: once it is
+		// corrected, the notice can be set back to pending.
+		return message{}, fmt.Errorf("%w: the provider's %v", errNoText, err)
+	}
+	return write(f, baseURL, loc)
 }
 
-// render writes a notice from its facts, with links under baseURL (no
-// trailing slash). A new kind of notice is a new case here.
-func render(f review.NoticeFacts, baseURL string) (message, error) {
+// write writes a notice from its facts, with links under baseURL (no
+// trailing slash) and times in loc. A new kind of notice is a new case here.
+func write(f review.NoticeFacts, baseURL string, loc *time.Location) (message, error) {
 	switch f.Kind {
 	case review.NoticeAssigned, review.NoticeReminder, review.NoticeOverdue, review.NoticeEscalation,
 		review.NoticeReassigned, review.NoticeExtended, review.NoticeCancelled:
-		return taskText(f, baseURL)
+		return taskText(f, baseURL, loc)
 	case review.NoticePublished:
 		return publishedText(f, baseURL)
 	case review.NoticeInvitation:
-		return invitationText(f, baseURL)
+		return invitationText(f, baseURL, loc)
 	default:
 		return message{}, fmt.Errorf("%w: this version of OHO has no text for notices of kind %q", errNoText, f.Kind)
 	}
@@ -72,13 +84,14 @@ var taskWords = map[review.TaskKind][2]string{
 	review.KindApprove:  {"suunnitelman hyväksyminen", "plan approval"},
 }
 
-// taskText writes a notice about a task.
-func taskText(f review.NoticeFacts, baseURL string) (message, error) {
+// taskText writes a notice about a task, its due time in loc. The subject's
+// few words after the task ID are English, and so is its date.
+func taskText(f review.NoticeFacts, baseURL string, loc *time.Location) (message, error) {
 	if f.TaskID == "" || f.DueAt.IsZero() {
 		return message{}, fmt.Errorf("%w: a %s notice needs the task and its due time (got task %q, due %v)", errNoText, f.Kind, f.TaskID, f.DueAt)
 	}
 	link := taskURL(baseURL, f.TaskID)
-	due := f.DueAt.UTC().Format(time.DateOnly)
+	due := render.Day(f.DueAt, loc, render.English)
 	tail := "due " + due
 	doFI, doEN := "Katso ja tee: "+link, "See and do: "+link
 	var subjFI, subjEN, whatFI, whatEN string
@@ -131,15 +144,15 @@ func taskText(f review.NoticeFacts, baseURL string) (message, error) {
 	if f.Unit != "" {
 		unitFI, unitEN = "yksikkö "+f.Unit, "unit "+f.Unit
 	}
-	at := f.DueAt.UTC().Format("2006-01-02 15:04") + " UTC"
+	atFI, atEN := render.When(f.DueAt, loc, render.Finnish), render.When(f.DueAt, loc, render.English)
 	reason := oneLine(f.Reason)
 	var b strings.Builder
-	fmt.Fprintf(&b, "Tehtävä %s (%s, %s), määräaika %s.\n%s\n", f.TaskID, words[0], unitFI, at, whatFI)
+	fmt.Fprintf(&b, "Tehtävä %s (%s, %s), määräaika %s.\n%s\n", f.TaskID, words[0], unitFI, atFI, whatFI)
 	if reason != "" {
 		fmt.Fprintf(&b, "Syy: %s\n", reason)
 	}
 	fmt.Fprintf(&b, "%s\n\n", doFI)
-	fmt.Fprintf(&b, "Task %s (%s, %s), due %s.\n%s\n", f.TaskID, words[1], unitEN, at, whatEN)
+	fmt.Fprintf(&b, "Task %s (%s, %s), due %s.\n%s\n", f.TaskID, words[1], unitEN, atEN, whatEN)
 	if reason != "" {
 		fmt.Fprintf(&b, "Reason: %s\n", reason)
 	}
@@ -157,12 +170,13 @@ func publishedText(f review.NoticeFacts, baseURL string) (message, error) {
 			errNoText, f.Provider, f.Version, f.EffectiveFrom)
 	}
 	link := planURL(baseURL, f.Provider)
+	effFI, effEN := day(f.EffectiveFrom, render.Finnish), day(f.EffectiveFrom, render.English)
 	fi := fmt.Sprintf("Opiskeluhuoltosuunnitelman versio %d (%s) on julkaistu vuoden %d arviointikierroksen tuloksena. Se on voimassa %s alkaen.",
-		f.Version, f.Provider, f.Year, f.EffectiveFrom)
+		f.Version, f.Provider, f.Year, effFI)
 	en := fmt.Sprintf("Version %d of the student welfare plan of %s is published as the result of the %d review cycle. It is effective from %s.",
-		f.Version, f.Provider, f.Year, f.EffectiveFrom)
+		f.Version, f.Provider, f.Year, effEN)
 	return message{
-		Subject: fmt.Sprintf("Suunnitelma julkaistu / Plan published: %s version %d, effective %s", f.Provider, f.Version, f.EffectiveFrom),
+		Subject: fmt.Sprintf("Suunnitelma julkaistu / Plan published: %s version %d, effective %s", f.Provider, f.Version, effEN),
 		Body:    fi + "\nKatso: " + link + "\n\n" + en + "\nSee: " + link + "\n",
 	}, nil
 }
@@ -171,23 +185,33 @@ func publishedText(f review.NoticeFacts, baseURL string) (message, error) {
 // password, and until when it works. Its secret is removed from the outbox
 // when the notice is finished (Sender.finish), so a retry after that has
 // nothing to write and fails: invite the person again.
-func invitationText(f review.NoticeFacts, baseURL string) (message, error) {
+func invitationText(f review.NoticeFacts, baseURL string, loc *time.Location) (message, error) {
 	if f.Secret == "" || f.ExpiresAt.IsZero() {
 		return message{}, fmt.Errorf("%w: an invitation needs its link's secret and expiry (the secret is gone once the notice was dealt with: invite the person again)", errNoText)
 	}
 	link := baseURL + "/password?token=" + url.QueryEscape(f.Secret)
-	until := f.ExpiresAt.UTC().Format("2006-01-02 15:04") + " UTC"
+	untilFI, untilEN := render.When(f.ExpiresAt, loc, render.Finnish), render.When(f.ExpiresAt, loc, render.English)
 	by := ""
 	if f.Actor != "" {
 		by = " (" + f.Actor + ")"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Sinut on kutsuttu OHOon%s, %s-opiskeluhuoltosuunnitelman arviointiin.\n", by, f.Provider)
-	fmt.Fprintf(&b, "Aseta salasanasi tästä linkistä; se toimii kerran, %s asti:\n%s\n\n", until, link)
+	fmt.Fprintf(&b, "Aseta salasanasi tästä linkistä; se toimii kerran, %s asti:\n%s\n\n", untilFI, link)
 	fmt.Fprintf(&b, "You have been invited to OHO%s, for the review of the student welfare plan of %s.\n", by, f.Provider)
-	fmt.Fprintf(&b, "Set your password with this link; it works once, until %s:\n%s\n\n", until, link)
+	fmt.Fprintf(&b, "Set your password with this link; it works once, until %s:\n%s\n\n", untilEN, link)
 	fmt.Fprintf(&b, "Jos et odottanut tätä, älä käytä linkkiä. / If you did not expect this, do not use the link.\n")
 	return message{Subject: "Kutsu OHOon / Invitation to OHO: set your password", Body: b.String()}, nil
+}
+
+// day writes a date recorded as YYYY-MM-DD (an effective date) as readers
+// of the language write it; anything else as it is. A date has no zone.
+func day(s string, lang render.Lang) string {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return s
+	}
+	return render.Day(d, time.UTC, lang)
 }
 
 // taskURL is the address of a task's web page under baseURL (no trailing

@@ -38,18 +38,19 @@ func TestText(t *testing.T) {
 	tests := []struct {
 		name  string
 		facts review.NoticeFacts
+		zone  string // the provider's; Helsinki's when empty
 		want  message
 	}{
 		{
 			name: "assigned", facts: task(review.NoticeAssigned, nil),
 			want: message{
-				Subject: "Uusi tehtävä / New task: DEMO/2027/evaluate/NORTH due 2027-03-01",
+				Subject: "Uusi tehtävä / New task: DEMO/2027/evaluate/NORTH due 1 Mar 2027",
 				Body: lines(
-					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 2027-03-01 12:00 UTC.",
+					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 1.3.2027 klo 14.00 EET.",
 					"Sinulle tai roolillesi on avattu uusi tehtävä.",
 					"Katso ja tee: "+page,
 					"",
-					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 2027-03-01 12:00 UTC.",
+					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 1 Mar 2027 14:00 EET.",
 					"A new task is open for you or your role.",
 					"See and do: "+page),
 			},
@@ -57,13 +58,13 @@ func TestText(t *testing.T) {
 		{
 			name: "reminder", facts: task(review.NoticeReminder, func(f *review.NoticeFacts) { f.Assignee = "demo.nurse" }),
 			want: message{
-				Subject: "Muistutus / Reminder: DEMO/2027/evaluate/NORTH due 2027-03-01",
+				Subject: "Muistutus / Reminder: DEMO/2027/evaluate/NORTH due 1 Mar 2027",
 				Body: lines(
-					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 2027-03-01 12:00 UTC.",
+					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 1.3.2027 klo 14.00 EET.",
 					"Tehtävän määräaika lähestyy.",
 					"Katso ja tee: "+page,
 					"",
-					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 2027-03-01 12:00 UTC.",
+					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 1 Mar 2027 14:00 EET.",
 					"The task is due soon.",
 					"See and do: "+page),
 			},
@@ -71,13 +72,13 @@ func TestText(t *testing.T) {
 		{
 			name: "overdue", facts: task(review.NoticeOverdue, nil),
 			want: message{
-				Subject: "Myöhässä / Overdue: DEMO/2027/evaluate/NORTH was due 2027-03-01",
+				Subject: "Myöhässä / Overdue: DEMO/2027/evaluate/NORTH was due 1 Mar 2027",
 				Body: lines(
-					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 2027-03-01 12:00 UTC.",
+					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 1.3.2027 klo 14.00 EET.",
 					"Tehtävä on myöhässä, ja siitä on ilmoitettu esimiehille.",
 					"Katso ja tee: "+page,
 					"",
-					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 2027-03-01 12:00 UTC.",
+					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 1 Mar 2027 14:00 EET.",
 					"The task is overdue; the managers have been told.",
 					"See and do: "+page),
 			},
@@ -85,13 +86,13 @@ func TestText(t *testing.T) {
 		{
 			name: "escalation of a pool task", facts: task(review.NoticeEscalation, nil),
 			want: message{
-				Subject: "Myöhässä oleva tehtävä / Escalation: DEMO/2027/evaluate/NORTH overdue since 2027-03-01",
+				Subject: "Myöhässä oleva tehtävä / Escalation: DEMO/2027/evaluate/NORTH overdue since 1 Mar 2027",
 				Body: lines(
-					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 2027-03-01 12:00 UTC.",
+					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 1.3.2027 klo 14.00 EET.",
 					"Tehtävä on myöhässä. Se on nyt: welfare_staff@NORTH.",
 					"Voit jatkaa määräaikaa tai siirtää tehtävän: "+page,
 					"",
-					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 2027-03-01 12:00 UTC.",
+					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 1 Mar 2027 14:00 EET.",
 					"The task is overdue. It is now with: welfare_staff@NORTH.",
 					"You may extend or reassign it: "+page),
 			},
@@ -99,13 +100,13 @@ func TestText(t *testing.T) {
 		{
 			name: "escalation of a claimed task", facts: task(review.NoticeEscalation, func(f *review.NoticeFacts) { f.Assignee = "demo.nurse" }),
 			want: message{
-				Subject: "Myöhässä oleva tehtävä / Escalation: DEMO/2027/evaluate/NORTH overdue since 2027-03-01",
+				Subject: "Myöhässä oleva tehtävä / Escalation: DEMO/2027/evaluate/NORTH overdue since 1 Mar 2027",
 				Body: lines(
-					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 2027-03-01 12:00 UTC.",
+					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 1.3.2027 klo 14.00 EET.",
 					"Tehtävä on myöhässä. Se on nyt: demo.nurse.",
 					"Voit jatkaa määräaikaa tai siirtää tehtävän: "+page,
 					"",
-					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 2027-03-01 12:00 UTC.",
+					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 1 Mar 2027 14:00 EET.",
 					"The task is overdue. It is now with: demo.nurse.",
 					"You may extend or reassign it: "+page),
 			},
@@ -115,14 +116,14 @@ func TestText(t *testing.T) {
 				f.Assignee, f.Actor, f.Reason = "demo.head", "ella.manager", "  Noora is on leave\r\nuntil\tMay.\n\nSee HR. "
 			}),
 			want: message{
-				Subject: "Tehtävä sinulle / Task for you: DEMO/2027/evaluate/NORTH due 2027-03-01",
+				Subject: "Tehtävä sinulle / Task for you: DEMO/2027/evaluate/NORTH due 1 Mar 2027",
 				Body: lines(
-					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 2027-03-01 12:00 UTC.",
+					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 1.3.2027 klo 14.00 EET.",
 					"Tehtävä on annettu sinulle (antoi ella.manager).",
 					"Syy: Noora is on leave until May. See HR.",
 					"Katso ja tee: "+page,
 					"",
-					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 2027-03-01 12:00 UTC.",
+					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 1 Mar 2027 14:00 EET.",
 					"The task has been given to you by ella.manager.",
 					"Reason: Noora is on leave until May. See HR.",
 					"See and do: "+page),
@@ -133,14 +134,14 @@ func TestText(t *testing.T) {
 				f.Actor, f.Reason, f.DueAt = "ella.manager", "Survey results arrive late.", due.AddDate(0, 1, 14)
 			}),
 			want: message{
-				Subject: "Määräaikaa jatkettu / Due date extended: DEMO/2027/evaluate/NORTH now due 2027-04-15",
+				Subject: "Määräaikaa jatkettu / Due date extended: DEMO/2027/evaluate/NORTH now due 15 Apr 2027",
 				Body: lines(
-					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 2027-04-15 12:00 UTC.",
+					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 15.4.2027 klo 15.00 EEST.",
 					"Tehtävän määräaikaa on jatkettu (jatkoi ella.manager).",
 					"Syy: Survey results arrive late.",
 					"Katso ja tee: "+page,
 					"",
-					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 2027-04-15 12:00 UTC.",
+					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 15 Apr 2027 15:00 EEST.",
 					"The task's due time has been extended by ella.manager.",
 					"Reason: Survey results arrive late.",
 					"See and do: "+page),
@@ -151,12 +152,12 @@ func TestText(t *testing.T) {
 			want: message{
 				Subject: "Peruttu / Cancelled: DEMO/2027/evaluate/NORTH is no longer needed",
 				Body: lines(
-					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 2027-03-01 12:00 UTC.",
+					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 1.3.2027 klo 14.00 EET.",
 					"Arviointikierros on peruttu (perui ella.manager), eikä tehtävää tarvitse enää tehdä.",
 					"Syy: Merger of units.",
 					"Katso: "+page,
 					"",
-					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 2027-03-01 12:00 UTC.",
+					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 1 Mar 2027 14:00 EET.",
 					"The review cycle has been cancelled by ella.manager; the task no longer needs doing.",
 					"Reason: Merger of units.",
 					"See: "+page),
@@ -167,34 +168,68 @@ func TestText(t *testing.T) {
 			facts: review.NoticeFacts{Kind: review.NoticeAssigned, TaskID: "DEMO/2027/draft/r1", TaskKind: review.KindDraft,
 				Role: review.RolePlanEditor, DueAt: due.In(time.FixedZone("EET", 2*3600))},
 			want: message{
-				Subject: "Uusi tehtävä / New task: DEMO/2027/draft/r1 due 2027-03-01",
+				Subject: "Uusi tehtävä / New task: DEMO/2027/draft/r1 due 1 Mar 2027",
 				Body: lines(
-					"Tehtävä DEMO/2027/draft/r1 (suunnitelman päivitys, koko järjestäjä), määräaika 2027-03-01 12:00 UTC.",
+					"Tehtävä DEMO/2027/draft/r1 (suunnitelman päivitys, koko järjestäjä), määräaika 1.3.2027 klo 14.00 EET.",
 					"Sinulle tai roolillesi on avattu uusi tehtävä.",
 					"Katso ja tee: "+base+"/tasks/DEMO%2F2027%2Fdraft%2Fr1",
 					"",
-					"Task DEMO/2027/draft/r1 (plan update, whole provider), due 2027-03-01 12:00 UTC.",
+					"Task DEMO/2027/draft/r1 (plan update, whole provider), due 1 Mar 2027 14:00 EET.",
 					"A new task is open for you or your role.",
 					"See and do: "+base+"/tasks/DEMO%2F2027%2Fdraft%2Fr1"),
+			},
+		},
+		{
+			// Half past eleven at night in UTC is the next day in Helsinki but
+			// not in Reykjavik: the date in the subject is the provider's.
+			name: "a provider in another zone", zone: "Atlantic/Reykjavik",
+			facts: task(review.NoticeReminder, func(f *review.NoticeFacts) { f.DueAt = due.Add(11*time.Hour + 30*time.Minute) }),
+			want: message{
+				Subject: "Muistutus / Reminder: DEMO/2027/evaluate/NORTH due 1 Mar 2027",
+				Body: lines(
+					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 1.3.2027 klo 23.30 GMT.",
+					"Tehtävän määräaika lähestyy.",
+					"Katso ja tee: "+page,
+					"",
+					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 1 Mar 2027 23:30 GMT.",
+					"The task is due soon.",
+					"See and do: "+page),
+			},
+		},
+		{
+			name: "the same moment in Helsinki", zone: "Europe/Helsinki",
+			facts: task(review.NoticeReminder, func(f *review.NoticeFacts) { f.DueAt = due.Add(11*time.Hour + 30*time.Minute) }),
+			want: message{
+				Subject: "Muistutus / Reminder: DEMO/2027/evaluate/NORTH due 2 Mar 2027",
+				Body: lines(
+					"Tehtävä DEMO/2027/evaluate/NORTH (arviointi, yksikkö NORTH), määräaika 2.3.2027 klo 1.30 EET.",
+					"Tehtävän määräaika lähestyy.",
+					"Katso ja tee: "+page,
+					"",
+					"Task DEMO/2027/evaluate/NORTH (evaluation, unit NORTH), due 2 Mar 2027 01:30 EET.",
+					"The task is due soon.",
+					"See and do: "+page),
 			},
 		},
 		{
 			name:  "published",
 			facts: review.NoticeFacts{Kind: review.NoticePublished, Provider: "DEMO", Year: 2027, Version: 2, EffectiveFrom: "2027-08-01"},
 			want: message{
-				Subject: "Suunnitelma julkaistu / Plan published: DEMO version 2, effective 2027-08-01",
+				Subject: "Suunnitelma julkaistu / Plan published: DEMO version 2, effective 1 Aug 2027",
 				Body: lines(
-					"Opiskeluhuoltosuunnitelman versio 2 (DEMO) on julkaistu vuoden 2027 arviointikierroksen tuloksena. Se on voimassa 2027-08-01 alkaen.",
+					"Opiskeluhuoltosuunnitelman versio 2 (DEMO) on julkaistu vuoden 2027 arviointikierroksen tuloksena. Se on voimassa 1.8.2027 alkaen.",
 					"Katso: "+base+"/plans/DEMO",
 					"",
-					"Version 2 of the student welfare plan of DEMO is published as the result of the 2027 review cycle. It is effective from 2027-08-01.",
+					"Version 2 of the student welfare plan of DEMO is published as the result of the 2027 review cycle. It is effective from 1 Aug 2027.",
 					"See: "+base+"/plans/DEMO"),
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := text(stored(t, tt.facts), base)
+			n := stored(t, tt.facts)
+			n.TimeZone = tt.zone
+			got, err := text(n, base)
 			if err != nil {
 				t.Fatalf("got error %v, want the text", err)
 			}
@@ -211,7 +246,7 @@ func TestText(t *testing.T) {
 func TestTextOfALegacyNoticeIsItsStoredText(t *testing.T) {
 	n := notice{
 		ID: "reminder/DEMO/2027/evaluate/NORTH/1/demo.nurse", Kind: "reminder",
-		Subject: "Muistutus / Reminder: DEMO/2027/evaluate/NORTH due 2027-03-01",
+		Subject: "Muistutus / Reminder: DEMO/2027/evaluate/NORTH due 1 Mar 2027",
 		Body:    "Katso ja tee: starter task show DEMO/2027/evaluate/NORTH\n\nSee and do: starter task show DEMO/2027/evaluate/NORTH\n",
 	}
 	got, err := text(n, "https://oho.example.fi")
@@ -244,6 +279,18 @@ func TestTextRefusesWhatItCannotWrite(t *testing.T) {
 				t.Fatalf("got %+v, %v; want an error marked errNoText saying %q", got, err, tt.says)
 			}
 		})
+	}
+}
+
+func TestTextOfAProviderWhoseZoneDoesNotLoad(t *testing.T) {
+	// Only a providers table edited by hand holds such a zone; the notice
+	// is not written in some other zone instead.
+	n := stored(t, review.NoticeFacts{Kind: review.NoticeReminder, TaskID: "DEMO/2027/evaluate/NORTH", TaskKind: review.KindEvaluate,
+		DueAt: time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)})
+	n.TimeZone = "Mars/Base"
+	got, err := text(n, "https://oho.example.fi")
+	if !errors.Is(err, errNoText) || !strings.Contains(err.Error(), `time zone "Mars/Base" cannot be used`) {
+		t.Fatalf("got %+v, %v; want an error marked errNoText naming the zone", got, err)
 	}
 }
 
@@ -294,9 +341,9 @@ func TestInvitationText(t *testing.T) {
 	want := message{
 		Subject: "Kutsu OHOon / Invitation to OHO: set your password",
 		Body: "Sinut on kutsuttu OHOon (ella.manager), DEMO-opiskeluhuoltosuunnitelman arviointiin.\n" +
-			"Aseta salasanasi tästä linkistä; se toimii kerran, 2027-03-08 12:00 UTC asti:\n" + link + "\n\n" +
+			"Aseta salasanasi tästä linkistä; se toimii kerran, 8.3.2027 klo 14.00 EET asti:\n" + link + "\n\n" +
 			"You have been invited to OHO (ella.manager), for the review of the student welfare plan of DEMO.\n" +
-			"Set your password with this link; it works once, until 2027-03-08 12:00 UTC:\n" + link + "\n\n" +
+			"Set your password with this link; it works once, until 8 Mar 2027 14:00 EET:\n" + link + "\n\n" +
 			"Jos et odottanut tätä, älä käytä linkkiä. / If you did not expect this, do not use the link.\n",
 	}
 	if got != want {

@@ -15,7 +15,7 @@ import (
 // signatures on its first page, then every section, then the units' annexes,
 // each titled with its unit. An imported version has no signatures: its
 // first page says who imported it and when, and that it is not yet reviewed
-// in OHO. Times are shown in o.Location.
+// in OHO. Times are shown in o.Location, which the first page names.
 func Handbook(w io.Writer, doc store.PlanDocument, f Format, o Options) error {
 	if err := executeHandbook(w, doc, f, o); err != nil {
 		return fmt.Errorf("rendering version %d of the plan: %w", doc.Version, err)
@@ -27,7 +27,7 @@ func Handbook(w io.Writer, doc store.PlanDocument, f Format, o Options) error {
 // times in the options' zone. The shared templates are only ever cloned,
 // never run: html/template refuses to clone a template once it has run.
 func executeHandbook(w io.Writer, doc store.PlanDocument, f Format, o Options) error {
-	when := map[string]any{"when": o.when}
+	when := map[string]any{"when": o.when, "zone": o.zoneName}
 	switch f {
 	case FormatMarkdown:
 		t, err := planMarkdown.Clone()
@@ -50,6 +50,7 @@ func executeHandbook(w io.Writer, doc store.PlanDocument, f Format, o Options) e
 // options.
 var planFuncs = map[string]any{
 	"when": Options{}.when,
+	"zone": Options{}.zoneName,
 	"inc":  func(i int) int { return i + 1 },
 	"anchor": func(key string) string {
 		return "s-" + key
@@ -58,6 +59,7 @@ var planFuncs = map[string]any{
 		return "annex-" + unit
 	},
 	"importer": importer,
+	"date":     date,
 	"paragraphs": func(s string) []string {
 		var out []string
 		for _, p := range strings.Split(s, "\n\n") {
@@ -118,14 +120,15 @@ var planMarkdown = texttemplate.Must(texttemplate.New("plan.md").Funcs(planFuncs
 | | |
 | --- | --- |
 | Version | {{.Version}} |
-| Effective from | {{.EffectiveFrom}} |
+| Effective from | {{date .EffectiveFrom}} |
 {{if .Imported}}| Imported | {{when .PublishedAt}} by {{mdcell (importer .)}} |
 | Content SHA-256 | ` + "`{{.Hash}}`" + ` |
 | Review | not yet reviewed in OHO |
 {{else}}| Published | {{when .PublishedAt}} |
 | Content SHA-256 | ` + "`{{.Hash}}`" + ` |
 | Review cycle | {{.CycleID}}, round {{.Round}} |
-{{end}}
+{{end}}| Times are in | {{zone}} |
+
 ### Approvals
 {{if .Imported}}
 This version was imported by {{mdline (importer .)}} on {{when .PublishedAt}}, not yet reviewed in OHO: it has no signatures. The provider's next review cycle drafts its next version from it.
@@ -187,14 +190,15 @@ th { background: #f0f0f0; } code { font-size: 0.85em; word-break: break-all; }
 <p>Opiskeluhuoltosuunnitelma</p>
 <table>
 <tr><th>Version</th><td>{{.Version}}</td></tr>
-<tr><th>Effective from</th><td>{{.EffectiveFrom}}</td></tr>
+<tr><th>Effective from</th><td>{{date .EffectiveFrom}}</td></tr>
 {{if .Imported}}<tr><th>Imported</th><td>{{when .PublishedAt}} by {{importer .}}</td></tr>
 <tr><th>Content SHA-256</th><td><code>{{.Hash}}</code></td></tr>
 <tr><th>Review</th><td>not yet reviewed in OHO</td></tr>
 {{else}}<tr><th>Published</th><td>{{when .PublishedAt}}</td></tr>
 <tr><th>Content SHA-256</th><td><code>{{.Hash}}</code></td></tr>
 <tr><th>Review cycle</th><td>{{.CycleID}}, round {{.Round}}</td></tr>
-{{end}}</table>
+{{end}}<tr><th>Times are in</th><td>{{zone}}</td></tr>
+</table>
 <h2>Approvals</h2>
 {{if .Imported}}<p>This version was imported by {{importer .}} on {{when .PublishedAt}}, not yet reviewed in OHO: it has no signatures. The provider's next review cycle drafts its next version from it.</p>
 {{else}}<p>Every signature below is bound to the content SHA-256 above.</p>

@@ -33,7 +33,7 @@ func TestRenderPlan(t *testing.T) {
 		}
 		out := b.String()
 		front := out[:strings.Index(out, "Contents")]
-		for _, want := range []string{"Version", "3", "2027-08-01", content.Hash(), "acme.head.north", "approved for unit NORTH", "approved for the provider", "2027-06-01 09:30 UTC", "Opiskeluhuoltosuunnitelma"} {
+		for _, want := range []string{"Version", "3", "1 Aug 2027", content.Hash(), "acme.head.north", "approved for unit NORTH", "approved for the provider", "1 Jun 2027 09:30 UTC", "Opiskeluhuoltosuunnitelma"} {
 			if !strings.Contains(front, want) {
 				t.Errorf("%s: the first page lacks %q", format, want)
 			}
@@ -105,8 +105,8 @@ func TestHandbookShowsTimesInTheGivenZone(t *testing.T) {
 		Signatures: []store.TraceSignature{{Kind: "approve", Signer: "acme.approver", SignerName: "Rita Rector", Role: "approver",
 			Meaning: "approved for the provider", SignedAt: time.Date(2027, 1, 20, 14, 0, 0, 0, time.UTC), Hash: content.Hash()}},
 	}
-	utc := []string{"2027-06-01 09:30 UTC", "2027-01-20 14:00 UTC"}
-	eet := []string{"2027-06-01 12:30 EEST", "2027-01-20 16:00 EET"}
+	utc := []string{"1 Jun 2027 09:30 UTC", "20 Jan 2027 14:00 UTC"}
+	eet := []string{"1 Jun 2027 12:30 EEST", "20 Jan 2027 16:00 EET"}
 	for _, tt := range []struct {
 		name      string
 		loc       *time.Location
@@ -120,7 +120,12 @@ func TestHandbookShowsTimesInTheGivenZone(t *testing.T) {
 			if err := Handbook(&b, doc, f, Options{Location: tt.loc}); err != nil {
 				t.Fatal(err)
 			}
-			for _, s := range tt.want {
+			// The first page names the zone.
+			zone := "| Times are in | " + tt.loc.String() + " |"
+			if f == FormatHTML {
+				zone = "<tr><th>Times are in</th><td>" + tt.loc.String() + "</td></tr>"
+			}
+			for _, s := range append(tt.want, zone) {
 				if !strings.Contains(b.String(), s) {
 					t.Errorf("%s, %s: got no %q in the handbook, want it", tt.name, f, s)
 				}

@@ -47,11 +47,35 @@ type Options struct {
 	Location *time.Location
 }
 
+// Documents are written in English: their times and dates are written as
+// English readers write them (When, Day), "1 Dec 2026 04:55 EET", rather
+// than in ISO 8601. They are read by people — staff, auditors, the board —
+// and a month's name leaves no doubt about which number is the day, while
+// the zone's abbreviation, and the zone's name in the document (zoneName),
+// say where the clock is. Machine-readable records (the audit export, the
+// CSV files, JSON) keep RFC 3339 in UTC.
+
 // when writes a time for people to read, in the options' zone.
 func (o Options) when(t time.Time) string {
-	loc := o.Location
-	if loc == nil {
-		loc = time.UTC
+	return When(t, o.Location, English)
+}
+
+// zoneName is the IANA name of the options' zone, which documents state
+// once so that a reader can tell Helsinki's EET from another zone's.
+func (o Options) zoneName() string {
+	if o.Location == nil {
+		return time.UTC.String()
 	}
-	return t.In(loc).Format("2006-01-02 15:04 MST")
+	return o.Location.String()
+}
+
+// date writes a calendar date recorded as YYYY-MM-DD (an effective date, the
+// day of a consultation) as English readers write it, "1 Aug 2027". A date
+// has no zone. Anything that is not such a date is written as it is.
+func date(s string) string {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return s
+	}
+	return Day(d, time.UTC, English)
 }

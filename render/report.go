@@ -147,8 +147,8 @@ func traceDoc(tr store.Trace, o Options) *doc {
 	d.p("This report traces the %d review of the student welfare plan of %s: every finding of the evaluation and every item of "+
 		"student feedback, how the plan editor answered it (its disposition), the change to the plan that answered it, whether "+
 		"that change is in the published plan version, and who signed that version, in which role and with what meaning. "+
-		"It was generated from OHO's records of cycle %s on %s. No student is named anywhere: consultations are recorded as counts.",
-		c.Year, tr.ProviderName, c.ID, o.when(o.Now))
+		"It was generated from OHO's records of cycle %s on %s. Times are given in the time zone %s. No student is named anywhere: consultations are recorded as counts.",
+		c.Year, tr.ProviderName, c.ID, o.when(o.Now), o.zoneName())
 
 	summary := signedSummary(tr)
 	cycleSection(d, tr, o)
@@ -230,7 +230,7 @@ func cycleSection(d *doc, tr store.Trace, o Options) {
 	t = &table{Head: []string{"Record", "Value"}}
 	t.row(txt("Version"), txt("%d", p.Number))
 	t.row(txt("Content SHA-256"), code(p.Hash))
-	t.row(txt("Effective from"), txt("%s", p.EffectiveFrom))
+	t.row(txt("Effective from"), txt("%s", date(p.EffectiveFrom)))
 	t.row(txt("Published"), txt("%s", o.when(p.PublishedAt)))
 	t.row(txt("Published from"), txt("the draft of round %d", p.Round))
 	t.row(txt("Approved by"), txt("%s", who(p.ApprovedByName, p.ApprovedBy)))
@@ -356,7 +356,7 @@ func unitsSection(d *doc, tr store.Trace) {
 		d.h(4, "Student participation")
 		if c := u.Consultation; c != nil {
 			d.p("Students were heard through a %s held on %s; %s took part. The records keep the count, never names.",
-				c.Method, c.HeldOn, plural(c.Participants, "student", "students"))
+				c.Method, date(c.HeldOn), plural(c.Participants, "student", "students"))
 		} else {
 			d.p("No consultation of students has been recorded.")
 		}
@@ -428,7 +428,7 @@ func signaturesSection(d *doc, tr store.Trace, o Options) {
 		for _, s := range sigs {
 			meaning := s.Meaning
 			if s.EffectiveFrom != "" {
-				meaning += ", effective from " + s.EffectiveFrom
+				meaning += ", effective from " + date(s.EffectiveFrom)
 			}
 			t.row(txt("%s", who(s.SignerName, s.Signer)), txt("%s", words(s.Role)), txt("%s", meaning), txt("%s", o.when(s.SignedAt)),
 				code(s.Hash), txt("%s", yesNo(s.Hash == r.DraftHash)), txt("%s", s.Comment))

@@ -54,16 +54,17 @@ func TestReportShowsTimesInTheGivenZone(t *testing.T) {
 	t.Cleanup(func() { time.Local = local })
 
 	now := time.Date(2025, 6, 2, 9, 5, 0, 0, time.UTC) // summer time in Helsinki
-	utc := []string{"2025-06-02 09:05 UTC", "2025-01-10 06:30 UTC", "2025-01-14 08:00 UTC", "2025-01-15 10:00 UTC"}
-	eet := []string{"2025-06-02 12:05 EEST", "2025-01-10 08:30 EET", "2025-01-14 10:00 EET", "2025-01-15 12:00 EET"}
+	utc := []string{"2 Jun 2025 09:05 UTC", "10 Jan 2025 06:30 UTC", "14 Jan 2025 08:00 UTC", "15 Jan 2025 10:00 UTC"}
+	eet := []string{"2 Jun 2025 12:05 EEST", "10 Jan 2025 08:30 EET", "14 Jan 2025 10:00 EET", "15 Jan 2025 12:00 EET"}
 	for _, tt := range []struct {
 		name      string
 		loc       *time.Location
 		want, not []string
+		zone      string
 	}{
-		{"UTC", time.UTC, utc, eet},
-		{"Helsinki", helsinki, eet, utc},
-		{"no zone", nil, utc, eet},
+		{"UTC", time.UTC, utc, eet, "UTC"},
+		{"Helsinki", helsinki, eet, utc, "Europe/Helsinki"},
+		{"no zone", nil, utc, eet, "UTC"},
 	} {
 		for _, f := range []Format{FormatMarkdown, FormatHTML} {
 			out := renderReport(t, runningTrace(), f, Options{Now: now, Location: tt.loc})
@@ -72,7 +73,7 @@ func TestReportShowsTimesInTheGivenZone(t *testing.T) {
 			if got := strings.Count(out, tt.want[0]); got != 2 {
 				t.Errorf("%s, %s: got the time of rendering %q %d times, want 2 (the notice and the introduction)", tt.name, f, tt.want[0], got)
 			}
-			for _, s := range tt.want[1:] {
+			for _, s := range append(tt.want[1:], "Times are given in the time zone "+tt.zone+".") {
 				if !strings.Contains(out, s) {
 					t.Errorf("%s, %s: got no %q in the report, want it", tt.name, f, s)
 				}

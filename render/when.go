@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -50,4 +51,29 @@ func Day(t time.Time, loc *time.Location, lang Lang) string {
 		return t.Format("2 Jan 2006")
 	}
 	return fmt.Sprintf("%d.%d.%d", t.Day(), int(t.Month()), t.Year())
+}
+
+// zones holds the zones Zone has loaded, by name: a zone's rules do not
+// change while a program runs, and loading one reads a file.
+var zones sync.Map
+
+// Zone loads a time zone by its IANA name, such as a provider's time zone
+// (Europe/Helsinki). Names are checked when an organisation file is read,
+// against the zone database every OHO program embeds (package check), so an
+// error means a name that never went through that check. The machine's own
+// zone ("Local") and the empty name are refused: what is shown must not
+// depend on the machine that shows it.
+func Zone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	if name == "" || name == "Local" {
+		return nil, fmt.Errorf("time zone %q cannot be used: name a zone such as Europe/Helsinki", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("time zone %q cannot be used: %w", name, err)
+	}
+	zones.Store(name, loc)
+	return loc, nil
 }

@@ -191,6 +191,11 @@ type Config struct {
 	Indicators Catalogue `json:"indicators,omitempty" validate:"max=100,dive"`
 }
 
+// DefaultTimeZone is the time zone of a provider whose organisation file
+// names none (provider.time_zone): the zone OHO's Finnish providers are in,
+// and the one every time was shown in before providers had a zone.
+const DefaultTimeZone = "Europe/Helsinki"
+
 // Defaults used where a Config leaves a field empty.
 const (
 	DefaultMaxRounds = 3

@@ -62,16 +62,23 @@ func (s *Service) ImportPlan(ctx context.Context, a Actor, in ImportPlan) (Impor
 	if err := checkProvider(in.Provider); err != nil {
 		return ImportedPlan{}, err
 	}
-	if in.EffectiveFrom == "" {
-		in.EffectiveFrom = s.now().In(s.Location()).Format(time.DateOnly)
-	} else if _, err := time.Parse(time.DateOnly, in.EffectiveFrom); err != nil {
-		return ImportedPlan{}, invalid("effective_from", "effective_from %q is not a date written as YYYY-MM-DD", in.EffectiveFrom)
+	if in.EffectiveFrom != "" {
+		if _, err := time.Parse(time.DateOnly, in.EffectiveFrom); err != nil {
+			return ImportedPlan{}, invalid("effective_from", "effective_from %q is not a date written as YYYY-MM-DD", in.EffectiveFrom)
+		}
 	}
 	if len(in.Markdown) > MaxPlanMarkdown {
 		return ImportedPlan{}, invalid("markdown", "the plan is larger than %d MiB, which no plan needs to be", MaxPlanMarkdown>>20)
 	}
 	if err := a.authorize(in.Provider, authz.OpAdminister, planSubject(in.Provider)); err != nil {
 		return ImportedPlan{}, err
+	}
+	if in.EffectiveFrom == "" { // today, where the provider is
+		loc, err := s.location(ctx, in.Provider)
+		if err != nil {
+			return ImportedPlan{}, err
+		}
+		in.EffectiveFrom = s.now().In(loc).Format(time.DateOnly)
 	}
 	basis, err := s.store.PlanBasis(ctx, in.Provider)
 	if err != nil {

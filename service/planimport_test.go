@@ -37,13 +37,19 @@ func TestImportPlanThroughService(t *testing.T) {
 	ctx := context.Background()
 	db, _ := dbtest.New(t)
 	st := store.New(db)
+	// BETA is in Reykjavik, which keeps UTC all year.
 	for _, p := range []string{"ACME", "BETA"} {
-		if _, err := st.ImportOrg(ctx, store.ActorOperator, dbtest.Org(p)); err != nil {
+		org := dbtest.Org(p)
+		if p == "BETA" {
+			org.Provider.TimeZone = "Atlantic/Reykjavik"
+		}
+		if _, err := st.ImportOrg(ctx, store.ActorOperator, org); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Half past eleven on New Year's Eve in UTC is New Year's Day in Helsinki,
-	// the service's zone, which the default effective date is taken in.
+	// ACME's zone (the default), and still New Year's Eve in BETA's: the
+	// default effective date is today where the provider is.
 	now := time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC)
 	svc := service.New(service.Config{Store: st, Now: func() time.Time { return now }})
 	via := review.Via{Channel: review.ChannelCLI, Ref: "tester"}
@@ -137,8 +143,12 @@ func TestImportPlanThroughService(t *testing.T) {
 	if _, err := svc.ImportPlan(ctx, act("acme.nurse.north"), in); !errors.Is(err, service.ErrForbidden) {
 		t.Errorf("a nurse importing while the cycle runs: got %v, want forbidden", err)
 	}
-	if _, err := svc.ImportPlan(ctx, act("beta.manager"), service.ImportPlan{Provider: "BETA", Markdown: plan2024, AddSections: true}); err != nil {
+	beta, err := svc.ImportPlan(ctx, act("beta.manager"), service.ImportPlan{Provider: "BETA", Markdown: plan2024, AddSections: true})
+	if err != nil {
 		t.Errorf("BETA's manager importing BETA's plan while ACME's cycle runs: %v", err)
+	}
+	if beta.EffectiveFrom != "2026-12-31" {
+		t.Errorf("BETA's plan: got effective from %s, want 2026-12-31, today in Reykjavik", beta.EffectiveFrom)
 	}
 }
 

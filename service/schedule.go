@@ -23,6 +23,11 @@ const ShownRuns = 3
 
 // YearlyDate is the day and hour, in workflows.ScheduleTimeZone, on which a
 // provider's schedule starts the cycle for the new year.
+//
+// Schedules run in that zone whatever the provider's time zone: the
+// YearlyStart workflow reads the year there, and giving each schedule its
+// provider's zone would have to change that workflow's input. Only the
+// times shown differ: a schedule's runs are given in the provider's zone.
 type YearlyDate struct {
 	Month int `json:"month"`
 	Day   int `json:"day"`
@@ -130,7 +135,8 @@ type ScheduleSet struct {
 	// Change is "created" or "updated".
 	Change string     `json:"change"`
 	Date   YearlyDate `json:"date"`
-	Next   time.Time  `json:"next"`
+	// Next is the schedule's next run, in the provider's time zone.
+	Next time.Time `json:"next"`
 	// Warning says why the cycle the schedule starts would not start if the
 	// day came now (roles not filled); the schedule is set all the same.
 	Warning string `json:"warning,omitempty"`
@@ -175,6 +181,10 @@ func (s *Service) SetSchedule(ctx context.Context, a Actor, in SetSchedule) (Sch
 	if err := s.checkCatalogueUnits(ctx, in.Provider, in.Config.Indicators); err != nil {
 		return ScheduleSet{}, err
 	}
+	loc, err := s.location(ctx, in.Provider)
+	if err != nil {
+		return ScheduleSet{}, err
+	}
 	c, err := s.client(ctx)
 	if err != nil {
 		return ScheduleSet{}, err
@@ -183,7 +193,7 @@ func (s *Service) SetSchedule(ctx context.Context, a Actor, in SetSchedule) (Sch
 	id := workflows.ScheduleID(in.Provider)
 	spec, action := in.YearlyDate.spec(in.Provider), s.yearlyAction(in.Provider, in.Config)
 	note := "set by " + a.ID()
-	res := ScheduleSet{ScheduleID: id, Change: "created", Date: in.YearlyDate, Next: in.YearlyDate.Next(s.now())}
+	res := ScheduleSet{ScheduleID: id, Change: "created", Date: in.YearlyDate, Next: in.YearlyDate.Next(s.now()).In(loc)}
 	_, err = c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID: id, Spec: spec, Action: action, Note: note,
 		// YearlyStart ends within seconds; should one still be waiting for
@@ -222,7 +232,10 @@ func (s *Service) SetSchedule(ctx context.Context, a Actor, in SetSchedule) (Sch
 }
 
 // Schedule is a provider's yearly schedule as Temporal holds it. Month, day
-// and hour are 0 when its spec was changed by other means than SetSchedule.
+// and hour are 0 when its spec was changed by other means than SetSchedule;
+// they are in TimeZone, the zone of every yearly schedule
+// (workflows.ScheduleTimeZone). The times of its runs are given in the
+// provider's time zone, in which people read them.
 type Schedule struct {
 	Provider      string        `json:"provider"`
 	ScheduleID    string        `json:"schedule_id"`
@@ -263,7 +276,10 @@ func (s *Service) Schedule(ctx context.Context, a Actor, provider string) (Sched
 	if err != nil {
 		return Schedule{}, noSchedule(provider, err)
 	}
-	loc := workflows.ScheduleLocation()
+	loc, err := s.location(ctx, provider)
+	if err != nil {
+		return Schedule{}, err
+	}
 	d, ours := dateOf(desc.Schedule.Spec)
 	out := Schedule{
 		Provider: provider, ScheduleID: workflows.ScheduleID(provider),

@@ -213,6 +213,8 @@ func (s *Service) client(ctx context.Context) (client.Client, error) {
 // (when a report was made).
 func (s *Service) Now() time.Time { return s.now() }
 
-// Location is the time zone OHO's people live in: documents show times in
-// it, and yearly schedules run in it.
+// Location is the default time zone, review.DefaultTimeZone: that of
+// providers whose organisation file names none, and the one yearly
+// schedules run in (workflows.ScheduleTimeZone). A provider's times are
+// shown in its own zone, ProviderLocation.
 func (s *Service) Location() *time.Location { return workflows.ScheduleLocation() }

@@ -255,9 +255,13 @@ func (d *demoRun) planDocuments(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	loc, err := d.svc.ProviderLocation(ctx, d.manager, d.provider)
+	if err != nil {
+		return err
+	}
 	var paths []string
 	for _, format := range []render.Format{render.FormatMarkdown, render.FormatHTML} {
-		b, err := renderHandbook(doc, format)
+		b, err := renderHandbook(doc, format, loc)
 		if err != nil {
 			return err
 		}

@@ -43,7 +43,7 @@ func (a *app) importOrg(ctx context.Context, actor service.Actor, org store.Org)
 	if res.Added+res.Changed+res.Removed > 0 {
 		changes = fmt.Sprintf("%d added, %d changed, %d removed", res.Added, res.Changed, res.Removed)
 	}
-	a.printf("imported provider %s (%s, %s): %s\n", org.Provider.Code,
-		plural(len(org.Units), "unit", "units"), plural(len(org.People), "person", "people"), changes)
+	a.printf("imported provider %s (%s, %s, time zone %s): %s\n", org.Provider.Code,
+		plural(len(org.Units), "unit", "units"), plural(len(org.People), "person", "people"), org.Provider.Zone(), changes)
 	return nil
 }

@@ -173,7 +173,11 @@ func (a *app) planExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := renderHandbook(doc, f)
+	loc, err := svc.ProviderLocation(ctx, actor, provider)
+	if err != nil {
+		return err
+	}
+	b, err := renderHandbook(doc, f, loc)
 	if err != nil {
 		return err
 	}
@@ -185,12 +189,12 @@ func (a *app) planExport(ctx context.Context, args []string) error {
 }
 
 // renderHandbook renders the handbook whole before the file is written.
-// Its times are in UTC, as handbooks already exported show them (the report
-// shows Helsinki time): changing the zone of a published document is a
-// decision of its own, for whoever owns the handbook's wording.
-func renderHandbook(doc store.PlanDocument, f render.Format) ([]byte, error) {
+// Its times are in loc, the provider's time zone, as the report's are, so
+// that a signature reads the same in both. (Handbooks exported before
+// providers had a zone gave their times in UTC; the moments are the same.)
+func renderHandbook(doc store.PlanDocument, f render.Format, loc *time.Location) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := render.Handbook(&buf, doc, f, render.Options{Location: time.UTC}); err != nil {
+	if err := render.Handbook(&buf, doc, f, render.Options{Location: loc}); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

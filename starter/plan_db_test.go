@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oho-dev/oho/dbtest"
+	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
 )
@@ -66,7 +67,14 @@ func TestPlanCommandsAgainstTheDatabase(t *testing.T) {
 	db, url := dbtest.New(t)
 	t.Setenv("DATABASE_URL", dbtest.AppURL(t, url)) // as the programs connect
 	s := store.New(db)
-	if _, err := s.ImportOrg(context.Background(), store.ActorOperator, dbtest.Org("ACME")); err != nil {
+	// ACME is in Stockholm: the handbook shows its times there.
+	org := dbtest.Org("ACME")
+	org.Provider.TimeZone = "Europe/Stockholm"
+	if _, err := s.ImportOrg(context.Background(), store.ActorOperator, org); err != nil {
+		t.Fatal(err)
+	}
+	stockholm, err := time.LoadLocation("Europe/Stockholm")
+	if err != nil {
 		t.Fatal(err)
 	}
 	newReportCycle(t, s, 2025).run()
@@ -150,12 +158,16 @@ func TestPlanCommandsAgainstTheDatabase(t *testing.T) {
 		if !strings.Contains(front, version) {
 			t.Errorf("%s: the first page does not give version 1 as %q", format, version)
 		}
-		wants := []string{"Provider ACME", "Student welfare plan", "Opiskeluhuoltosuunnitelma", v.EffectiveFrom, v.Hash, v.CycleID}
+		effective, err := time.Parse(time.DateOnly, v.EffectiveFrom)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wants := []string{"Provider ACME", "Student welfare plan", "Opiskeluhuoltosuunnitelma", render.Day(effective, time.UTC, render.English), v.Hash, v.CycleID, "Europe/Stockholm"}
 		for _, sig := range v.Signatures {
 			if sig.Hash != v.Hash {
 				t.Errorf("the database has a signature by %s of %s, not of the published hash", sig.Signer, sig.Hash)
 			}
-			wants = append(wants, sig.Signer, sig.Role, sig.Meaning, sig.SignedAt.UTC().Format("2006-01-02 15:04 UTC"))
+			wants = append(wants, sig.Signer, sig.Role, sig.Meaning, render.When(sig.SignedAt, stockholm, render.English))
 		}
 		for _, want := range wants {
 			if !strings.Contains(front, esc(want)) {

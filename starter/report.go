@@ -10,11 +10,10 @@ import (
 
 	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/store"
-	"github.com/oho-dev/oho/workflows"
 )
 
 // report writes the traceability report of a cycle (render.Report), as it
-// stands now, with times in Helsinki.
+// stands now, with times in the provider's time zone.
 func (a *app) report(ctx context.Context, args []string) error {
 	fs := newFlags("report")
 	var ref cycleRef
@@ -36,7 +35,11 @@ func (a *app) report(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := renderReport(tr, f)
+	loc, err := svc.ProviderLocation(ctx, actor, ref.provider)
+	if err != nil {
+		return err
+	}
+	b, err := renderReport(tr, f, loc)
 	if err != nil {
 		return err
 	}
@@ -51,14 +54,12 @@ func (a *app) report(ctx context.Context, args []string) error {
 	return nil
 }
 
-// helsinki is where OHO's users are; the report shows times in their zone.
-var helsinki = workflows.ScheduleLocation()
-
 // renderReport renders the report whole before anything is written, so that
-// a failure leaves neither half a report on stdout nor half a file.
-func renderReport(tr store.Trace, f render.Format) ([]byte, error) {
+// a failure leaves neither half a report on stdout nor half a file. Its
+// times are in loc, the provider's time zone, as the handbook's are.
+func renderReport(tr store.Trace, f render.Format, loc *time.Location) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := render.Report(&buf, tr, f, render.Options{Now: time.Now(), Location: helsinki}); err != nil {
+	if err := render.Report(&buf, tr, f, render.Options{Now: time.Now(), Location: loc}); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
@@ -72,6 +73,10 @@ func (d *demoRun) writeDemoReports(ctx context.Context, year int) error {
 	if err != nil {
 		return err
 	}
+	loc, err := d.svc.ProviderLocation(ctx, d.manager, d.provider)
+	if err != nil {
+		return err
+	}
 	dir, err := filepath.Abs("out")
 	if err != nil {
 		return fmt.Errorf("finding the folder for the reports: %w", err)
@@ -81,7 +86,7 @@ func (d *demoRun) writeDemoReports(ctx context.Context, year int) error {
 	}
 	var paths []string
 	for _, format := range []render.Format{render.FormatMarkdown, render.FormatHTML} {
-		b, err := renderReport(tr, format)
+		b, err := renderReport(tr, format, loc)
 		if err != nil {
 			return err
 		}

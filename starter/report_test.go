@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oho-dev/oho/dbtest"
+	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
 )
@@ -207,8 +208,9 @@ func TestReportEveryItemWithItsDisposition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The command line shows the report's times where its users are.
-	started := cyc.StartedAt.In(helsinki).Format("2006-01-02 15:04 MST")
+	// The command line shows the report's times in the provider's zone,
+	// Helsinki's unless its organisation file names another.
+	started := render.When(cyc.StartedAt, helsinki, render.English)
 
 	for _, format := range []string{"md", "html"} {
 		t.Run(format, func(t *testing.T) {
@@ -251,10 +253,10 @@ func TestReportEveryItemWithItsDisposition(t *testing.T) {
 				t.Errorf("the report does not give the cycle's start in Helsinki time, %q", started)
 			}
 			for _, s := range []string{
-				"changes requested for unit NORTH", "approved for unit NORTH", "approved for unit SOUTH", "approved for the provider, effective from 2025-08-01",
+				"changes requested for unit NORTH", "approved for unit NORTH", "approved for unit SOUTH", "approved for the provider, effective from 1 Aug 2025",
 				"the sign-off for unit SOUTH was closed unsigned when the round ended",
 				"Round 1: sent back: changes requested for NORTH", "Round 2: approved for the provider and published as version 1",
-				"a council held on 2025-03-12; 14 students took part", "a survey held on 2025-03-20; 212 students took part",
+				"a council held on 12 Mar 2025; 14 students took part", "a survey held on 20 Mar 2025; 212 students took part",
 				"at or below the target",
 			} {
 				if !strings.Contains(out, esc(s)) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/service"
 	"github.com/oho-dev/oho/workflows"
 )
@@ -58,15 +59,21 @@ func (a *app) scheduleSet(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	loc, err := svc.ProviderLocation(ctx, actor, in.Provider)
+	if err != nil {
+		return err
+	}
 	if res.Warning != "" {
 		fmt.Fprintf(a.stderr, "warning: %s; the schedule is set all the same, but its cycle will not start unless the roles are filled by then\n", oneLine(res.Warning))
 	}
-	a.printf("yearly schedule %s %s: %s; next run %s\n", res.ScheduleID, res.Change, res.Date, formatRun(res.Next))
+	a.printf("yearly schedule %s %s: %s; next run %s\n", res.ScheduleID, res.Change, res.Date, formatRun(res.Next, loc))
 	return nil
 }
 
-func formatRun(t time.Time) string {
-	return t.In(workflows.ScheduleLocation()).Format("2 January 2006 15:04 MST")
+// formatRun writes the time of a schedule's run in the provider's zone, as
+// every time the command line shows of a provider.
+func formatRun(t time.Time, loc *time.Location) string {
+	return render.When(t, loc, render.English)
 }
 
 func (a *app) scheduleShow(ctx context.Context, args []string) error {
@@ -92,6 +99,10 @@ func (a *app) scheduleShow(ctx context.Context, args []string) error {
 	if *asJSON {
 		return a.printJSON(s)
 	}
+	loc, err := svc.ProviderLocation(ctx, actor, provider)
+	if err != nil {
+		return err
+	}
 
 	when := service.YearlyDate{Month: s.Month, Day: s.Day, Hour: s.Hour}.String()
 	if !s.OurSpec {
@@ -105,7 +116,7 @@ func (a *app) scheduleShow(ctx context.Context, args []string) error {
 	}
 	runs := make([]string, len(s.NextRuns))
 	for i, t := range s.NextRuns {
-		runs[i] = formatRun(t)
+		runs[i] = formatRun(t, loc)
 	}
 	if len(runs) == 0 {
 		runs = []string{"none"}
@@ -117,7 +128,7 @@ func (a *app) scheduleShow(ctx context.Context, args []string) error {
 	}
 	a.printf("recent actions:\n")
 	for _, r := range s.RecentActions {
-		a.printf("  %s  started %s\n", formatRun(r.StartedAt), r.WorkflowID)
+		a.printf("  %s  started %s\n", formatRun(r.StartedAt, loc), r.WorkflowID)
 	}
 	return nil
 }

@@ -28,6 +28,20 @@ type Org struct {
 type OrgProvider struct {
 	Code string `json:"code" validate:"required,code"`
 	Name string `json:"name" validate:"required,max=200"`
+	// TimeZone is the IANA zone in which the provider's times are shown
+	// (documents, notices, pages); empty means review.DefaultTimeZone.
+	TimeZone string `json:"time_zone,omitempty" validate:"omitempty,timezone"`
+}
+
+// Zone is the provider's time zone: the one the file names, or
+// review.DefaultTimeZone when it names none. A file is the whole truth about
+// its provider, so a file without a zone puts the provider back in the
+// default one.
+func (p OrgProvider) Zone() string {
+	if p.TimeZone == "" {
+		return review.DefaultTimeZone
+	}
+	return p.TimeZone
 }
 
 // OrgUnit is a unit (a campus, a school) in an org file.
@@ -168,16 +182,37 @@ func (s *Store) ImportOrg(ctx context.Context, actor string, org Org) (ImportRes
 			}
 		}
 
+		// The provider as it was, so that a change says what it changed
+		// from: the audit trail never hides an earlier value it can keep.
+		var was struct {
+			Name     string `db:"name"`
+			TimeZone string `db:"time_zone"`
+		}
+		const qWas = `SELECT name, time_zone FROM providers WHERE code = $1 FOR UPDATE`
+		if err := sqlx.GetContext(ctx, tx, &was, qWas, code); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("reading provider %s: %w", code, dbError(err))
+		}
 		const qProvider = `
-INSERT INTO providers (code, name) VALUES ($1, $2)
-ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name
-WHERE providers.name IS DISTINCT FROM EXCLUDED.name
+INSERT INTO providers (code, name, time_zone) VALUES ($1, $2, $3)
+ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, time_zone = EXCLUDED.time_zone
+WHERE (providers.name, providers.time_zone) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.time_zone)
 RETURNING (xmax = 0) AS inserted`
-		added, changed, err := upsert(ctx, tx, qProvider, code, org.Provider.Name)
+		zone := org.Provider.Zone()
+		added, changed, err := upsert(ctx, tx, qProvider, code, org.Provider.Name, zone)
 		if err != nil {
 			return fmt.Errorf("importing provider %s: %w", code, err)
 		}
-		note(added, changed, "provider "+code)
+		switch {
+		case changed && was.TimeZone != zone:
+			what := "provider " + code
+			if was.Name != org.Provider.Name {
+				what += " renamed and"
+			}
+			res.Changed++
+			res.Changes = append(res.Changes, fmt.Sprintf("%s time zone changed from %s to %s", what, was.TimeZone, zone))
+		default:
+			note(added, changed, "provider "+code)
+		}
 
 		const qUnit = `
 INSERT INTO units (provider_code, code, name) VALUES ($1, $2, $3)
@@ -376,6 +411,21 @@ func providerExists(ctx context.Context, q sqlx.QueryerContext, provider string)
 		return errorf(ErrNotFound, "provider %q has not been imported", provider)
 	}
 	return nil
+}
+
+// ProviderTimeZone returns the IANA name of the provider's time zone
+// (review.DefaultTimeZone unless its organisation file names another);
+// ErrNotFound when the provider has not been imported.
+func (s *Store) ProviderTimeZone(ctx context.Context, provider string) (string, error) {
+	var zone string
+	const q = `SELECT time_zone FROM providers WHERE code = $1`
+	if err := sqlx.GetContext(ctx, s.db, &zone, q, provider); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", errorf(ErrNotFound, "provider %q has not been imported", provider)
+		}
+		return "", fmt.Errorf("reading the time zone of provider %s: %w", provider, dbError(err))
+	}
+	return zone, nil
 }
 
 // Person is someone who works in a provider's welfare planning, with roles.

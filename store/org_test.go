@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
 	"slices"
@@ -30,6 +31,8 @@ func TestOrgValidate(t *testing.T) {
 	}{
 		{"provider code", func(o *store.Org) { o.Provider.Code = "ac me" }, []string{"provider.code must be 1-32 letters"}},
 		{"provider name", func(o *store.Org) { o.Provider.Name = "" }, []string{"provider.name is required"}},
+		{"provider time zone", func(o *store.Org) { o.Provider.TimeZone = "Mars/Base" },
+			[]string{`provider.time_zone "Mars/Base" is not a time zone (IANA name such as Europe/Helsinki)`}},
 		{"no units", func(o *store.Org) { o.Units = nil }, []string{"units is required"}},
 		{"unit code", func(o *store.Org) { o.Units[0].Code = "NORTH/1" }, []string{"units[0].code must be 1-32 letters"}},
 		{"unit twice", func(o *store.Org) { o.Units[1].Code = "NORTH" }, []string{`units[1]: unit code "NORTH" is listed twice`}},
@@ -151,6 +154,111 @@ func TestImportOrgRefusals(t *testing.T) {
 	wantKind(t, err, store.ErrInvalid, "units is required")
 	if d := diff(before, rowCounts(t, db)); d != "" {
 		t.Errorf("the invalid import wrote rows: %s", d)
+	}
+}
+
+// TestImportOrgTimeZone imports a provider's time zone: the default when
+// the file names none, the file's otherwise, and a change of zone counted
+// and audited like any change of the provider, with the zone it replaced.
+func TestImportOrgTimeZone(t *testing.T) {
+	ctx := context.Background()
+	s, db := newStore(t)
+	zoneOf := func(provider string) string {
+		t.Helper()
+		zone, err := s.ProviderTimeZone(ctx, provider)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return zone
+	}
+	lastChanges := func() []string {
+		t.Helper()
+		events, err := s.Events(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := events[len(events)-1]
+		var payload struct {
+			Changes []string `json:"changes"`
+		}
+		if err := json.Unmarshal(last.Payload, &payload); err != nil {
+			t.Fatal(err)
+		}
+		if last.Action != store.ActionOrgImported || last.Subject != "provider/ACME" {
+			t.Fatalf("got last event %s on %s, want org.imported on provider/ACME", last.Action, last.Subject)
+		}
+		return payload.Changes
+	}
+
+	org := dbtest.Org("ACME")
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, org); err != nil {
+		t.Fatal(err)
+	}
+	if got := zoneOf("ACME"); got != review.DefaultTimeZone {
+		t.Errorf("a file without a zone: got %s, want %s", got, review.DefaultTimeZone)
+	}
+	// Naming the default zone is no change.
+	org.Provider.TimeZone = "Europe/Helsinki"
+	before := rowCounts(t, db)
+	if res, err := s.ImportOrg(ctx, store.ActorOperator, org); err != nil || res.Changed+res.Added+res.Removed != 0 {
+		t.Errorf("naming the default zone: got %+v, %v; want no change", res, err)
+	}
+	if d := diff(before, rowCounts(t, db)); d != "" {
+		t.Errorf("naming the default zone wrote rows: %s", d)
+	}
+
+	for _, tt := range []struct {
+		name, zone, rename, want, change string
+	}{
+		{"another zone", "Europe/Stockholm", "", "Europe/Stockholm",
+			"provider ACME time zone changed from Europe/Helsinki to Europe/Stockholm"},
+		{"renamed and the zone left out", "", "Acme College", "Europe/Helsinki",
+			"provider ACME renamed and time zone changed from Europe/Stockholm to Europe/Helsinki"},
+		{"renamed only", "", "Acme Vocational College", "Europe/Helsinki", "provider ACME renamed"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			org.Provider.TimeZone = tt.zone
+			if tt.rename != "" {
+				org.Provider.Name = tt.rename
+			}
+			res, err := s.ImportOrg(ctx, store.ActorOperator, org)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Added != 0 || res.Changed != 1 || res.Removed != 0 || !slices.Equal(res.Changes, []string{tt.change}) {
+				t.Errorf("got %+v, want one change: %s", res, tt.change)
+			}
+			if got := zoneOf("ACME"); got != tt.want {
+				t.Errorf("got zone %s, want %s", got, tt.want)
+			}
+			if got := lastChanges(); !slices.Equal(got, []string{tt.change}) {
+				t.Errorf("the audit event says %v, want %q", got, tt.change)
+			}
+		})
+	}
+	if n := actions(t, s, "")[store.ActionOrgImported]; n != 4 {
+		t.Errorf("got %d org.imported events, want 4 (the first import and three changes)", n)
+	}
+
+	// A new provider with a zone of its own.
+	beta := dbtest.Org("BETA")
+	beta.Provider.TimeZone = "Atlantic/Reykjavik"
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, beta); err != nil {
+		t.Fatal(err)
+	}
+	if got := zoneOf("BETA"); got != "Atlantic/Reykjavik" {
+		t.Errorf("BETA: got zone %s, want Atlantic/Reykjavik", got)
+	}
+	if _, err := s.ProviderTimeZone(ctx, "NOPE"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a provider never imported: got %v, want ErrNotFound", err)
+	}
+	// A zone Go cannot load is refused before anything is written.
+	before = rowCounts(t, db)
+	beta.Provider.TimeZone = "Mars/Base"
+	_, err := s.ImportOrg(ctx, store.ActorOperator, beta)
+	wantKind(t, err, store.ErrInvalid, `provider.time_zone "Mars/Base" is not a time zone (IANA name such as Europe/Helsinki)`)
+	if d := diff(before, rowCounts(t, db)); d != "" {
+		t.Errorf("the refused import wrote rows: %s", d)
 	}
 }
 

@@ -412,8 +412,12 @@ func (s *Server) apiReport(w http.ResponseWriter, r *http.Request, a service.Act
 	if err != nil {
 		return err
 	}
+	loc, err := s.svc.ProviderLocation(r.Context(), a, provider)
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
-	if err := render.Report(&buf, tr, f, render.Options{Now: s.svc.Now(), Location: s.svc.Location()}); err != nil {
+	if err := render.Report(&buf, tr, f, render.Options{Now: s.svc.Now(), Location: loc}); err != nil {
 		return err
 	}
 	writeDocument(w, f, fmt.Sprintf("report-%s-%d", provider, year), buf.Bytes())
@@ -645,8 +649,12 @@ func (s *Server) apiHandbook(w http.ResponseWriter, r *http.Request, a service.A
 	if err != nil {
 		return err
 	}
+	loc, err := s.svc.ProviderLocation(r.Context(), a, doc.Provider)
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
-	if err := render.Handbook(&buf, doc, f, render.Options{Now: s.svc.Now(), Location: time.UTC}); err != nil {
+	if err := render.Handbook(&buf, doc, f, render.Options{Now: s.svc.Now(), Location: loc}); err != nil {
 		return err
 	}
 	writeDocument(w, f, fmt.Sprintf("plan-%s-v%d", doc.Provider, doc.Version), buf.Bytes())

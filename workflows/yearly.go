@@ -18,8 +18,10 @@ import (
 
 // ScheduleTimeZone is the zone of every yearly schedule, and the zone in
 // which YearlyStart reads the year: a Finnish school's year turns in
-// Helsinki, two or three hours before it does in UTC.
-const ScheduleTimeZone = "Europe/Helsinki"
+// Helsinki, two or three hours before it does in UTC. It is the default
+// time zone of providers; a provider in another zone still has its schedule
+// here (its runs are shown in its own zone).
+const ScheduleTimeZone = review.DefaultTimeZone
 
 // scheduleLocation is ScheduleTimeZone, loaded once. With time/tzdata
 // embedded the name always loads.

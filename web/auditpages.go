@@ -107,7 +107,7 @@ func parseDay(s string, loc *time.Location) (time.Time, bool) {
 
 // readAuditFilter reads the trail's filter from the query: the form as
 // typed, the service's filter, and the problems of what could not be read.
-func (s *Server) readAuditFilter(r *http.Request, w words) (auditFilterForm, service.AuditFilter, []problem) {
+func (s *Server) readAuditFilter(r *http.Request, w words, loc *time.Location) (auditFilterForm, service.AuditFilter, []problem) {
 	q := r.URL.Query()
 	form := auditFilterForm{Provider: strings.TrimSpace(q.Get("provider")), Year: strings.TrimSpace(q.Get("year")),
 		Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action")),
@@ -121,7 +121,7 @@ func (s *Server) readAuditFilter(r *http.Request, w words) (auditFilterForm, ser
 		}
 		f.Year = y
 	}
-	loc := s.svc.Location()
+
 	if form.From != "" {
 		d, ok := parseDay(form.From, loc)
 		if !ok {
@@ -173,7 +173,7 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.page(r, a, "audit.title", "audit")
-	form, f, problems := s.readAuditFilter(r, v.W)
+	form, f, problems := s.readAuditFilter(r, v.W, v.loc)
 	p := auditTrailPage{Form: form, Sizes: auditPageSizes, Actions: store.AuditActions, Errors: map[string]*fieldErr{}}
 	if !slices.Contains(p.Sizes, form.Per) {
 		p.Sizes = append([]int{form.Per}, p.Sizes...)
@@ -282,7 +282,7 @@ func (s *Server) pageAuditCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.page(r, a, "audit.title", "audit")
-	_, f, problems := s.readAuditFilter(r, v.W)
+	_, f, problems := s.readAuditFilter(r, v.W, v.loc)
 	if len(problems) > 0 {
 		s.pageError(w, r, a, errorOf(service.ErrInvalid, "%s", problems[0].Text))
 		return
@@ -397,7 +397,7 @@ func (s *Server) pageReport(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, a, err)
 		return
 	}
-	o := render.Options{Now: s.svc.Now(), Location: s.svc.Location()}
+	o := render.Options{Now: s.svc.Now(), Location: s.zoneOf(r, a)}
 	name := fmt.Sprintf("report-%s-%d", provider, year)
 	if format != "" {
 		var buf bytes.Buffer

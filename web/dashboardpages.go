@@ -439,7 +439,7 @@ func (s *Server) dashboard(r *http.Request, a *service.Actor, w words, provider 
 	}
 	// The year a new cycle is most likely for: this year, or the first
 	// after it without a cycle.
-	year := s.svc.Now().In(s.svc.Location()).Year()
+	year := s.svc.Now().In(s.zoneOf(r, a)).Year()
 	for years[year] {
 		year++
 	}
@@ -509,7 +509,7 @@ func (s *Server) showDashboard(w http.ResponseWriter, r *http.Request, a *servic
 	if edit != nil {
 		edit(&p, v.W)
 	}
-	wd, loc := v.W, s.svc.Location()
+	wd, loc := v.W, s.zoneOf(r, a)
 	p.StartYear = cfgField{ID: "start-year", Name: "year", Label: wd.T("dash.year"), Value: p.Start.Year, Numeric: true, Err: p.Errors["start-year"]}
 	p.StartConfig = newConfigView(wd, "start-", p.Start.configForm, p.Errors)
 	p.SchedConfig = newConfigView(wd, "sched-", p.Sched.configForm, p.Errors)
@@ -532,7 +532,7 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.showDashboard(w, r, a, a.Person.Provider, http.StatusOK, func(p *dashboardPage, w words) {
-		p.Notice = dashboardNotice(w, s.svc.Location(), r.URL.Query())
+		p.Notice = dashboardNotice(w, s.zoneOf(r, a), r.URL.Query())
 	})
 }
 
@@ -754,7 +754,7 @@ func (s *Server) pageExtend(w http.ResponseWriter, r *http.Request) {
 		req.By = by
 	}
 	if p.Due != "" {
-		due, ok := dueOf(p.Due, s.svc.Location())
+		due, ok := dueOf(p.Due, s.zoneOf(r, a))
 		if !ok {
 			p.Problems = append(p.Problems, problem{Field: "extend-due", Text: wd.T("dash.not_due", "Value", p.Due)})
 		}

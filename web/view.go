@@ -32,7 +32,8 @@ type view struct {
 	loc     *time.Location
 }
 
-// When writes a moment in the reader's language, in OHO's time zone.
+// When writes a moment in the reader's language, in the provider's time
+// zone.
 func (v view) When(t time.Time) string { return render.When(t, v.loc, v.W.Lang) }
 
 // WhenP is When for a moment that may be missing.
@@ -116,7 +117,21 @@ func (s *Server) page(r *http.Request, a *service.Actor, title, section string) 
 		chosen = a.Person.Language
 	}
 	w := wordsFor(readerLang(r, chosen))
-	return view{W: w, Title: w.T(title), Actor: a, Path: r.URL.RequestURI(), Section: section, loc: s.svc.Location()}
+	return view{W: w, Title: w.T(title), Actor: a, Path: r.URL.RequestURI(), Section: section, loc: s.zoneOf(r, a)}
+}
+
+// zoneOf is the time zone a page shows and reads times in: the provider's,
+// as in its documents and notices; before login, OHO's default zone.
+func (s *Server) zoneOf(r *http.Request, a *service.Actor) *time.Location {
+	if a == nil || a.Person.Provider == "" {
+		return s.svc.Location()
+	}
+	loc, err := s.svc.ProviderLocation(r.Context(), *a, a.Person.Provider)
+	if err != nil {
+		s.logger.Warn("reading the provider's time zone; showing times in the default zone", "provider", a.Person.Provider, "error", err)
+		return s.svc.Location()
+	}
+	return loc
 }
 
 // render writes a page with its status. The page is rendered into memory

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/oho-dev/oho/review"
 )
@@ -30,26 +29,9 @@ type reader struct {
 // driven through the command line from one stage to the next, each task's
 // page checked while its form is open.
 func TestEveryPageAccessible(t *testing.T) {
-	idp, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Shutdown() })
-	e := newEnv(t)
-	addr := freeAddr(t)
-	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
-	e.startWorker()
-	org := e.org()
-	org["people"] = append(org["people"].([]map[string]any),
-		map[string]any{"id": "a.auditor", "name": "Aino Auditor", "roles": []map[string]string{{"role": "auditor", "unit": ""}}})
-	for _, p := range org["people"].([]map[string]any) {
-		p["email"] = mailOf(p["id"].(string))
-	}
-	e.ok("org", "import", e.file("org.json", org))
+	w := newWebWorld(t, webOptions{people: []map[string]any{personOf("a.auditor", "Aino Auditor", "auditor", "")}})
+	e, srv := w.env, w.srv
 	e.ok("plan", "import", "--provider", e.provider, "--as", "m.manager", "--effective", "2025-08-01", e.file("plan.md", currentPlan))
-	srv := e.startServer(addr, "--oidc", e.file("idps.json", map[string]any{"identity_providers": []map[string]any{
-		{"id": "staff", "provider": e.provider, "name": "Henkilöstö / Staff", "issuer": idp.Issuer(), "client_id": idp.ClientID,
-			"client_secret": idp.ClientSecret, "match": "email"}}}))
 
 	readers := []*reader{{lang: "fi", ctx: newBrowser(t)}, {lang: "en", ctx: newBrowserIn(t, "en-GB,en")}}
 	as := func(r *reader, person string) {
@@ -60,10 +42,7 @@ func TestEveryPageAccessible(t *testing.T) {
 		if r.person != "" {
 			submit(t, r.ctx, "logging out", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
 		}
-		idp.QueueUser(&mockoidc.MockUser{Subject: "entra-" + person, Email: mailOf(person), EmailVerified: true})
-		if code := openPage(t, r.ctx, srv.base+"/auth/oidc/staff"); code != http.StatusOK {
-			t.Fatalf("logging %s in: %d", person, code)
-		}
+		w.loginIn(r.ctx, person)
 		r.person = person
 	}
 	checked := 0
@@ -189,31 +168,15 @@ func TestEveryPageAccessible(t *testing.T) {
 // page being loaded again, and with no error on the console (the htmx file
 // and its use allowed by the Content-Security-Policy).
 func TestDashboardProgressLive(t *testing.T) {
-	idp, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Shutdown() })
-	e := newEnv(t)
-	addr := freeAddr(t)
-	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
-	e.startWorker()
-	org := e.org()
-	for _, p := range org["people"].([]map[string]any) {
-		p["email"] = mailOf(p["id"].(string))
-	}
-	e.ok("org", "import", e.file("org.json", org))
-	srv := e.startServer(addr, "--oidc", e.file("idps.json", map[string]any{"identity_providers": []map[string]any{
-		{"id": "staff", "provider": e.provider, "name": "Staff", "issuer": idp.Issuer(), "client_id": idp.ClientID,
-			"client_secret": idp.ClientSecret, "match": "email"}}}))
+	w := newWebWorld(t, webOptions{})
+	e, srv := w.env, w.srv
 	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", "2026", "--config",
 		e.file("c.json", `{"phases": {"evaluate": "2h", "consult": "2h", "update": "1h", "signoff": "1h", "approve": "1h"}}`))
 	evalNorth := review.TaskID(e.provider, 2026, review.KindEvaluate, 0, "NORTH")
 	e.waitTask(evalNorth)
 
 	ctx := newBrowser(t)
-	idp.QueueUser(&mockoidc.MockUser{Subject: "entra-m.manager", Email: mailOf("m.manager"), EmailVerified: true})
-	openPage(t, ctx, srv.base+"/auth/oidc/staff")
+	w.loginIn(ctx, "m.manager")
 	openPage(t, ctx, srv.base+"/dashboard")
 	before := textOf(t, ctx, "#progress-2026")
 	// A mark on the page that a reload would lose.

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oauth2-proxy/mockoidc"
-
 	"github.com/oho-dev/oho/review"
 )
 
@@ -43,29 +41,10 @@ func eventSeqs(p page) string {
 // the Temporal Web UI. A person of another provider is refused each of
 // these addresses with a page, and a student representative the trail.
 func TestAuditorPagesOfFinishedCycle(t *testing.T) {
-	idp, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Shutdown() })
-	e := newEnv(t)
-	addr := freeAddr(t)
-	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
-	e.startWorker()
-	org := e.org()
-	org["people"] = append(org["people"].([]map[string]any),
-		map[string]any{"id": "a.auditor", "name": "Aino Auditor", "roles": []map[string]string{{"role": "auditor", "unit": ""}}})
-	for _, p := range org["people"].([]map[string]any) {
-		p["email"] = mailOf(p["id"].(string))
-	}
-	e.ok("org", "import", e.file("org.json", org))
-	other := "X" + e.provider
-	e.ok("org", "import", e.file("other.json", map[string]any{
-		"provider": map[string]string{"code": other, "name": "Other College"},
-		"units":    []map[string]string{{"code": "MAIN", "name": "Main campus"}},
-		"people": []map[string]any{{"id": "x.auditor", "name": "Other Auditor", "email": mailOf("x.auditor"),
-			"roles": []map[string]string{{"role": "auditor", "unit": ""}}}},
-	}))
+	w := newWebWorld(t, webOptions{
+		people: []map[string]any{personOf("a.auditor", "Aino Auditor", "auditor", "")},
+		others: []map[string]any{personOf("x.auditor", "Other Auditor", "auditor", "")}})
+	e, srv, other := w.env, w.srv, w.other
 
 	// Version 1 imported, version 2 published by a cycle of one round.
 	e.ok("plan", "import", "--provider", e.provider, "--as", "m.manager", "--effective", "2025-08-01", e.file("plan.md", currentPlan))
@@ -84,19 +63,7 @@ func TestAuditorPagesOfFinishedCycle(t *testing.T) {
 	waitStatus(t, e, 2026, review.CycleCompleted)
 	_, hash2 := e.storedPlan(2)
 
-	idps := e.file("idps.json", map[string]any{"identity_providers": []map[string]any{
-		{"id": "staff", "provider": e.provider, "name": "Staff login", "issuer": idp.Issuer(), "client_id": idp.ClientID,
-			"client_secret": idp.ClientSecret, "match": "email"},
-		{"id": "other", "provider": other, "name": "Other College", "issuer": idp.Issuer(), "client_id": idp.ClientID,
-			"client_secret": idp.ClientSecret, "match": "email"},
-	}})
-	srv := e.startServer(addr, "--oidc", idps)
-	login := func(person, idpID string) *browser {
-		c := srv.client(t, person)
-		c.loginOIDC(idp, &mockoidc.MockUser{Subject: "entra-" + person, Email: mailOf(person), EmailVerified: true}, idpID)
-		return c
-	}
-	auditor := login("a.auditor", "staff")
+	auditor := w.login("a.auditor")
 	cycle := fmt.Sprintf("/cycles/%s/%s", e.provider, year)
 
 	// The trail: verified, in the nav, with the cycle's events.
@@ -187,7 +154,7 @@ func TestAuditorPagesOfFinishedCycle(t *testing.T) {
 	}
 
 	// Another provider's auditor is refused each address with a page.
-	stranger := login("x.auditor", "other")
+	stranger := w.login("x.auditor")
 	for _, path := range []string{"/audit?provider=" + e.provider, cycle + "/report", cycle + "/report?format=md", cycle + "/workflows",
 		cycle + "/audit-export", "/plans/" + e.provider, "/plans/" + e.provider + "/diff?from=1&to=2", "/plans/" + e.provider + "/handbook?version=2"} {
 		p := stranger.get(path)
@@ -197,7 +164,7 @@ func TestAuditorPagesOfFinishedCycle(t *testing.T) {
 		}
 	}
 	// A student representative may not read the trail, and is not offered it.
-	rep := login("north.rep", "staff")
+	rep := w.login("north.rep")
 	if p := rep.get("/audit"); p.code != http.StatusForbidden || !strings.Contains(p.body, "only the provider&#39;s auditors and managers may") {
 		t.Errorf("north.rep GET /audit: got %d:\n%s", p.code, p.body)
 	}

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oauth2-proxy/mockoidc"
-
 	"github.com/oho-dev/oho/review"
 )
 
@@ -25,40 +23,9 @@ import (
 // manager of another provider cannot act on this provider's cycle by
 // changing the address.
 func TestManagerDashboard(t *testing.T) {
-	idp, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Shutdown() })
-	e := newEnv(t)
-	addr := freeAddr(t)
-	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
-	e.startWorker()
-	org := e.org()
-	for _, p := range org["people"].([]map[string]any) {
-		p["email"] = mailOf(p["id"].(string))
-	}
-	e.ok("org", "import", e.file("org.json", org))
-	other := "X" + e.provider
-	e.ok("org", "import", e.file("other.json", map[string]any{
-		"provider": map[string]string{"code": other, "name": "Other College"},
-		"units":    []map[string]string{{"code": "MAIN", "name": "Main campus"}},
-		"people": []map[string]any{{"id": "x.manager", "name": "Other Manager", "email": mailOf("x.manager"),
-			"roles": []map[string]string{{"role": "manager", "unit": ""}}}},
-	}))
-	idps := e.file("idps.json", map[string]any{"identity_providers": []map[string]any{
-		{"id": "staff", "provider": e.provider, "name": "Staff login", "issuer": idp.Issuer(), "client_id": idp.ClientID,
-			"client_secret": idp.ClientSecret, "match": "email"},
-		{"id": "other", "provider": other, "name": "Other College", "issuer": idp.Issuer(), "client_id": idp.ClientID,
-			"client_secret": idp.ClientSecret, "match": "email"},
-	}})
-	srv := e.startServer(addr, "--oidc", idps)
+	w := newWebWorld(t, webOptions{others: []map[string]any{personOf("x.manager", "Other Manager", "manager", "")}})
+	e, other := w.env, w.other
 	deleteScheduleAtEnd(t, dialTemporal(t), e.provider)
-	login := func(person, idpID string) *browser {
-		c := srv.client(t, person)
-		c.loginOIDC(idp, &mockoidc.MockUser{Subject: "entra-" + person, Email: mailOf(person), EmailVerified: true}, idpID)
-		return c
-	}
 	// expect fails the test unless the page has the status.
 	expect := func(p page, code int, what string) {
 		t.Helper()
@@ -95,7 +62,7 @@ func TestManagerDashboard(t *testing.T) {
 
 	// The manager: the dashboard in the nav, the cycles by year, and each
 	// indicator as a chart followed by its table, both years.
-	manager := login("m.manager", "staff")
+	manager := w.login("m.manager")
 	manager.get("/").says(t, "the manager's inbox", `<a href="/dashboard">Ohjausnäkymä</a>`)
 	dash := manager.get("/dashboard")
 	expect(dash, http.StatusOK, "the dashboard")
@@ -221,7 +188,7 @@ func TestManagerDashboard(t *testing.T) {
 
 	// Someone who is not a manager: no dashboard in the nav, and the
 	// dashboard and every form refused.
-	staff := login("north.staff", "staff")
+	staff := w.login("north.staff")
 	if strings.Contains(staff.get("/").body, `href="/dashboard"`) {
 		t.Error("north.staff's nav links to the dashboard")
 	}
@@ -230,7 +197,7 @@ func TestManagerDashboard(t *testing.T) {
 	}
 	cancelURL := "/dashboard/cycles/" + e.provider + "/2028/cancel"
 	scheduleURL := "/dashboard/schedule/" + e.provider
-	for _, who := range []*browser{staff, login("x.manager", "other")} {
+	for _, who := range []*browser{staff, w.login("x.manager")} {
 		for _, r := range []struct {
 			method, path string
 			form         url.Values
@@ -262,7 +229,7 @@ func TestManagerDashboard(t *testing.T) {
 	p.says(t, "north.staff refused the dashboard", "only the provider&#39;s managers may")
 	// The other provider's manager sees their own provider's dashboard, and
 	// nothing of this one.
-	x := login("x.manager", "other")
+	x := w.login("x.manager")
 	p = x.get("/dashboard")
 	expect(p, http.StatusOK, "x.manager's own dashboard")
 	p.says(t, "x.manager's dashboard", "<h1>Ohjausnäkymä: "+other+"</h1>", "Yhtään arviointikierrosta ei ole vielä aloitettu.")

@@ -10,7 +10,6 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
-	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/oho-dev/oho/review"
 )
@@ -88,37 +87,15 @@ func byID(id string) func(focused) bool { return func(f focused) bool { return f
 // Each page and the refused form pass axe-core in Finnish, and the same
 // pages in English in a browser that asks for English.
 func TestEvaluationByKeyboard(t *testing.T) {
-	idp, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Shutdown() })
-	e := newEnv(t)
-	addr := freeAddr(t)
-	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
-	e.startWorker()
-	org := e.org()
-	for _, p := range org["people"].([]map[string]any) {
-		p["email"] = mailOf(p["id"].(string))
-	}
-	e.ok("org", "import", e.file("org.json", org))
-	srv := e.startServer(addr, "--oidc", e.file("idps.json", map[string]any{"identity_providers": []map[string]any{
-		{"id": "staff", "provider": e.provider, "name": "Staff login", "issuer": idp.Issuer(), "client_id": idp.ClientID,
-			"client_secret": idp.ClientSecret, "match": "email"}}}))
+	w := newWebWorld(t, webOptions{})
+	e, srv := w.env, w.srv
 	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", "2026", "--config", e.file("config.json", catalogueConfig("HARBOUR")))
 	evalID := review.TaskID(e.provider, 2026, review.KindEvaluate, 0, "NORTH")
 	e.waitTask(evalID)
 
-	login := func(ctx context.Context, person string) {
-		idp.QueueUser(&mockoidc.MockUser{Subject: "entra-" + person, Email: mailOf(person), EmailVerified: true})
-		if code := openPage(t, ctx, srv.base+"/auth/oidc/staff"); code != http.StatusOK || pagePath(t, ctx) != "/" {
-			t.Fatalf("logging %s in: got %d at %s", person, code, pagePath(t, ctx))
-		}
-	}
-
 	// English first, in a browser that asks for it: the same pages pass.
 	en := newBrowserIn(t, "en-GB,en")
-	login(en, "north.staff")
+	w.loginIn(en, "north.staff")
 	if pageLang(t, en) != "en" || textOf(t, en, "h1") != "My tasks" {
 		t.Errorf("the inbox in an English browser: lang %q, heading %q", pageLang(t, en), textOf(t, en, "h1"))
 	}
@@ -133,7 +110,7 @@ func TestEvaluationByKeyboard(t *testing.T) {
 	checkAccessible(t, en, "students-en")
 
 	ctx := newBrowser(t)
-	login(ctx, "north.staff")
+	w.loginIn(ctx, "north.staff")
 	checkAccessible(t, ctx, "inbox-fi")
 	screenshot(t, ctx, "inbox-fi")
 

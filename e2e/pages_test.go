@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oauth2-proxy/mockoidc"
-
 	"github.com/oho-dev/oho/review"
 )
 
@@ -70,41 +68,10 @@ func (p page) says(t *testing.T, what string, texts ...string) {
 // accepted evaluation recorded; a person of another provider refused the
 // task's page.
 func TestTaskFormsThroughPages(t *testing.T) {
-	idp, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Shutdown() })
-	e := newEnv(t)
-	addr := freeAddr(t)
-	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
-	e.startWorker()
-	org := e.org()
-	org["people"] = append(org["people"].([]map[string]any),
-		map[string]any{"id": "north.rep2", "name": "Second rep, NORTH", "roles": []map[string]string{{"role": "student_rep", "unit": "NORTH"}}})
-	for _, p := range org["people"].([]map[string]any) {
-		p["email"] = mailOf(p["id"].(string))
-	}
-	e.ok("org", "import", e.file("org.json", org))
-	other := "X" + e.provider
-	e.ok("org", "import", e.file("other.json", map[string]any{
-		"provider": map[string]string{"code": other, "name": "Other College"},
-		"units":    []map[string]string{{"code": "MAIN", "name": "Main campus"}},
-		"people": []map[string]any{{"id": "x.staff", "name": "Other Staff", "email": mailOf("x.staff"),
-			"roles": []map[string]string{{"role": "welfare_staff", "unit": "MAIN"}}}},
-	}))
-	idps := e.file("idps.json", map[string]any{"identity_providers": []map[string]any{
-		{"id": "staff", "provider": e.provider, "name": "Staff login", "issuer": idp.Issuer(), "client_id": idp.ClientID,
-			"client_secret": idp.ClientSecret, "match": "email"},
-		{"id": "other", "provider": other, "name": "Other College", "issuer": idp.Issuer(), "client_id": idp.ClientID,
-			"client_secret": idp.ClientSecret, "match": "email"},
-	}})
-	srv := e.startServer(addr, "--oidc", idps)
-	login := func(person, idpID string) *browser {
-		c := srv.client(t, person)
-		c.loginOIDC(idp, &mockoidc.MockUser{Subject: "entra-" + person, Email: mailOf(person), EmailVerified: true}, idpID)
-		return c
-	}
+	w := newWebWorld(t, webOptions{
+		people: []map[string]any{personOf("north.rep2", "Second rep, NORTH", "student_rep", "NORTH")},
+		others: []map[string]any{personOf("x.staff", "Other Staff", "welfare_staff", "MAIN")}})
+	e, srv := w.env, w.srv
 	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", "2026", "--config", e.file("config.json", catalogueConfig("HARBOUR")))
 	evalID := review.TaskID(e.provider, 2026, review.KindEvaluate, 0, "NORTH")
 	e.waitTask(evalID)
@@ -113,9 +80,9 @@ func TestTaskFormsThroughPages(t *testing.T) {
 	// Nobody logged in: to the login page, in Finnish unless the browser
 	// asks for English.
 	anon := srv.client(t, "anonymous")
-	anon.get("/").says(t, "the inbox without a session", `<html lang="fi">`, "<h1>Kirjaudu</h1>", "Staff login")
+	anon.get("/").says(t, "the inbox without a session", `<html lang="fi">`, "<h1>Kirjaudu</h1>", "Login of "+e.provider)
 
-	staff := login("north.staff", "staff")
+	staff := w.login("north.staff")
 	inbox := staff.get("/")
 	inbox.says(t, "north.staff's inbox", `<html lang="fi">`, "<h1>Tehtäväni</h1>", `href="`+taskURL+`"`, "Arviointi", "Siirry sisältöön")
 
@@ -182,13 +149,13 @@ func TestTaskFormsThroughPages(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM accounts WHERE person_id = 'north.staff' AND language = 'en'`); n != 1 {
 		t.Error("the language chosen is not remembered with the account")
 	}
-	again := login("north.staff", "staff")
+	again := w.login("north.staff")
 	again.get("/").says(t, "a new session of north.staff", `<html lang="en">`)
 
 	// The consultation by its form, with a feedback item.
 	// The consultation: taken from the pool, passed to another unit's rep
 	// (refused, in the inbox), then to the unit's other rep, who sends it.
-	first := login("north.rep", "staff")
+	first := w.login("north.rep")
 	consultURL := "/tasks/" + url.PathEscape(review.TaskID(e.provider, 2026, review.KindConsult, 0, "NORTH"))
 	first.get("/").says(t, "north.rep's inbox", "Tehtävät, jotka voit ottaa", `action="`+consultURL+`/claim"`)
 	first.post(consultURL+"/claim", url.Values{}).says(t, "the inbox after taking the consultation", `action="`+consultURL+`/delegate"`, "Minulle osoitetut tehtävät")
@@ -198,7 +165,7 @@ func TestTaskFormsThroughPages(t *testing.T) {
 	}
 	wrong.says(t, "the refused delegation", `<p class="error" role="alert" lang="en">`, "harbour.rep", `value="harbour.rep"`)
 	first.post(consultURL+"/delegate", url.Values{"to": {"north.rep2"}}).says(t, "the inbox after passing it on", "Sinulla ei ole avoimia tehtäviä.")
-	rep := login("north.rep2", "staff")
+	rep := w.login("north.rep2")
 	rep.get("/").says(t, "north.rep2's inbox", `href="`+consultURL+`"`)
 	rep.get(consultURL).says(t, "the consult task's page", "Älä nimeä ketään opiskelijaa", "north.rep2")
 	bad := rep.post(consultURL, url.Values{"feedback": {"2"}, "action": {"complete"}, "method": {"survey"}, "participants": {"many"},
@@ -213,7 +180,7 @@ func TestTaskFormsThroughPages(t *testing.T) {
 
 	// A person of another provider: no task of this provider by changing
 	// the address.
-	stranger := login("x.staff", "other")
+	stranger := w.login("x.staff")
 	p := stranger.get(taskURL)
 	if p.code != http.StatusForbidden || !regexp.MustCompile(`<html lang="(fi|en)">`).MatchString(p.body) {
 		t.Errorf("x.staff opening %s: got %d, want a 403 page:\n%s", taskURL, p.code, p.body)
@@ -238,25 +205,9 @@ func TestTaskFormsThroughPages(t *testing.T) {
 // next to it, and a whole draft accepted; the sign-off task then has the
 // changed text.
 func TestDraftFormThroughPages(t *testing.T) {
-	idp, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Shutdown() })
-	e := newEnv(t)
-	addr := freeAddr(t)
-	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
-	e.startWorker()
-	org := e.org()
-	for _, p := range org["people"].([]map[string]any) {
-		p["email"] = mailOf(p["id"].(string))
-	}
-	e.ok("org", "import", e.file("org.json", org))
+	w := newWebWorld(t, webOptions{})
+	e := w.env
 	e.ok("plan", "import", "--provider", e.provider, "--as", "m.manager", "--effective", "2025-08-01", e.file("plan.md", currentPlan))
-	idps := e.file("idps.json", map[string]any{"identity_providers": []map[string]any{
-		{"id": "staff", "provider": e.provider, "name": "Staff login", "issuer": idp.Issuer(), "client_id": idp.ClientID,
-			"client_secret": idp.ClientSecret, "match": "email"}}})
-	srv := e.startServer(addr, "--oidc", idps)
 	e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", "2026", "--config",
 		e.file("config.json", `{"phases": {"evaluate": "2h", "consult": "2h", "update": "1h", "signoff": "1h", "approve": "1h"}}`))
 	for _, u := range units {
@@ -267,8 +218,7 @@ func TestDraftFormThroughPages(t *testing.T) {
 	e.waitTask(draftID)
 	draftURL := "/tasks/" + url.PathEscape(draftID)
 
-	editor := srv.client(t, "p.editor")
-	editor.loginOIDC(idp, &mockoidc.MockUser{Subject: "entra-p.editor", Email: mailOf("p.editor"), EmailVerified: true}, "staff")
+	editor := w.login("p.editor")
 	form := editor.get(draftURL)
 	form.says(t, "the draft page", "Suunnitelman luonnos", "Nyt voimassa", "Two supervisors at every break.", "North&#39;s welfare group meets monthly.",
 		"Vielä puuttuu", "<code>NORTH/F1</code>", "<code>FOREST/S1</code>", "<code>violence_bullying</code>", "vaatii vastauksen",

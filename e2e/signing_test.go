@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oauth2-proxy/mockoidc"
-
 	"github.com/oho-dev/oho/review"
 )
 
@@ -29,31 +27,9 @@ var postedHash = regexp.MustCompile(`name="version_hash" value="([0-9a-f]{64})"`
 // field, approves with a good one, and the plan is published with that
 // date and the signed hash.
 func TestSignOffAndApprovalThroughPages(t *testing.T) {
-	idp, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Shutdown() })
-	e := newEnv(t)
-	addr := freeAddr(t)
-	e.vars = append(e.vars, "OHO_BASE_URL=http://"+addr)
-	e.startWorker()
-	org := e.org()
-	for _, p := range org["people"].([]map[string]any) {
-		p["email"] = mailOf(p["id"].(string))
-	}
-	e.ok("org", "import", e.file("org.json", org))
+	w := newWebWorld(t, webOptions{})
+	e := w.env
 	e.ok("plan", "import", "--provider", e.provider, "--as", "m.manager", "--effective", "2025-08-01", e.file("plan.md", currentPlan))
-	idps := e.file("idps.json", map[string]any{"identity_providers": []map[string]any{
-		{"id": "staff", "provider": e.provider, "name": "Staff login", "issuer": idp.Issuer(), "client_id": idp.ClientID,
-			"client_secret": idp.ClientSecret, "match": "email"},
-	}})
-	srv := e.startServer(addr, "--oidc", idps)
-	login := func(person string) *browser {
-		c := srv.client(t, person)
-		c.loginOIDC(idp, &mockoidc.MockUser{Subject: "entra-" + person, Email: mailOf(person), EmailVerified: true}, "staff")
-		return c
-	}
 
 	// To the sign-off through the command line, with a finding whose text
 	// holds markup, and a draft that also rewrites North's annex.
@@ -78,7 +54,7 @@ func TestSignOffAndApprovalThroughPages(t *testing.T) {
 	north1URL := "/tasks/" + url.PathEscape(north1)
 
 	// North's head reads what they sign.
-	head := login("north.head")
+	head := w.login("north.head")
 	pg := head.get(north1URL)
 	if pg.code != http.StatusOK {
 		t.Fatalf("north.head opening %s: got %d:\n%s", north1URL, pg.code, pg.body)
@@ -103,7 +79,7 @@ func TestSignOffAndApprovalThroughPages(t *testing.T) {
 	}
 
 	// Harbour's head may read North's sign-off but not sign it.
-	harbourHead := login("harbour.head")
+	harbourHead := w.login("harbour.head")
 	refused := harbourHead.post(north1URL, url.Values{"decision": {"approve"}, "version_hash": {hash1}})
 	if refused.code != http.StatusForbidden {
 		t.Fatalf("harbour.head signing North's sign-off: got %d, want a 403 page:\n%s", refused.code, refused.body)
@@ -154,7 +130,7 @@ func TestSignOffAndApprovalThroughPages(t *testing.T) {
 		e.waitTask(id)
 		c := head
 		if u != "NORTH" {
-			c = login(strings.ToLower(u) + ".head")
+			c = w.login(strings.ToLower(u) + ".head")
 		}
 		p := c.get("/tasks/" + url.PathEscape(id))
 		m := postedHash.FindStringSubmatch(p.body)
@@ -176,7 +152,7 @@ func TestSignOffAndApprovalThroughPages(t *testing.T) {
 	approveID := e.taskID(review.KindApprove, 2, "")
 	e.waitTask(approveID)
 	approveURL := "/tasks/" + url.PathEscape(approveID)
-	approver := login("r.approver")
+	approver := w.login("r.approver")
 	ap := approver.get(approveURL)
 	ap.says(t, "the approval page", "<h1>Vahvistaminen</h1>", hash2, "Yksikönjohtajien allekirjoitukset, kierros 2",
 		"Head of NORTH (north.head)", "Head of HARBOUR (harbour.head)", "Head of FOREST (forest.head)",

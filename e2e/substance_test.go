@@ -122,6 +122,7 @@ func TestPlanSubstanceAcrossTwoYears(t *testing.T) {
 	e.complete(draftID, "p.editor", deferring)
 
 	// The sign-off shows where the checklist is covered.
+	e.waitTask(id(2026, review.KindSignOff, 1, "NORTH"))
 	show := e.ok("task", "show", id(2026, review.KindSignOff, 1, "NORTH"))
 	if !strings.Contains(show, "legal-content checklist") || !strings.Contains(show, "violence_bullying") || !strings.Contains(show, "covered in communal") {
 		t.Errorf("task show of a sign-off does not show the checklist:\n%s", show)
@@ -169,6 +170,7 @@ func TestPlanSubstanceAcrossTwoYears(t *testing.T) {
 	cov[3] = map[string]any{"item": cov[3]["item"], "reason": "Crisis plans are in a separate document"}
 	year2["coverage"] = cov
 	e.complete(draftID, "p.editor", year2)
+	e.waitTask(id(2027, review.KindSignOff, 1, "NORTH"))
 	show = e.ok("task", "show", id(2027, review.KindSignOff, 1, "NORTH"))
 	if !strings.Contains(show, "NOT COVERED: Crisis plans are in a separate document") || !strings.Contains(show, "[annex/NORTH] North campus arrangements\n    "+annexText) {
 		t.Errorf("task show of North's sign-off does not show the item left uncovered and North's changed annex:\n%s", show)

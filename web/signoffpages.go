@@ -2,9 +2,7 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -247,22 +245,5 @@ func (s *Server) pageSigningPost(w http.ResponseWriter, r *http.Request, a *serv
 	f := newSigningForm(sg, v.W.Lang)
 	f.read(r)
 	p := taskPage{Task: t, Overdue: t.OverdueAt != nil && t.Status == review.TaskOpen, Signing: f}
-	raw, err := json.Marshal(f.outcome(r))
-	if err != nil {
-		s.pageError(w, r, a, err)
-		return
-	}
-	if _, err := s.svc.CompleteTask(r.Context(), *a, t.ID, raw); err != nil {
-		if !errors.Is(err, service.ErrInvalid) {
-			s.pageError(w, r, a, err)
-			return
-		}
-		var problems []problem
-		for _, text := range problemsOf(err) {
-			problems = append(problems, problem{Field: f.formField(text), Text: text, Lang: serviceLang})
-		}
-		s.refuseForm(w, r, v, p, problems)
-		return
-	}
-	http.Redirect(w, r, "/?done="+url.QueryEscape(t.ID), http.StatusSeeOther)
+	s.completeForm(w, r, a, v, p, f.outcome(r), f.formField)
 }

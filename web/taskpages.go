@@ -236,12 +236,19 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 		s.refuseForm(w, r, v, p, formProblems)
 		return
 	}
+	s.completeForm(w, r, a, v, p, outcome, mapField)
+}
+
+// completeForm completes the page's task with the outcome its form holds
+// and goes to the inbox; a refusal of the outcome shows the form again,
+// each problem in the service's words next to the field mapField names.
+func (s *Server) completeForm(w http.ResponseWriter, r *http.Request, a *service.Actor, v view, p taskPage, outcome any, mapField func(string) string) {
 	raw, err := json.Marshal(outcome)
 	if err != nil {
 		s.pageError(w, r, a, err)
 		return
 	}
-	if _, err := s.svc.CompleteTask(r.Context(), *a, t.ID, raw); err != nil {
+	if _, err := s.svc.CompleteTask(r.Context(), *a, p.Task.ID, raw); err != nil {
 		if !errors.Is(err, service.ErrInvalid) {
 			s.pageError(w, r, a, err)
 			return
@@ -253,7 +260,7 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 		s.refuseForm(w, r, v, p, problems)
 		return
 	}
-	http.Redirect(w, r, "/?done="+url.QueryEscape(t.ID), http.StatusSeeOther)
+	http.Redirect(w, r, "/?done="+url.QueryEscape(p.Task.ID), http.StatusSeeOther)
 }
 
 // refuseForm shows a task's form again with what was typed, each problem

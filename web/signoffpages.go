@@ -235,7 +235,7 @@ func (s *Server) pageSigning(w http.ResponseWriter, r *http.Request, a *service.
 
 // pageSigningPost signs: it completes the sign-off or approval with the
 // decision the form holds. A refusal shows the page again with what was
-// typed and each problem next to its field, in the service's words.
+// typed and each problem next to its field (outcomeProblems).
 func (s *Server) pageSigningPost(w http.ResponseWriter, r *http.Request, a *service.Actor, id string) {
 	sg, err := s.svc.Signing(r.Context(), *a, id)
 	if err != nil {
@@ -257,11 +257,7 @@ func (s *Server) pageSigningPost(w http.ResponseWriter, r *http.Request, a *serv
 			s.pageError(w, r, a, err)
 			return
 		}
-		var problems []problem
-		for _, text := range problemsOf(err) {
-			problems = append(problems, problem{Field: f.formField(text), Text: text, Lang: serviceLang})
-		}
-		s.refuseForm(w, r, v, p, problems)
+		s.refuseForm(w, r, v, p, outcomeProblems(v.W, err, f.formField, f.label))
 		return
 	}
 	http.Redirect(w, r, "/?done="+url.QueryEscape(t.ID), http.StatusSeeOther)

@@ -148,7 +148,8 @@ func (p *taskPage) blankForm() error {
 // pageTaskPost completes a task with what its form holds. "Add a row"
 // shows the form again with one more row and what was typed; a refusal
 // shows the form again with what was typed, each problem next to its field
-// in the service's words, and a summary linking to them.
+// and in a summary linking to them: the validation's in the reader's words,
+// the rules' in the service's (outcomeProblems).
 func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 	a, ok := s.personal(w, r)
 	if !ok {
@@ -171,6 +172,7 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 	v := s.page(r, a, string("kind."+t.Kind), "inbox")
 	var outcome any
 	var mapField func(string) string
+	var label func(words, string) string
 	var formProblems []problem
 	switch t.Kind {
 	case review.KindEvaluate:
@@ -181,7 +183,7 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 		}
 		f := readEvalForm(in, r)
 		p.Evaluate = f
-		outcome, mapField, formProblems = f.outcome(), f.formField, f.check(v.W)
+		outcome, mapField, label, formProblems = f.outcome(), f.formField, f.label, f.check(v.W)
 	case review.KindConsult:
 		var in review.ConsultInput
 		if err := json.Unmarshal(t.Input, &in); err != nil {
@@ -190,7 +192,7 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 		}
 		f := readConsultForm(in, r)
 		p.Consult = f
-		outcome, mapField, formProblems = f.outcome(), f.formField, f.check(v.W)
+		outcome, mapField, label, formProblems = f.outcome(), f.formField, f.label, f.check(v.W)
 	case review.KindDraft:
 		var in review.DraftInput
 		if err := json.Unmarshal(t.Input, &in); err != nil {
@@ -199,7 +201,7 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 		}
 		f := readDraftForm(in, r)
 		p.Draft = f
-		outcome, mapField, formProblems = f.outcome(), f.formField, f.check(v.W)
+		outcome, mapField, label, formProblems = f.outcome(), f.formField, f.label, f.check(v.W)
 	default:
 		s.pageError(w, r, a, errorOf(service.ErrInvalid, "task %s has no form here yet: complete it with the command line or the API", t.ID))
 		return
@@ -227,11 +229,7 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 			s.pageError(w, r, a, err)
 			return
 		}
-		var problems []problem
-		for _, text := range problemsOf(err) {
-			problems = append(problems, problem{Field: mapField(text), Text: text, Lang: serviceLang})
-		}
-		s.refuseForm(w, r, v, p, problems)
+		s.refuseForm(w, r, v, p, outcomeProblems(v.W, err, mapField, label))
 		return
 	}
 	http.Redirect(w, r, "/?done="+url.QueryEscape(t.ID), http.StatusSeeOther)

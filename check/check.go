@@ -1,6 +1,7 @@
 // Package check validates input at OHO's boundaries (command line, workflow
 // updates, activities) with one shared go-playground validator, and turns its
-// field errors into sentences a staff member understands.
+// field errors into sentences a staff member understands, with the facts
+// of each (Problem) that a front end needs to say it in another language.
 package check
 
 import (
@@ -56,11 +57,59 @@ func must(err error) {
 
 // Problem is what is wrong with one field of an input: Field is its path as
 // people write it in files and requests ("findings[0].severity"), Text a
-// sentence that names it ("findings[0].severity must be one of …").
+// sentence that names it ("findings[0].severity must be one of …"). The
+// sentence is English, the words of the command line and the API; Tag,
+// Param, Other, Value and Counts give the same as facts, so that a front end
+// can say it in its reader's language. A problem of a rule that has no tag
+// (a sentence of the domain's rules) has an empty Tag: Text is all it says.
 type Problem struct {
 	Field string
 	Text  string
+	// Tag is the rule broken: the validator's tag ("required", "oneof",
+	// "max", "datetime", "code", …) or, for input that cannot be decoded,
+	// TagJSON, TagUnknownField or TagType ("required" when it is empty).
+	Tag string
+	// Param is the rule's parameter: the allowed values of oneof, separated
+	// by spaces as in the tag ("info minor major"); the limit of min, max,
+	// len, gte and lte ("4000"); the value the other field has when
+	// required_if requires this one ("approve"); datetime's layout
+	// ("2006-01-02"); the name of an unknown field; the JSON type TagType
+	// wants ("number", "string", "list", "object", "boolean"); the byte at
+	// which JSON that does not read goes wrong, when that is known.
+	Param string
+	// Other is the JSON name of the other field the rule depends on
+	// (required_without, required_if, gtefield), or of the field that unique
+	// compares its entries by.
+	Other string
+	// Value is the value given, where the sentence repeats it: the refused
+	// value of oneof, datetime, code, person and email, the JSON type given
+	// for TagType. It is empty for the other rules, whose values may be long
+	// or private text.
+	Value string
+	// Counts says what a limit of min, max, len, gte or lte counts:
+	// CountsCharacters of a string, CountsEntries of a list, or "" for the
+	// size of a number.
+	Counts string
 }
+
+// What a limit counts (Problem.Counts).
+const (
+	CountsCharacters = "characters"
+	CountsEntries    = "entries"
+)
+
+// The tags of the problems of input that cannot be decoded (Decode); the
+// rest are the validator's own.
+const (
+	// TagJSON: the input is not JSON (or more than one JSON value).
+	TagJSON = "json"
+	// TagUnknownField: the input has a field that is not documented;
+	// Param names it.
+	TagUnknownField = "unknown_field"
+	// TagType: a value has the wrong JSON type; Param is the type wanted,
+	// Value the type given.
+	TagType = "type"
+)
 
 // Problems are every problem found in one input. As an error it reads as
 // the sentences separated by "; ", so a refusal names all of them at once.
@@ -87,9 +136,46 @@ func Struct(v any) error {
 	}
 	problems := make(Problems, 0, len(fieldErrs))
 	for _, fe := range fieldErrs {
-		problems = append(problems, Problem{Field: fieldPath(fe), Text: describe(fe)})
+		problems = append(problems, problemOf(fe))
 	}
 	return problems
+}
+
+// ProblemsOf returns the problems err holds, Struct's or Decode's, or nil
+// for an error of neither.
+func ProblemsOf(err error) Problems {
+	var problems Problems
+	if errors.As(err, &problems) {
+		return problems
+	}
+	var dec *DecodeError
+	if errors.As(err, &dec) {
+		return Problems{dec.Problem}
+	}
+	return nil
+}
+
+// problemOf is one field error as a problem: the sentence and its facts.
+func problemOf(fe validator.FieldError) Problem {
+	p := Problem{Field: fieldPath(fe), Text: describe(fe), Tag: fe.Tag(), Param: fe.Param()}
+	switch fe.Tag() {
+	case "required_without", "gtefield", "unique":
+		p.Other, p.Param = jsonName(p.Param), ""
+	case "required_if":
+		if cond := strings.Fields(p.Param); len(cond) == 2 {
+			p.Other, p.Param = jsonName(cond[0]), cond[1]
+		}
+	case "oneof", "datetime", "code", "person", "email", "timezone":
+		p.Value = fmt.Sprint(fe.Value())
+	case "min", "max", "len", "gte", "lte":
+		switch {
+		case fe.Kind() == reflect.String:
+			p.Counts = CountsCharacters
+		case isCounted(fe.Kind()):
+			p.Counts = CountsEntries
+		}
+	}
+	return p
 }
 
 // fieldPath is the field's path without the Go type name of the top-level

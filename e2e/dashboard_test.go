@@ -101,7 +101,8 @@ func TestManagerDashboard(t *testing.T) {
 	typed.Set("config", `{"phases": {"evaluate": "2h"}, "colour": "blue"}`)
 	refused = manager.post(startURL, typed)
 	expect(refused, http.StatusUnprocessableEntity, "a configuration with an unknown field")
-	refused.says(t, "the start refused for its JSON", `id="start-config-error" lang="en">the configuration has an unknown field &#34;colour&#34;`,
+	refused.says(t, "the start refused for its JSON", `id="start-config-error">Asetukset (JSON): tuntematon kenttä ”colour” (vain ohjeissa kuvatut kentät hyväksytään)</span>`,
+		`<a href="#start-config">Asetukset (JSON): tuntematon kenttä ”colour”`,
 		`<details open>`, "colour")
 	if n := e.count(`SELECT count(*) FROM cycles WHERE year = 2028`); n != 0 {
 		t.Fatalf("refused starts recorded %d cycles", n)

@@ -110,7 +110,20 @@ func TestTaskFormsThroughPages(t *testing.T) {
 	if refused.code != http.StatusUnprocessableEntity {
 		t.Fatalf("a finding without a section: got %d, want 422:\n%s", refused.code, refused.body)
 	}
-	refused.says(t, "the form refused by the rules", `id="f-0-section-error" lang="en">findings[0].section`, `value="9,5"`)
+	// A missing section breaks a validation tag: said in Finnish, next to
+	// the field, named by its label.
+	refused.says(t, "the form refused by the validation", `id="f-0-section-error">Suunnitelman osa (havainto F1): pakollinen tieto puuttuu</span>`,
+		`<li><a href="#f-0-section">Suunnitelman osa (havainto F1): pakollinen tieto puuttuu</a></li>`, `value="9,5"`)
+	// A section the plan does not have breaks a rule of the cycle's: the
+	// rule's sentence is the service's English, marked so, next to the field.
+	typed.Set("f-0-section", "no_such_section")
+	refused = staff.post(taskURL, typed)
+	if refused.code != http.StatusUnprocessableEntity {
+		t.Fatalf("a finding about a section the plan does not have: got %d, want 422:\n%s", refused.code, refused.body)
+	}
+	refused.says(t, "the form refused by the rules", `id="f-0-section-error" lang="en">findings[0].section`, `<li lang="en"><a href="#f-0-section">findings[0].section`,
+		`value="9,5"`)
+	typed.Set("f-0-section", "")
 	if n := e.count(`SELECT count(*) FROM findings`); n != 0 {
 		t.Fatalf("refused forms recorded %d findings", n)
 	}

@@ -167,7 +167,8 @@ func TestSignOffAndApprovalThroughPages(t *testing.T) {
 		t.Fatalf("an approval dated 1.8.2026: got %d, want 422:\n%s", badDate.code, badDate.body)
 	}
 	badDate.says(t, "the refused approval", `href="#effective_from"`,
-		`<span class="field-error" id="effective_from-error" lang="en">effective_from must be a date written as YYYY-MM-DD (got &#34;1.8.2026&#34;)</span>`,
+		`<span class="field-error" id="effective_from-error">Voimaantulopäivä: anna päivämäärä muodossa VVVV-KK-PP, esimerkiksi 2026-03-10 (annettu ”1.8.2026”)</span>`,
+		`<li><a href="#effective_from">Voimaantulopäivä: anna päivämäärä muodossa VVVV-KK-PP`,
 		`aria-describedby="effective_from-hint effective_from-error" aria-invalid="true"`, "For the board")
 	approved := approver.post(approveURL, url.Values{"decision": {"approve"}, "effective_from": {"2026-08-01"}, "comment": {"For the board"}})
 	if approved.code != http.StatusOK || approved.url != "/?done="+url.QueryEscape(approveID) {

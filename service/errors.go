@@ -50,7 +50,12 @@ type Error struct {
 	// Fields maps the name of each invalid field (as the API and files
 	// spell it: "provider", "outcome.findings[0].severity") to its problem.
 	Fields map[string]string
-	err    error
+	// Problems are the problems package check found in an invalid input,
+	// each Field named as in Fields, so that a front end can say them in
+	// its reader's words (those with a Tag). Refusals by the rules that
+	// check does not know have none: their sentence is all there is.
+	Problems []check.Problem
+	err      error
 }
 
 func (e *Error) Error() string { return e.msg }
@@ -83,6 +88,17 @@ func FieldsOf(err error) map[string]string {
 	return nil
 }
 
+// ProblemsOf returns the problems package check found in an invalid input,
+// each with its field named as FieldsOf names it, or nil when the refusal
+// has none (a refusal by the rules, of another kind, or no refusal).
+func ProblemsOf(err error) []check.Problem {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Problems
+	}
+	return nil
+}
+
 func errorOf(kind error, format string, args ...any) *Error {
 	return &Error{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
@@ -95,28 +111,46 @@ func invalid(field, format string, args ...any) *Error {
 
 // invalidInput turns an error from package check into an invalid-input
 // error that lists its fields, each under prefix (the input's name, "config"
-// or "outcome", or "" for the request itself). Problems are introduced by
-// what; a decoding error names its input already.
+// or "outcome", or "" for the request itself), and keeps check's problems
+// under the same names. Problems are introduced by what; a decoding error
+// names its input already, and is listed under the input's name (or the
+// field it names within it).
 func invalidInput(what, prefix string, err error) error {
 	e := &Error{kind: ErrInvalid, msg: err.Error(), Fields: map[string]string{}, err: err}
 	var problems check.Problems
 	if errors.As(err, &problems) {
 		e.msg = what + ": " + err.Error()
 		for _, p := range problems {
-			name := p.Field
-			if prefix != "" {
-				name = prefix + "." + name
-			}
-			e.Fields[name] = p.Text
+			p.Field = joinField(prefix, p.Field)
+			e.Fields[p.Field] = p.Text
+			e.Problems = append(e.Problems, p)
 		}
-	} else {
-		name := prefix
-		if name == "" {
-			name = "body"
+		return e
+	}
+	name := prefix
+	if name == "" {
+		name = "body"
+	}
+	e.Fields[name] = err.Error()
+	var dec *check.DecodeError
+	if errors.As(err, &dec) {
+		p := dec.Problem
+		p.Field = name
+		if dec.Problem.Field != "" {
+			p.Field = joinField(prefix, dec.Problem.Field)
 		}
-		e.Fields[name] = err.Error()
+		e.Problems = []check.Problem{p}
 	}
 	return e
+}
+
+// joinField names a field of an input named prefix ("" for the request
+// itself).
+func joinField(prefix, field string) string {
+	if prefix == "" {
+		return field
+	}
+	return prefix + "." + field
 }
 
 // fromStore gives an error of the store its kind: its sentinels map to the

@@ -199,8 +199,13 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request) {
 		page, err := s.svc.AuditPage(r.Context(), *a, f, form.Per)
 		switch {
 		case errors.Is(err, service.ErrInvalid):
-			for name, text := range fieldsOf(err) {
-				problems = append(problems, problem{Field: auditFields[name], Text: text, Lang: serviceLang})
+			if ps := service.ProblemsOf(err); len(ps) > 0 {
+				field := func(name string) string { return auditFields[name] }
+				problems = append(problems, saidProblems(v.W, ps, field, namedBy(v.W, auditLabel, ""))...)
+			} else {
+				for name, text := range fieldsOf(err) {
+					problems = append(problems, problem{Field: auditFields[name], Text: text, Lang: serviceLang})
+				}
 			}
 			if len(problems) == 0 {
 				problems = append(problems, problem{Text: err.Error(), Lang: serviceLang})

@@ -24,7 +24,7 @@ import (
 // start and cancel cycles, reassign and extend tasks and set the yearly
 // schedule. Every form is a plain POST answered with a redirect and a
 // notice; a refusal shows the form again with what was typed and each
-// problem next to its field in the service's words. Who may see these pages
+// problem next to its field (refusal). Who may see these pages
 // is the service's to say (Service.MaySteer): the provider's managers.
 
 // dashboardPage is what the dashboard shows.
@@ -240,7 +240,7 @@ func (f configForm) config(w words, prefix string) (review.Config, []problem) {
 	var out []problem
 	if strings.TrimSpace(f.JSON) != "" {
 		if err := check.Decode([]byte(f.JSON), "the configuration", &cfg); err != nil {
-			out = append(out, problem{Field: prefix + "config", Text: err.Error(), Lang: serviceLang})
+			out = append(out, jsonProblem(w, prefix+"config", err))
 		}
 	}
 	for _, d := range []struct {
@@ -304,14 +304,20 @@ func configFieldName(name string) string {
 // refusal splits a refusal of the service into the problems a form shows:
 // each invalid field's, next to the form field it maps to, in the order of
 // the form; or, for a refusal of no field in particular, the whole message.
-func refusal(err error, field func(string) string, order []string) []problem {
-	fields := service.FieldsOf(err)
-	if len(fields) == 0 {
-		return []problem{{Text: err.Error(), Lang: serviceLang}}
-	}
+// The validation's problems are in the reader's words, each field named by
+// label (nil: by its path); the rest in the service's.
+func refusal(w words, err error, field func(string) string, label func(words, string) string, order []string) []problem {
 	var out []problem
-	for name, text := range fields {
-		out = append(out, problem{Field: field(name), Text: text, Lang: serviceLang})
+	if ps := service.ProblemsOf(err); len(ps) > 0 {
+		out = saidProblems(w, ps, field, namedBy(w, label, "config."))
+	} else {
+		fields := service.FieldsOf(err)
+		if len(fields) == 0 {
+			return []problem{{Text: err.Error(), Lang: serviceLang}}
+		}
+		for name, text := range fields {
+			out = append(out, problem{Field: field(name), Text: text, Lang: serviceLang})
+		}
 	}
 	rank := func(f string) int {
 		if i := slices.Index(order, f); i >= 0 {
@@ -575,7 +581,7 @@ func (s *Server) pageStartCycle(w http.ResponseWriter, r *http.Request) {
 			s.pageError(w, r, a, err)
 			return
 		}
-		refuse(statusOf(err), refusal(err, configField("start-"), prefixed("start-", configFields)))
+		refuse(statusOf(err), refusal(wd, err, configField("start-"), configLabel, prefixed("start-", configFields)))
 		return
 	}
 	done := "started"
@@ -603,13 +609,13 @@ func (s *Server) pageCancelCycle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		field := fmt.Sprintf("cancel-%d-reason", year)
-		problems := refusal(err, func(name string) string {
-			if name == "reason" {
-				return field
-			}
-			return ""
-		}, nil)
-		s.showDashboard(w, r, a, provider, statusOf(err), func(p *dashboardPage, _ words) {
+		s.showDashboard(w, r, a, provider, statusOf(err), func(p *dashboardPage, wd words) {
+			problems := refusal(wd, err, func(name string) string {
+				if name == "reason" {
+					return field
+				}
+				return ""
+			}, nil, nil)
 			p.Problems, p.Errors = problems, fieldErrors(problems)
 			for i := range p.Running {
 				if p.Running[i].Cycle.Year == year {
@@ -701,7 +707,8 @@ func (s *Server) pageReassign(w http.ResponseWriter, r *http.Request) {
 			s.pageError(w, r, a, err)
 			return
 		}
-		p.Problems = refusal(err, func(name string) string {
+		wd := s.page(r, a, "dash.steer_title", "dashboard").W
+		p.Problems = refusal(wd, err, func(name string) string {
 			switch name {
 			case "to":
 				return toField
@@ -709,7 +716,7 @@ func (s *Server) pageReassign(w http.ResponseWriter, r *http.Request) {
 				return "reassign-reason"
 			}
 			return ""
-		}, []string{"reassign-to", "reassign-other", "reassign-reason"})
+		}, nil, []string{"reassign-to", "reassign-other", "reassign-reason"})
 		p.Errors = fieldErrors(p.Problems)
 		s.showSteer(w, r, a, statusOf(err), p)
 		return
@@ -771,7 +778,7 @@ func (s *Server) pageExtend(w http.ResponseWriter, r *http.Request) {
 			s.pageError(w, r, a, err)
 			return
 		}
-		p.Problems = refusal(err, func(name string) string {
+		p.Problems = refusal(wd, err, func(name string) string {
 			switch name {
 			case "by":
 				return "extend-by"
@@ -786,7 +793,7 @@ func (s *Server) pageExtend(w http.ResponseWriter, r *http.Request) {
 				return "extend-reason"
 			}
 			return ""
-		}, []string{"extend-by", "extend-due", "extend-reason"})
+		}, nil, []string{"extend-by", "extend-due", "extend-reason"})
 		p.Errors = fieldErrors(p.Problems)
 		s.showSteer(w, r, a, statusOf(err), p)
 		return
@@ -831,7 +838,7 @@ func (s *Server) pageSetSchedule(w http.ResponseWriter, r *http.Request) {
 			s.pageError(w, r, a, err)
 			return
 		}
-		refuse(statusOf(err), refusal(err, configField("sched-"), prefixed("sched-", configFields)))
+		refuse(statusOf(err), refusal(wd, err, configField("sched-"), configLabel, prefixed("sched-", configFields)))
 		return
 	}
 	http.Redirect(w, r, "/dashboard?done=schedule_set", http.StatusSeeOther)

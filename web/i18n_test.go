@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/oho-dev/oho/check"
 	"github.com/oho-dev/oho/render"
 )
 
@@ -103,6 +105,65 @@ func TestCatalogsHaveEveryKey(t *testing.T) {
 		"method.workshop", "method.interview", "decision.addressed", "decision.deferred", "decision.rejected"} {
 		if _, ok := fi[prefix]; !ok {
 			t.Errorf("fi.toml lacks %q", prefix)
+		}
+	}
+	// The validation's messages, chosen by a problem's tag (validwords.go).
+	runtime := slices.Clone(validMessages)
+	for _, k := range validKinds {
+		runtime = append(runtime, "valid.kind."+k)
+	}
+	for _, k := range runtime {
+		if _, ok := fi[k]; !ok {
+			t.Errorf("fi.toml lacks %q", k)
+		}
+		if _, ok := en[k]; !ok {
+			t.Errorf("en.toml lacks %q", k)
+		}
+	}
+}
+
+// TestEveryTagHasAMessage checks that every rule OHO's types are validated
+// by, and every problem of input that does not decode, has a message in
+// the catalogs (validKey), so that no page falls back to the service's
+// English for one of them.
+func TestEveryTagHasAMessage(t *testing.T) {
+	tags := []string{check.TagJSON, check.TagUnknownField, check.TagType}
+	validate := regexp.MustCompile(`validate:"([^"]*)"`)
+	var files []string
+	for _, pattern := range []string{"../review/*.go", "../store/*.go", "../service/*.go", "../workflows/*.go", "*.go"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range validate.FindAllStringSubmatch(string(b), -1) {
+			for _, rule := range strings.Split(m[1], ",") {
+				name, _, _ := strings.Cut(rule, "=")
+				if name != "omitempty" && name != "dive" && !slices.Contains(tags, name) {
+					tags = append(tags, name)
+				}
+			}
+		}
+	}
+	if !slices.Contains(tags, "datetime") || !slices.Contains(tags, "person") {
+		t.Fatalf("found the tags %v: the search no longer finds OHO's validate tags", tags)
+	}
+	for _, tag := range tags {
+		p := check.Problem{Tag: tag}
+		if tag == "datetime" {
+			p.Param = time.DateOnly
+		}
+		if validKey(p) == "" {
+			t.Errorf("the tag %q has no message", tag)
 		}
 	}
 }

@@ -233,7 +233,7 @@ func (s *Server) pageSigning(w http.ResponseWriter, r *http.Request, a *service.
 
 // pageSigningPost signs: it completes the sign-off or approval with the
 // decision the form holds. A refusal shows the page again with what was
-// typed and each problem next to its field, in the service's words.
+// typed and each problem next to its field (outcomeProblems).
 func (s *Server) pageSigningPost(w http.ResponseWriter, r *http.Request, a *service.Actor, id string) {
 	sg, err := s.svc.Signing(r.Context(), *a, id)
 	if err != nil {
@@ -245,5 +245,5 @@ func (s *Server) pageSigningPost(w http.ResponseWriter, r *http.Request, a *serv
 	f := newSigningForm(sg, v.W.Lang)
 	f.read(r)
 	p := taskPage{Task: t, Overdue: t.OverdueAt != nil && t.Status == review.TaskOpen, Signing: f}
-	s.completeForm(w, r, a, v, p, f.outcome(r), f.formField)
+	s.completeForm(w, r, a, v, p, f.outcome(r), f.formField, f.label)
 }

@@ -167,7 +167,8 @@ func (p *taskPage) blankForm() error {
 // pageTaskPost completes a task with what its form holds. "Add a row"
 // shows the form again with one more row and what was typed; a refusal
 // shows the form again with what was typed, each problem next to its field
-// in the service's words, and a summary linking to them.
+// and in a summary linking to them: the validation's in the reader's words,
+// the rules' in the service's (outcomeProblems).
 func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 	a, ok := s.personal(w, r)
 	if !ok {
@@ -190,6 +191,7 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 	v := s.page(r, a, string("kind."+t.Kind), "inbox")
 	var outcome any
 	var mapField func(string) string
+	var label func(words, string) string
 	var formProblems []problem
 	switch t.Kind {
 	case review.KindEvaluate:
@@ -200,7 +202,7 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 		}
 		f := readEvalForm(in, r)
 		p.Evaluate = f
-		outcome, mapField, formProblems = f.outcome(), f.formField, f.check(v.W)
+		outcome, mapField, label, formProblems = f.outcome(), f.formField, f.label, f.check(v.W)
 	case review.KindConsult:
 		var in review.ConsultInput
 		if err := json.Unmarshal(t.Input, &in); err != nil {
@@ -209,7 +211,7 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 		}
 		f := readConsultForm(in, r)
 		p.Consult = f
-		outcome, mapField, formProblems = f.outcome(), f.formField, f.check(v.W)
+		outcome, mapField, label, formProblems = f.outcome(), f.formField, f.label, f.check(v.W)
 	case review.KindDraft:
 		var in review.DraftInput
 		if err := json.Unmarshal(t.Input, &in); err != nil {
@@ -218,7 +220,7 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 		}
 		f := readDraftForm(in, r)
 		p.Draft = f
-		outcome, mapField, formProblems = f.outcome(), f.formField, f.check(v.W)
+		outcome, mapField, label, formProblems = f.outcome(), f.formField, f.label, f.check(v.W)
 	default:
 		s.pageError(w, r, a, errorOf(service.ErrInvalid, "task %s has no form here yet: complete it with the command line or the API", t.ID))
 		return
@@ -236,13 +238,16 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 		s.refuseForm(w, r, v, p, formProblems)
 		return
 	}
-	s.completeForm(w, r, a, v, p, outcome, mapField)
+	s.completeForm(w, r, a, v, p, outcome, mapField, label)
 }
 
 // completeForm completes the page's task with the outcome its form holds
 // and goes to the inbox; a refusal of the outcome shows the form again,
-// each problem in the service's words next to the field mapField names.
-func (s *Server) completeForm(w http.ResponseWriter, r *http.Request, a *service.Actor, v view, p taskPage, outcome any, mapField func(string) string) {
+// each problem next to the field mapField names: a refused value in the
+// reader's words, naming the field by its label, a rule's refusal in the
+// service's (outcomeProblems).
+func (s *Server) completeForm(w http.ResponseWriter, r *http.Request, a *service.Actor, v view, p taskPage, outcome any,
+	mapField func(string) string, label func(words, string) string) {
 	raw, err := json.Marshal(outcome)
 	if err != nil {
 		s.pageError(w, r, a, err)
@@ -253,11 +258,7 @@ func (s *Server) completeForm(w http.ResponseWriter, r *http.Request, a *service
 			s.pageError(w, r, a, err)
 			return
 		}
-		var problems []problem
-		for _, text := range problemsOf(err) {
-			problems = append(problems, problem{Field: mapField(text), Text: text, Lang: serviceLang})
-		}
-		s.refuseForm(w, r, v, p, problems)
+		s.refuseForm(w, r, v, p, outcomeProblems(v.W, err, mapField, label))
 		return
 	}
 	http.Redirect(w, r, "/?done="+url.QueryEscape(p.Task.ID), http.StatusSeeOther)

@@ -21,7 +21,7 @@ export TEMPORAL_ADDRESS DATABASE_URL MIGRATION_DATABASE_URL
 
 GO ?= go
 
-.PHONY: help build up test workflowcheck demo bench stop status fmt vet clean
+.PHONY: help build up test workflowcheck demo bench screens stop status fmt vet clean
 
 help: ## list the targets
 	@echo 'Targets:'
@@ -44,6 +44,17 @@ demo: up build ## migrate, start a worker and run `starter demo` (scripts/demo.s
 
 bench: up build ## the web pages' server time and size with the demo's data and a million tasks (scripts/bench-pages.sh)
 	scripts/bench-pages.sh
+
+# The README's pictures of the pages: TestWholeCycleByClicking writes the top of four pages it
+# comes to (the inbox, a refused evaluation, the dashboard, the audit trail) to
+# out/screens/readme/, and this copies them into docs/screens/, where the README shows them.
+README_SCREENS = inbox evaluate dashboard audit-trail
+
+screens: up ## run the whole cycle by clicking in Chromium and copy its screenshots for the README into docs/screens/
+	rm -rf out/screens/readme
+	$(GO) test -count=1 -run 'TestWholeCycleByClicking$$' ./e2e
+	mkdir -p docs/screens
+	cp $(README_SCREENS:%=out/screens/readme/%.png) docs/screens/
 
 # workflowcheck finds non-deterministic code reachable from workflows; pinned, built into the Go
 # cache on first use (about 15 s). Accepted exceptions are in workflowcheck.yaml, with reasons.

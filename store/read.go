@@ -181,6 +181,10 @@ type Task struct {
 	// Draft is what a sign-off or approval signs: the round's draft with its
 	// changes and the hash the signature is bound to. Filled by Task.
 	Draft *RoundDraft `db:"-" json:"draft,omitempty"`
+	// Previous is, for a draft task of a later round, the draft of the
+	// round before, which was sent back: the editor revises it rather than
+	// starting again. Filled by Task.
+	Previous *RoundDraft `db:"-" json:"previous,omitempty"`
 }
 
 // RoundDraft is a round's draft of the plan: the text to be signed and the
@@ -194,6 +198,8 @@ type RoundDraft struct {
 	// Checklist is the cycle's legal-content checklist with where the
 	// draft covers each item; empty for cycles set up before checklists.
 	Checklist []review.CoveredItem `json:"checklist,omitempty"`
+	// Dispositions are the draft's answers to the cycle's items.
+	Dispositions []review.Disposition `json:"dispositions"`
 }
 
 // coveredChecklist joins a stored checklist with a stored coverage.
@@ -306,6 +312,15 @@ WHERE t.id = $1`
 		}
 		t.Draft = &d
 	}
+	if t.Kind == review.KindDraft && t.Round > 1 {
+		d, err := s.draft(ctx, t.CycleID, t.Round-1)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return Task{}, err
+		}
+		if err == nil {
+			t.Previous = &d
+		}
+	}
 	return t, nil
 }
 
@@ -402,6 +417,13 @@ WHERE cycle_id = $1 AND round = $2 ORDER BY change_id`
 	}
 	for _, c := range changes {
 		d.Changes = append(d.Changes, review.Change{ID: c.ID, Section: c.Section, Text: c.Text, Rationale: c.Rationale, Addresses: c.Addresses})
+	}
+	d.Dispositions = []review.Disposition{}
+	const qDispositions = `
+SELECT item_ref AS item, decision, change_id AS change, reason FROM dispositions
+WHERE cycle_id = $1 AND round = $2 ORDER BY item_ref`
+	if err := sqlx.SelectContext(ctx, s.db, &d.Dispositions, qDispositions, cycleID, round); err != nil {
+		return RoundDraft{}, fmt.Errorf("reading the round %d dispositions of %s: %w", round, cycleID, dbError(err))
 	}
 	return d, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/oho-dev/oho/review"
+	"github.com/oho-dev/oho/store"
 )
 
 // sectionRow is a section (or a unit's annex) of the plan on the draft
@@ -43,8 +44,11 @@ type draftForm struct {
 	Items          []itemRow
 	Checklist      []coverageRow
 	ReasonsAllowed bool
-	Decisions      []string
-	Errors         map[string]*fieldErr
+	// Revising is the round whose draft, sent back, the form starts from
+	// (0 when it starts from the plan in force).
+	Revising  int
+	Decisions []string
+	Errors    map[string]*fieldErr
 	// changeRows maps the outcome's changes to the form's section rows.
 	changeRows []int
 	dispRows   []int
@@ -56,7 +60,11 @@ func normalize(s string) string {
 	return strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
 }
 
-func newDraftForm(in review.DraftInput) *draftForm {
+// newDraftForm is the draft form as it opens: from the plan in force, or,
+// in a later round, from the draft of the round before, which was sent
+// back — its texts, reasons, answers and coverage — so that the editor
+// revises it rather than starting again.
+func newDraftForm(in review.DraftInput, previous *store.RoundDraft) *draftForm {
 	f := &draftForm{Round: in.Round, Comments: in.Comments, ReasonsAllowed: in.ChecklistReasons,
 		Decisions: []string{review.DecisionAddressed, review.DecisionDeferred, review.DecisionRejected}}
 	for _, p := range in.Plan.Parts() {
@@ -69,11 +77,45 @@ func newDraftForm(in review.DraftInput) *draftForm {
 		// Not filled in: the editor says where each item is covered.
 		f.Checklist = append(f.Checklist, coverageRow{ChecklistItem: c})
 	}
+	if previous != nil {
+		f.revise(*previous)
+	}
 	return f
 }
 
+// revise fills the form with the draft of the round before.
+func (f *draftForm) revise(d store.RoundDraft) {
+	f.Revising = d.Round
+	sectionOf := map[string]string{}
+	for _, c := range d.Changes {
+		sectionOf[c.ID] = c.Section
+		for i := range f.Sections {
+			if f.Sections[i].Key == c.Section {
+				f.Sections[i].Text, f.Sections[i].Rationale = c.Text, c.Rationale
+			}
+		}
+	}
+	for _, ds := range d.Dispositions {
+		for i := range f.Items {
+			if f.Items[i].Ref == ds.Item {
+				f.Items[i].Decision, f.Items[i].Reason = ds.Decision, ds.Reason
+				if s, ok := sectionOf[ds.Change]; ok {
+					f.Items[i].Change = s
+				}
+			}
+		}
+	}
+	for _, c := range d.Checklist {
+		for i := range f.Checklist {
+			if f.Checklist[i].ID == c.ID {
+				f.Checklist[i].Section, f.Checklist[i].Note, f.Checklist[i].Reason = c.Section, c.Note, c.Reason
+			}
+		}
+	}
+}
+
 func readDraftForm(in review.DraftInput, r *http.Request) *draftForm {
-	f := newDraftForm(in)
+	f := newDraftForm(in, nil)
 	get := func(format string, args ...any) string { return r.PostForm.Get(fmt.Sprintf(format, args...)) }
 	for i := range f.Sections {
 		f.Sections[i].Text = strings.ReplaceAll(get("sec-%d-text", i), "\r\n", "\n")

@@ -159,7 +159,7 @@ func (p *taskPage) blankForm() error {
 		if err := json.Unmarshal(p.Task.Input, &in); err != nil {
 			return fmt.Errorf("reading the input of task %s: %w", p.Task.ID, err)
 		}
-		p.Draft = newDraftForm(in)
+		p.Draft = newDraftForm(in, p.Task.Previous)
 	}
 	return nil
 }

@@ -380,7 +380,7 @@ func TestWholeCycleByClicking(t *testing.T) {
 			retype(t, en, "ind-1-value", ev.absent)
 		case "HARBOUR":
 			follow(t, en, "sending a finding without a section", complete, http.StatusUnprocessableEntity)
-			if got := textOf(t, en, "#f-0-section-error"); !strings.Contains(got, "findings[0].section") {
+			if got := textOf(t, en, "#f-0-section-error"); !strings.Contains(got, "Section of the plan (finding F1) is required") {
 				t.Errorf("the finding without a section: the error says %q", got)
 			}
 			look(en, "evaluate-refused-"+lower)
@@ -430,10 +430,25 @@ func TestWholeCycleByClicking(t *testing.T) {
 
 	// The plan editor drafts: the sections the findings and feedback call
 	// for rewritten, every item answered, the checklist marked.
+	const round1Text = "Two supervisors at every break, also in the workshop halls."
 	writeDraft := func(round int, communal string) {
 		t.Helper()
 		draftID := task(review.KindDraft, round, "")
 		work("p.editor", draftID, fmt.Sprintf("draft-round-%d", round))
+		if round > 1 {
+			// A later round's form holds the draft that was sent back:
+			// only the communal section changes, to answer the comment.
+			for i, key := range fieldKeys(t, en, `textarea[id^="sec-"][id$="-text"]`) {
+				if key == "communal" {
+					if got := run(t, en, "reading the communal text", chromedp.Value(chromedp.ID(fmt.Sprintf("sec-%d-text", i)))); got != round1Text {
+						t.Errorf("round %d's form holds the communal text %q, want round %d's %q", round, got, round-1, round1Text)
+					}
+					retype(t, en, fmt.Sprintf("sec-%d-text", i), communal)
+				}
+			}
+			send(en, draftID, complete)
+			return
+		}
 		texts := map[string][2]string{
 			"communal":    {communal, "Supervision gaps in every unit"},
 			"individual":  {"The nurse is in on weekdays. Counsellor and nurse hours are posted weekly.", "Students could not find the hours"},
@@ -481,7 +496,7 @@ func TestWholeCycleByClicking(t *testing.T) {
 		}
 		send(en, draftID, complete)
 	}
-	const round1 = "Two supervisors at every break, also in the workshop halls."
+	const round1 = round1Text
 	writeDraft(1, round1)
 	if n := e.count(`SELECT count(*) FROM plan_changes WHERE round = 1`); n != 3 {
 		t.Errorf("round 1's draft recorded %d changes, want 3", n)

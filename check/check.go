@@ -125,18 +125,25 @@ func (p Problems) Error() string {
 
 // Struct validates v by its `validate` tags. The error, if any, is Problems:
 // every problem found, each naming its field.
+//
+// Every string of v is also checked to be text that can be stored: one
+// holding a NUL character or bytes that are not UTF-8 is a problem tagged
+// TagText.
 func Struct(v any) error {
+	problems := textProblems(v)
 	err := validate.Struct(v)
-	if err == nil {
-		return nil
-	}
 	var fieldErrs validator.ValidationErrors
-	if !errors.As(err, &fieldErrs) {
+	switch {
+	case err == nil:
+	case errors.As(err, &fieldErrs):
+		for _, fe := range fieldErrs {
+			problems = append(problems, problemOf(fe))
+		}
+	default:
 		return fmt.Errorf("validating input: %w", err)
 	}
-	problems := make(Problems, 0, len(fieldErrs))
-	for _, fe := range fieldErrs {
-		problems = append(problems, problemOf(fe))
+	if len(problems) == 0 {
+		return nil
 	}
 	return problems
 }

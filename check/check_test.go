@@ -1,6 +1,7 @@
 package check_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/oho-dev/oho/check"
@@ -83,5 +84,39 @@ func TestCodeAndPerson(t *testing.T) {
 		if got := check.Person(c.s); got != c.person {
 			t.Errorf("Person(%q): got %v, want %v", c.s, got, c.person)
 		}
+	}
+}
+
+// TestTextThatCannotBeStored: a NUL character or bytes that are not UTF-8
+// in any string of an input, however deep, is refused naming the field,
+// beside the validator's own problems.
+func TestTextThatCannotBeStored(t *testing.T) {
+	type finding struct {
+		Text string `json:"text" validate:"required"`
+	}
+	type outcome struct {
+		Name     string            `json:"name" validate:"required"`
+		Findings []finding         `json:"findings" validate:"dive"`
+		Notes    map[string]string `json:"notes"`
+		Raw      []byte            `json:"raw"`
+	}
+	in := outcome{Name: "a\x00b", Findings: []finding{{Text: "ok"}, {Text: "bad \xff bytes"}, {}},
+		Notes: map[string]string{"k": "x\x00"}, Raw: []byte{0, 0xff}}
+	problems := check.ProblemsOf(check.Struct(in))
+	var texts []string
+	for _, p := range problems {
+		texts = append(texts, p.Field+": "+p.Text+" ["+p.Tag+"]")
+	}
+	want := []string{
+		`name: name contains a NUL character (\u0000), which text may not hold [text]`,
+		`findings[1].text: findings[1].text is not valid UTF-8 text [text]`,
+		`notes[k]: notes[k] contains a NUL character (\u0000), which text may not hold [text]`,
+		`findings[2].text: findings[2].text is required [required]`,
+	}
+	if strings.Join(texts, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(texts, "\n"), strings.Join(want, "\n"))
+	}
+	if err := check.Struct(outcome{Name: "Ääkköset ja emoji 🙂", Findings: []finding{{Text: "rivi\nrivi\ttab"}}}); err != nil {
+		t.Errorf("ordinary text refused: %v", err)
 	}
 }

@@ -98,6 +98,12 @@ func DecodeConfig(raw []byte, what string) (review.Config, error) {
 	return cfg, nil
 }
 
+// MaxOutcome bounds a task's outcome as sent, before it is decoded: the
+// largest a draft can rightly be (30 sections of 20,000 characters, with
+// its answers) fits, and what reaches Temporal stays well below its limit
+// on a request's size.
+const MaxOutcome = 1 << 20
+
 // checkOutcome decodes an outcome strictly into the type of the task's kind
 // and checks it against its validation tags, so that a malformed outcome is
 // refused with every field named before it reaches the workflow, whose
@@ -119,11 +125,22 @@ func checkOutcome(taskID string, kind review.TaskKind, raw json.RawMessage) erro
 		return errorOf(ErrConflict, "tasks of kind %q cannot be completed", kind)
 	}
 	what := "the outcome of task " + taskID
+	// Far too large to read at all; else read it, so that a field over its
+	// limit is named; then the whole.
+	switch {
+	case len(raw) > 16*MaxOutcome:
+		return invalid("outcome", "%s is %d bytes; an outcome may be at most %d KiB", what, len(raw), MaxOutcome>>10)
+	case !utf8.Valid(raw):
+		return invalid("outcome", "%s is not valid UTF-8 text", what)
+	}
 	if err := check.Decode(raw, what, v); err != nil {
 		return invalidInput(what, "outcome", err)
 	}
 	if err := check.Struct(v); err != nil {
 		return invalidInput("outcome of task "+taskID, "outcome", err)
+	}
+	if len(raw) > MaxOutcome {
+		return invalid("outcome", "%s is %d bytes; an outcome may be at most %d KiB", what, len(raw), MaxOutcome>>10)
 	}
 	return nil
 }

@@ -63,7 +63,14 @@ const usage = `usage: starter COMMAND [ARGS]
   audit log [--provider CODE] [--year YYYY] [--actor PERSON] [--since YYYY-MM-DD] [--json|--csv]
   audit export --provider CODE --year YYYY [--out FILE]
                                            the cycle's audit events and workflow histories, as JSON Lines
-  demo                                     migrate (as migrate does), then run a full demonstration cycle
+  demo                                     migrate (as migrate does), then the demonstration: the
+                                           college's plan imported and two years' cycles
+  serve [--addr HOST:PORT] [--base-url URL] [--oidc FILE.json] [--tls-cert PEM --tls-key PEM]
+        [--feedback-email ADDRESS]         the web pages and the HTTP API
+  person invite PERSON [--as MANAGER]      mail a one-time link to set a password
+  person disable PERSON --reason TEXT [--as MANAGER]
+                                           no login; the person's sessions and tokens stop working
+  token revoke TOKEN_ID                    revoke anyone's API token (the operator)
 
 Environment: DATABASE_URL (PostgreSQL, as a member of the application role
 oho_app), MIGRATION_DATABASE_URL (migrate and demo: the role that owns the
@@ -91,7 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &u):
-		fmt.Fprintf(stderr, "starter: %s\n\n%s", oneLine(u.Error()), usage)
+		fmt.Fprintf(stderr, "starter: %s\n\n%s", oneLine(u.Error()), commandUsage(args))
 		return 2
 	default:
 		fmt.Fprintf(stderr, "starter: %s\n", oneLine(err.Error()))
@@ -100,6 +107,50 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // usageError is a command line that does not say a valid request.
+// commandUsage is the usage of the command the arguments name ("task
+// complete …": the lines of "task complete"), or of every command when they
+// name none of them.
+func commandUsage(args []string) string {
+	var words []string
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") || len(words) == 2 {
+			break
+		}
+		words = append(words, a)
+	}
+	matches := func(line string) bool {
+		fields := strings.Fields(line)
+		if len(words) == 0 || len(fields) == 0 || fields[0] != words[0] {
+			return false
+		}
+		if len(words) == 1 || len(fields) == 1 || strings.HasPrefix(fields[1], "-") || strings.ToUpper(fields[1]) == fields[1] {
+			return true
+		}
+		for _, w := range strings.Split(fields[1], "|") {
+			if w == words[1] {
+				return true
+			}
+		}
+		return false
+	}
+	var out []string
+	lines := strings.Split(usage, "\n")
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "  ") || strings.HasPrefix(lines[i], "   ") || !matches(lines[i]) {
+			continue
+		}
+		out = append(out, lines[i])
+		for i+1 < len(lines) && strings.HasPrefix(lines[i+1], "   ") {
+			i++
+			out = append(out, lines[i])
+		}
+	}
+	if len(out) == 0 {
+		return usage
+	}
+	return "usage: starter\n" + strings.Join(out, "\n") + "\n\n'starter help' lists every command.\n"
+}
+
 type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg }

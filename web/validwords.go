@@ -32,6 +32,7 @@ var validMessages = []string{
 	"valid.gte", "valid.gte_characters", "valid.gte_entries",
 	"valid.lte", "valid.lte_characters", "valid.lte_entries",
 	"valid.gtefield", "valid.datetime", "valid.code", "valid.person", "valid.email", "valid.url", "valid.timezone",
+	"valid.text_nul", "valid.text_utf8",
 	"valid.unique", "valid.hexadecimal", "valid.json", "valid.json_at", "valid.unknown_field", "valid.type",
 }
 
@@ -59,6 +60,8 @@ func validKey(p check.Problem) string {
 		if p.Param != "" {
 			key = "valid.json_at"
 		}
+	case check.TagText:
+		key = "valid.text_" + p.Param
 	}
 	if !slices.Contains(validMessages, key) {
 		return ""

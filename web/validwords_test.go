@@ -194,3 +194,17 @@ func TestConsultationRefusedInTheReadersWords(t *testing.T) {
 		t.Errorf("refused consultations recorded %d", n)
 	}
 }
+
+// TestTextProblemsSaid: a NUL character or bytes that are not UTF-8 are
+// said in both languages.
+func TestTextProblemsSaid(t *testing.T) {
+	for _, param := range []string{"nul", "utf8"} {
+		p := check.Problem{Field: "findings[0].text", Tag: check.TagText, Param: param, Text: "English"}
+		for lang, want := range map[render.Lang]string{render.Finnish: "teksti", render.English: "text"} {
+			text, marked := sayProblem(wordsFor(lang), p, "What was found")
+			if marked != "" || !strings.HasPrefix(text, "What was found") || !strings.Contains(text, want) {
+				t.Errorf("%s in %s: got %q (lang %q)", param, lang, text, marked)
+			}
+		}
+	}
+}

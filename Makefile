@@ -21,7 +21,7 @@ export TEMPORAL_ADDRESS DATABASE_URL MIGRATION_DATABASE_URL
 
 GO ?= go
 
-.PHONY: help build up test workflowcheck demo bench screens stop status fmt vet clean
+.PHONY: help build up test workflowcheck demo bench fuzz screens stop status fmt vet clean
 
 help: ## list the targets
 	@echo 'Targets:'
@@ -44,6 +44,10 @@ demo: up build ## migrate, start a worker and run `starter demo` (scripts/demo.s
 
 bench: up build ## the web pages' server time and size with the demo's data and a million tasks (scripts/bench-pages.sh)
 	scripts/bench-pages.sh
+
+FUZZTIME ?= 30s
+fuzz: ## fuzz the outcome, config and org checks for FUZZTIME each (make test runs their seeds)
+	for f in FuzzOutcome FuzzConfig FuzzOrg; do $(GO) test ./service -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 # The README's pictures of the pages: TestWholeCycleByClicking writes the top of four pages it
 # comes to (the inbox, a refused evaluation, the dashboard, the audit trail) to

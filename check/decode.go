@@ -34,8 +34,13 @@ func Decode(data []byte, what string, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return describeJSON(what, err)
 	}
+	// Only white space may follow the value: not a second value, nor a
+	// stray ']' or '}' (which dec.More does not see at the top level).
 	if dec.More() {
 		return decodeError(Problem{Tag: TagJSON}, "%s has more than one JSON value", what)
+	}
+	if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
+		return decodeError(Problem{Tag: TagJSON}, "%s has %q after its JSON value", what, string(rest[:min(len(rest), 20)]))
 	}
 	return nil
 }

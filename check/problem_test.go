@@ -209,6 +209,7 @@ func TestDecodeProblems(t *testing.T) {
 			Tag: check.TagJSON, Param: "12"}},
 		{"cut short", `{"method": "council"`, check.Problem{Text: "the outcome is not valid JSON: it ends too early", Tag: check.TagJSON}},
 		{"two values", `{} {}`, check.Problem{Text: "the outcome has more than one JSON value", Tag: check.TagJSON}},
+		{"a stray bracket", `{}]`, check.Problem{Text: `the outcome has "]" after its JSON value`, Tag: check.TagJSON}},
 		{"unknown field", `{"method": "council", "student": "Anna"}`, check.Problem{
 			Text: `the outcome has an unknown field "student" (only the documented fields are accepted)`, Tag: check.TagUnknownField, Param: "student"}},
 		{"a string for a number", `{"participants": "12"}`, check.Problem{Field: "participants",

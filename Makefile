@@ -38,6 +38,7 @@ up: ## start the dev environment: Temporal CLI, Chromium, PostgreSQL + roles + d
 test: up workflowcheck ## go vet, workflowcheck, then all tests (unit and end to end) against the dev environment
 	$(GO) vet ./...
 	$(GO) test -count=1 -p 1 -timeout 15m ./...
+	$(GO) test -race -count=1 ./review ./render ./check ./authz ./identity ./smtptest
 
 demo: up build ## migrate, start a worker and run `starter demo` (scripts/demo.sh)
 	scripts/demo.sh

@@ -81,6 +81,12 @@ func TestTaskFormsThroughPages(t *testing.T) {
 	// Nobody logged in: to the login page, in Finnish unless the browser
 	// asks for English.
 	anon := srv.client(t, "anonymous")
+	anon.get("/healthz").says(t, "/healthz", "ok")
+	if r := anon.get("/readyz"); r.code != http.StatusOK {
+		t.Errorf("/readyz with the database and Temporal up: %d %s", r.code, r.body)
+	} else {
+		r.says(t, "/readyz", `"ready":true`, `"name":"database","ready":true`, `"name":"temporal","ready":true`)
+	}
 	anon.get("/").says(t, "the inbox without a session", `<html lang="fi">`, "<h1>Kirjaudu</h1>", "Login of "+e.provider)
 
 	staff := w.login("north.staff")

@@ -24,6 +24,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/oho-dev/oho/review"
+	"github.com/oho-dev/oho/schema"
 )
 
 // Sentinel errors. Errors returned by the store wrap one of them where it
@@ -321,4 +322,13 @@ func rowsAffected(res sql.Result) (int64, error) {
 		return 0, fmt.Errorf("counting changed rows: %w", err)
 	}
 	return n, nil
+}
+
+// Ready says whether the database answers and has every migration this
+// program knows: nil, or why not.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("the database does not answer: %w", dbError(err))
+	}
+	return schema.Check(ctx, s.db.DB)
 }

@@ -112,6 +112,8 @@ func (s *Server) routeTable() []route {
 		api("POST", "/api/v1/people/{id}/invite", s.apiInvite),
 		api("POST", "/api/v1/people/{id}/disable", s.apiDisable),
 
+		page("GET", "/healthz", s.healthz),
+		page("GET", "/readyz", s.readyz),
 		page("GET", "/{$}", s.pageInbox),
 		page("POST", "/language", s.pageLanguage),
 		page("GET", "/accessibility", s.pageAccessibility),

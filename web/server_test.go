@@ -192,3 +192,33 @@ func TestAccessibilityStatement(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthAndReadiness: /healthz answers without reading anything;
+// /readyz says the database is ready and, with no Temporal configured, that
+// Temporal is not, with 503.
+func TestHealthAndReadiness(t *testing.T) {
+	ts := newTestServer(t, false)
+	resp, err := http.Get(ts.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(b) != "ok\n" {
+		t.Errorf("/healthz: %d %q", resp.StatusCode, b)
+	}
+	resp, err = http.Get(ts.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct {
+		Ready  bool
+		Checks []service.ReadyCheck
+	}
+	err = json.NewDecoder(resp.Body).Decode(&ready)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || ready.Ready || len(ready.Checks) != 2 ||
+		!ready.Checks[0].Ready || ready.Checks[1].Ready || !strings.Contains(ready.Checks[1].Problem, "no Temporal connection") {
+		t.Errorf("/readyz without Temporal: %d %+v (%v)", resp.StatusCode, ready, err)
+	}
+}

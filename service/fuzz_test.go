@@ -41,18 +41,9 @@ func FuzzOutcome(f *testing.F) {
 		if checkOutcome("T", kind, raw) != nil {
 			return
 		}
-		var v any
-		switch kind {
-		case review.KindEvaluate:
-			v = &review.Evaluation{}
-		case review.KindConsult:
-			v = &review.Consultation{}
-		case review.KindDraft:
-			v = &review.Draft{}
-		case review.KindSignOff:
-			v = &review.SignOff{}
-		default:
-			v = &review.Approval{}
+		v, err := outcomeOf(kind)
+		if err != nil {
+			t.Fatal(err)
 		}
 		if err := json.Unmarshal(raw, v); err != nil {
 			t.Fatalf("accepted %s outcome %q does not decode: %v", kind, raw, err)

@@ -98,6 +98,23 @@ func DecodeConfig(raw []byte, what string) (review.Config, error) {
 	return cfg, nil
 }
 
+// outcomeOf returns a new outcome of the kind's type, to decode into.
+func outcomeOf(kind review.TaskKind) (any, error) {
+	switch kind {
+	case review.KindEvaluate:
+		return &review.Evaluation{}, nil
+	case review.KindConsult:
+		return &review.Consultation{}, nil
+	case review.KindDraft:
+		return &review.Draft{}, nil
+	case review.KindSignOff:
+		return &review.SignOff{}, nil
+	case review.KindApprove:
+		return &review.Approval{}, nil
+	}
+	return nil, errorOf(ErrConflict, "tasks of kind %q cannot be completed", kind)
+}
+
 // MaxOutcome bounds a task's outcome as sent, before it is decoded: the
 // largest a draft can rightly be (30 sections of 20,000 characters, with
 // its answers) fits, and what reaches Temporal stays well below its limit
@@ -109,20 +126,9 @@ const MaxOutcome = 1 << 20
 // refused with every field named before it reaches the workflow, whose
 // validator then applies the rules that need the cycle's state.
 func checkOutcome(taskID string, kind review.TaskKind, raw json.RawMessage) error {
-	var v any
-	switch kind {
-	case review.KindEvaluate:
-		v = &review.Evaluation{}
-	case review.KindConsult:
-		v = &review.Consultation{}
-	case review.KindDraft:
-		v = &review.Draft{}
-	case review.KindSignOff:
-		v = &review.SignOff{}
-	case review.KindApprove:
-		v = &review.Approval{}
-	default:
-		return errorOf(ErrConflict, "tasks of kind %q cannot be completed", kind)
+	v, err := outcomeOf(kind)
+	if err != nil {
+		return err
 	}
 	what := "the outcome of task " + taskID
 	// Far too large to read at all; else read it, so that a field over its

@@ -143,25 +143,34 @@ func (s *Server) pageTask(w http.ResponseWriter, r *http.Request) {
 func (p *taskPage) blankForm() error {
 	switch p.Task.Kind {
 	case review.KindEvaluate:
-		var in review.EvaluateInput
-		if err := json.Unmarshal(p.Task.Input, &in); err != nil {
-			return fmt.Errorf("reading the input of task %s: %w", p.Task.ID, err)
+		in, err := inputOf[review.EvaluateInput](p.Task)
+		if err != nil {
+			return err
 		}
 		p.Evaluate = newEvalForm(in, 3)
 	case review.KindConsult:
-		var in review.ConsultInput
-		if err := json.Unmarshal(p.Task.Input, &in); err != nil {
-			return fmt.Errorf("reading the input of task %s: %w", p.Task.ID, err)
+		in, err := inputOf[review.ConsultInput](p.Task)
+		if err != nil {
+			return err
 		}
 		p.Consult = newConsultForm(in, 2)
 	case review.KindDraft:
-		var in review.DraftInput
-		if err := json.Unmarshal(p.Task.Input, &in); err != nil {
-			return fmt.Errorf("reading the input of task %s: %w", p.Task.ID, err)
+		in, err := inputOf[review.DraftInput](p.Task)
+		if err != nil {
+			return err
 		}
 		p.Draft = newDraftForm(in, p.Task.Previous)
 	}
 	return nil
+}
+
+// inputOf decodes what a task shows its assignee.
+func inputOf[T any](t store.Task) (T, error) {
+	var in T
+	if err := json.Unmarshal(t.Input, &in); err != nil {
+		return in, fmt.Errorf("reading the input of task %s: %w", t.ID, err)
+	}
+	return in, nil
 }
 
 // pageTaskPost completes a task with what its form holds. "Add a row"
@@ -195,27 +204,27 @@ func (s *Server) pageTaskPost(w http.ResponseWriter, r *http.Request) {
 	var formProblems []problem
 	switch t.Kind {
 	case review.KindEvaluate:
-		var in review.EvaluateInput
-		if err := json.Unmarshal(t.Input, &in); err != nil {
-			s.pageError(w, r, a, fmt.Errorf("reading the input of task %s: %w", t.ID, err))
+		in, err := inputOf[review.EvaluateInput](t)
+		if err != nil {
+			s.pageError(w, r, a, err)
 			return
 		}
 		f := readEvalForm(in, r)
 		p.Evaluate = f
 		outcome, mapField, label, formProblems = f.outcome(), f.formField, f.label, f.check(v.W)
 	case review.KindConsult:
-		var in review.ConsultInput
-		if err := json.Unmarshal(t.Input, &in); err != nil {
-			s.pageError(w, r, a, fmt.Errorf("reading the input of task %s: %w", t.ID, err))
+		in, err := inputOf[review.ConsultInput](t)
+		if err != nil {
+			s.pageError(w, r, a, err)
 			return
 		}
 		f := readConsultForm(in, r)
 		p.Consult = f
 		outcome, mapField, label, formProblems = f.outcome(), f.formField, f.label, f.check(v.W)
 	case review.KindDraft:
-		var in review.DraftInput
-		if err := json.Unmarshal(t.Input, &in); err != nil {
-			s.pageError(w, r, a, fmt.Errorf("reading the input of task %s: %w", t.ID, err))
+		in, err := inputOf[review.DraftInput](t)
+		if err != nil {
+			s.pageError(w, r, a, err)
 			return
 		}
 		f := readDraftForm(in, r)

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/oho-dev/oho/check"
 	"github.com/oho-dev/oho/render"
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/service"
@@ -43,6 +44,8 @@ const taskWait = time.Minute
 // years that have no cycle yet.
 func (a *app) demo(ctx context.Context, args []string) error {
 	fs := newFlags("demo")
+	code := fs.String("provider", "", "the fictional college's provider code (default the demo organisation's, DEMO), "+
+		"for a demo in a database of its own whose cycles should not meet earlier demos' on the same Temporal server")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -58,6 +61,12 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	org, err := service.DecodeOrg(demoOrgJSON, "the demo organisation")
 	if err != nil {
 		return err
+	}
+	if *code != "" {
+		if !check.Code(*code) {
+			return usagef("demo: --provider %q is not a provider code (letters, digits, '-' or '_')", *code)
+		}
+		org.Provider.Code = *code
 	}
 	if err := a.importOrg(ctx, service.Operator(via()), org); err != nil {
 		return err

@@ -63,7 +63,7 @@ const usage = `usage: starter COMMAND [ARGS]
   audit log [--provider CODE] [--year YYYY] [--actor PERSON] [--since YYYY-MM-DD] [--json|--csv]
   audit export --provider CODE --year YYYY [--out FILE]
                                            the cycle's audit events and workflow histories, as JSON Lines
-  demo                                     migrate (as migrate does), then the demonstration: the
+  demo [--provider CODE]                   migrate (as migrate does), then the demonstration: the
                                            college's plan imported and two years' cycles
   serve [--addr HOST:PORT] [--base-url URL] [--oidc FILE.json] [--tls-cert PEM --tls-key PEM]
         [--feedback-email ADDRESS]         the web pages and the HTTP API

@@ -1,18 +1,21 @@
-// Package web is OHO's HTTP front end: the JSON API under /api/v1 for every
-// use case of package service, the login pages (a local account's form and
-// a button per OpenID Connect identity provider) and the page to set a
-// password from an invitation. Like every front end it parses, calls the
-// service with the authenticated actor, and presents: it holds no business
-// rule and no authorization decision.
+// Package web is OHO's HTTP front end: the pages people work in, in
+// Finnish and English (the inbox, a form per kind of task, the manager's
+// dashboard, the auditor's pages, the students' view, the login pages), and
+// the JSON API under /api/v1 for every use case of package service. Like
+// every front end it parses, calls the service with the authenticated
+// actor, and presents: it holds no business rule and no authorization
+// decision.
 //
 // People log in with a session kept server-side in PostgreSQL (scs and its
 // postgresstore) behind a Secure, HttpOnly, SameSite=Lax cookie; scripts use
 // a person's API token as a bearer token. Every response carries security
-// headers (a Content-Security-Policy without inline script, frame-ancestors
-// 'none', nosniff, a referrer policy, and HSTS when served over TLS);
-// cross-origin requests that change something are refused; request bodies
-// are limited in size; every error is JSON {"error": ..., "fields": {...}}
-// with the words the command line prints.
+// headers (a Content-Security-Policy without inline script or style,
+// frame-ancestors 'none', nosniff, a referrer policy, and HSTS when served
+// over TLS); cross-origin requests that change something are refused;
+// request bodies are limited in size. The API's errors are JSON {"error":
+// ..., "fields": {...}} with the words the command line prints; the pages
+// show a refusal beside the field it concerns (see view.go and
+// taskpages.go).
 package web
 
 import (

@@ -53,17 +53,8 @@ func (s *Store) PlanDocument(ctx context.Context, provider string, version int) 
 	if doc.Signatures, err = signatures(ctx, s.db, pv.CycleID, pv.Round); err != nil {
 		return PlanDocument{}, fmt.Errorf("reading the signatures of plan version %d of %s: %w", pv.Version, provider, err)
 	}
-	var row struct {
-		Checklist []byte `db:"checklist"`
-		Coverage  []byte `db:"coverage"`
-	}
-	const qChecklist = `
-SELECT c.checklist, d.coverage FROM cycles c JOIN plan_drafts d ON d.cycle_id = c.id AND d.round = $2 WHERE c.id = $1`
-	if err := sqlx.GetContext(ctx, s.db, &row, qChecklist, pv.CycleID, pv.Round); err != nil {
-		return PlanDocument{}, fmt.Errorf("reading the checklist of plan version %d of %s: %w", pv.Version, provider, dbError(err))
-	}
-	if doc.Checklist, err = coveredChecklist(row.Checklist, row.Coverage); err != nil {
-		return PlanDocument{}, fmt.Errorf("decoding the checklist of plan version %d of %s: %w", pv.Version, provider, err)
+	if doc.Checklist, err = roundChecklist(ctx, s.db, pv.CycleID, pv.Round); err != nil {
+		return PlanDocument{}, fmt.Errorf("plan version %d of %s: %w", pv.Version, provider, err)
 	}
 	return doc, nil
 }

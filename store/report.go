@@ -499,7 +499,21 @@ ORDER BY c.year`
 // readChecklist reads the cycle's checklist and where its final round's
 // draft covers each item.
 func readChecklist(ctx context.Context, q sqlx.QueryerContext, tr *Trace) error {
+	covered, err := roundChecklist(ctx, q, tr.Cycle.ID, tr.FinalRound)
+	if err != nil {
+		return err
+	}
 	tr.Checklist = []review.CoveredItem{}
+	if covered != nil {
+		tr.Checklist = covered
+	}
+	return nil
+}
+
+// roundChecklist reads a cycle's checklist with where the draft of the
+// round covers each item; nil when the round has no draft or the cycle was
+// set up before checklists.
+func roundChecklist(ctx context.Context, q sqlx.QueryerContext, cycleID string, round int) ([]review.CoveredItem, error) {
 	var row struct {
 		Checklist []byte `db:"checklist"`
 		Coverage  []byte `db:"coverage"`
@@ -508,21 +522,18 @@ func readChecklist(ctx context.Context, q sqlx.QueryerContext, tr *Trace) error 
 SELECT c.checklist, d.coverage FROM cycles c
 JOIN plan_drafts d ON d.cycle_id = c.id AND d.round = $2
 WHERE c.id = $1`
-	err := sqlx.GetContext(ctx, q, &row, qChecklist, tr.Cycle.ID, tr.FinalRound)
+	err := sqlx.GetContext(ctx, q, &row, qChecklist, cycleID, round)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading the checklist: %w", dbError(err))
+		return nil, fmt.Errorf("reading the checklist of round %d of %s: %w", round, cycleID, dbError(err))
 	}
 	covered, err := coveredChecklist(row.Checklist, row.Coverage)
 	if err != nil {
-		return fmt.Errorf("decoding the checklist: %w", err)
+		return nil, fmt.Errorf("decoding the checklist of round %d of %s: %w", round, cycleID, err)
 	}
-	if covered != nil {
-		tr.Checklist = covered
-	}
-	return nil
+	return covered, nil
 }
 
 // signatures reads the sign-offs and approvals of a cycle's round (0: of

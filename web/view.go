@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"embed"
 	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -71,20 +70,6 @@ var pageTemplates = parsePages()
 
 func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
-		"field": func(errs map[string]string, name string) string { return errs[name] },
-		"seq": func(n int) []int {
-			s := make([]int, n)
-			for i := range s {
-				s[i] = i
-			}
-			return s
-		},
-		"deref": func(f *float64) string {
-			if f == nil {
-				return ""
-			}
-			return fmt.Sprint(*f)
-		},
 		"kindKey":  func(k review.TaskKind) string { return "kind." + string(k) },
 		"inc":      func(i int) int { return i + 1 },
 		"answer":   func(w words, a store.FeedbackAnswer) answerView { return answerView{W: w, A: a} },

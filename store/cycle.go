@@ -309,8 +309,9 @@ func (s *Store) OpenTasks(ctx context.Context, in review.OpenTasksInput) ([]revi
 	if err := checkOpenTasks(in); err != nil {
 		return nil, fmt.Errorf("opening tasks of cycle %s: %w", in.CycleID, err)
 	}
-	out := make([]review.OpenedTask, 0, len(in.Tasks))
+	var out []review.OpenedTask
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		out = make([]review.OpenedTask, 0, len(in.Tasks))
 		c, err := lockCycle(ctx, tx, in.CycleID)
 		if err != nil {
 			return err

@@ -168,6 +168,7 @@ func (s *Store) ImportOrg(ctx context.Context, actor string, org Org) (ImportRes
 	}
 	code := org.Provider.Code
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res = ImportResult{Changes: []string{}}
 		if err := refuseForeignPeople(ctx, tx, org); err != nil {
 			return err
 		}

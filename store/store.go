@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"strings"
@@ -166,7 +167,40 @@ func Target(databaseURL string) string {
 }
 
 // inTx runs fn in a transaction and commits it if fn returns nil.
+//
+// PostgreSQL aborts one of two transactions that wait for each other — a
+// deadlock (SQLSTATE 40P01), most often two writers meeting at the audit
+// chain's head — and may abort a transaction it cannot serialize (40001).
+// Neither is the caller's fault and both succeed when run again, so inTx runs
+// such a transaction again, up to maxTxAttempts times with a short random
+// pause, rather than passing the error to the person. fn must therefore be
+// safe to run more than once: everything it writes is in tx, which was rolled
+// back, and it must set, not accumulate, what it returns through variables it
+// captures.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if err == nil || !retryable(err) || attempt == maxTxAttempts {
+			return err
+		}
+		// 5–10 ms, then 10–20, 20–40…: long enough for the transaction that
+		// won to commit.
+		pause := time.Duration(5<<(attempt-1)) * time.Millisecond
+		pause += rand.N(pause)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
+}
+
+// maxTxAttempts bounds how often inTx runs a transaction PostgreSQL aborted
+// as a deadlock or a serialization failure.
+const maxTxAttempts = 5
+
+// tryTx runs fn in a transaction once.
+func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
@@ -179,6 +213,13 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return fmt.Errorf("committing transaction: %w", dbError(err))
 	}
 	return nil
+}
+
+// retryable reports whether PostgreSQL aborted a transaction as a deadlock
+// or a serialization failure, which running it again resolves.
+func retryable(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && (pqErr.Code == "40P01" || pqErr.Code == "40001")
 }
 
 // Audit actions.

@@ -3,12 +3,15 @@
 # start"): the pinned Temporal CLI, Debian's Chromium for the browser tests, a Temporal dev server
 # and a PostgreSQL database.
 #
-# Usage: scripts/devenv.sh tools|chromium|temporal|postgres|up|stop|status
+# Usage: scripts/devenv.sh tools|chromium|temporal|search-attributes|postgres|up|stop|status
 #
 #   tools     install the pinned Temporal CLI into .tools/bin when missing or another version
 #   chromium  install Debian's chromium package when /usr/bin/chromium is missing (the browser
 #             tests of package e2e drive it); needs root, or sudo without a password
 #   temporal  make sure a Temporal dev server answers on $TEMPORAL_ADDRESS (start one if not)
+#   search-attributes
+#             create OHO's search attributes on the server at $TEMPORAL_ADDRESS (never starts one)
+#             and wait until they can be used (scripts/cluster.sh runs this)
 #   postgres  make sure PostgreSQL answers, the roles exist and the database of $DATABASE_URL
 #             exists, owned by the role of $MIGRATION_DATABASE_URL
 #   up        tools + chromium + postgres + temporal, then print the environment on stdout, so that
@@ -219,7 +222,9 @@ wait_temporal() {
 	done
 }
 
-# ensure_search_attributes: creates the search attributes on a server we did not just start.
+# ensure_search_attributes: creates the search attributes on a server we did not just start
+# (in the namespace of $TEMPORAL_NAMESPACE, default "default", which the CLI reads), then waits
+# until they can be used.
 # With CLI v1.5.1, creating an attribute that already exists with the same type succeeds (prints
 # "Search attributes have been added", exit 0); with another type it fails with "search attribute
 # X already exists and has different type T", which is a real problem and is reported as such.
@@ -232,6 +237,41 @@ ensure_search_attributes() {
 			die "cannot create search attribute $sa on $TEMPORAL_ADDRESS: $out"
 		fi
 	done
+	wait_search_attributes
+}
+
+# wait_search_attributes: waits until the namespace's mapping of the search attributes is in
+# force. On a server with SQL visibility (a real cluster; the dev server too) an attribute is a
+# per-namespace alias of a column, and the services read that mapping from a namespace cache
+# refreshed every few seconds: right after the attributes are created, starting a cycle failed
+# with "Namespace default has no mapping defined for search attribute OhoPhase". A count whose
+# query names every attribute goes through the same mapping, so it is polled until it succeeds.
+# Then one more refresh interval (system.namespaceCacheRefreshInterval, 2 s) is waited when it had
+# to wait at all: each service (frontend, history, matching) has its own cache, and the count
+# only proves the frontend's.
+wait_search_attributes() {
+	local sa query= out deadline=$((SECONDS + START_TIMEOUT)) waited=
+	for sa in "${SEARCH_ATTRIBUTES[@]}"; do
+		[[ -n $query ]] && query+=" AND "
+		case ${sa#*=} in
+		Int) query+="${sa%=*} = 0" ;;
+		*) query+="${sa%=*} = 'devenv-probe'" ;;
+		esac
+	done
+	until out=$("$TEMPORAL" workflow count --address "$TEMPORAL_ADDRESS" --query "$query" \
+		--client-connect-timeout 5s 2>&1); do
+		((SECONDS < deadline)) ||
+			die "the search attributes were created on $TEMPORAL_ADDRESS but are still not usable after ${START_TIMEOUT}s: $out"
+		if [[ -z $waited ]]; then
+			log "waiting for the namespace's mapping of the search attributes on $TEMPORAL_ADDRESS (${out//$'\n'/ })"
+			waited=1
+		fi
+		sleep 0.5
+	done
+	if [[ -n $waited ]]; then
+		sleep 2
+		log "search attributes usable on $TEMPORAL_ADDRESS"
+	fi
 }
 
 # start_dev_server: starts the dev server fully detached and waits for it.
@@ -295,6 +335,13 @@ cmd_temporal() {
 		die "something listens on $TEMPORAL_ADDRESS but is not a healthy Temporal server"
 	fi
 	start_dev_server
+}
+
+# cmd_search_attributes: the search attributes on a server that answers, whoever started it.
+cmd_search_attributes() {
+	cmd_tools
+	temporal_healthy || die "no Temporal server answers on $TEMPORAL_ADDRESS"
+	ensure_search_attributes
 }
 
 # cmd_stop: stops the dev server this script started and waits for its port to close (the SQLite
@@ -623,7 +670,7 @@ SELECT coalesce((SELECT 'database ' || datname || ' exists, owned by ' || datdba
 }
 
 usage() {
-	sed -n '5,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '5,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -633,6 +680,7 @@ main() {
 	tools) cmd_tools ;;
 	chromium) cmd_chromium ;;
 	temporal) cmd_temporal ;;
+	search-attributes) cmd_search_attributes ;;
 	postgres) cmd_postgres ;;
 	up) cmd_up ;;
 	stop) cmd_stop ;;

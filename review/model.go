@@ -122,16 +122,17 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads a Go duration string such as "720h" or "90m".
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	// Refusals are check.ValueError, so that check.Decode names the field.
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("a duration must be a string such as \"336h\" or \"90m\"")
+		return check.ValueError(*d, fmt.Sprintf("%s is not a duration: write it as a string such as \"336h\" or \"90m\"", check.Quote(string(b))))
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a duration such as \"336h\" or \"90m\"", s)
+		return check.ValueError(*d, fmt.Sprintf("%s is not a duration such as \"336h\" or \"90m\"", check.Quote(s)))
 	}
 	if v <= 0 {
-		return fmt.Errorf("duration %q must be positive", s)
+		return check.ValueError(*d, fmt.Sprintf("%s is not a duration of more than zero", check.Quote(s)))
 	}
 	*d = Duration(v)
 	return nil
@@ -266,6 +267,18 @@ type SetupCycleInput struct {
 	// yearly schedule started (the audit trail then says "system").
 	StartedBy string `json:"started_by,omitempty"`
 	Via       Via    `json:"via,omitzero"`
+	// Restart says which ended attempt this one starts again, and why;
+	// zero for a first attempt.
+	Restart Restart `json:"restart,omitzero"`
+}
+
+// Restart is what starting a provider's year's cycle again records: the
+// attempt it is, the attempt that failed or was cancelled, and the
+// manager's reason.
+type Restart struct {
+	Attempt int    `json:"attempt"`
+	Of      string `json:"of"`
+	Reason  string `json:"reason"`
 }
 
 // CycleSetup is what a cycle starts from: the provider's units, the plan's
@@ -408,14 +421,25 @@ func ItemRef(unit, id string) string { return unit + "/" + id }
 // unit's phase and every task. The cycle's workflow answers its status query
 // with it, and the store builds the same from the records.
 type Progress struct {
-	Provider   string         `json:"provider"`
-	Year       int            `json:"year"`
-	WorkflowID string         `json:"workflow_id"`
-	Status     string         `json:"status"`
-	Phase      Phase          `json:"phase"`
-	Round      int            `json:"round"`
-	Units      []UnitProgress `json:"units"`
-	Tasks      []TaskProgress `json:"tasks"`
+	Provider   string `json:"provider"`
+	Year       int    `json:"year"`
+	WorkflowID string `json:"workflow_id"`
+	Status     string `json:"status"`
+	Phase      Phase  `json:"phase"`
+	Round      int    `json:"round"`
+	// Attempt counts the runs of the provider's cycle for the year: 1, or
+	// more once a failed or cancelled one was started again (RestartOf
+	// names the one before).
+	Attempt   int    `json:"attempt"`
+	RestartOf string `json:"restart_of,omitempty"`
+	// WaitingForWorker is true while the cycle is recorded as started but
+	// no worker has set it up yet, and Workers is how many workers poll its
+	// task queue then (-1 when Temporal could not be asked).
+	WaitingForWorker bool           `json:"waiting_for_worker,omitempty"`
+	Workers          *int           `json:"workers,omitempty"`
+	TaskQueue        string         `json:"task_queue,omitempty"`
+	Units            []UnitProgress `json:"units"`
+	Tasks            []TaskProgress `json:"tasks"`
 }
 
 // UnitProgress is where one unit stands.

@@ -16,6 +16,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -47,6 +48,10 @@ type Config struct {
 	// UpdateTimeout bounds how long a change waits for a worker to record
 	// it; 60 s when zero.
 	UpdateTimeout time.Duration
+	// Logger takes what the service notices but need not refuse for, such
+	// as a started cycle it could not record before a worker does;
+	// slog.Default() when nil.
+	Logger *slog.Logger
 }
 
 // DefaultUpdateTimeout bounds how long a change waits for the worker.
@@ -63,6 +68,7 @@ type Service struct {
 	now           func() time.Time
 	ui, namespace string
 	updateTimeout time.Duration
+	log           *slog.Logger
 	// hashing limits the Argon2id computations of logins running at once.
 	hashing chan struct{}
 	// pruned is when login attempts were last pruned (Unix seconds).
@@ -74,6 +80,10 @@ func New(cfg Config) *Service {
 	s := &Service{
 		store: cfg.Store, temporal: cfg.Temporal, queue: cfg.TaskQueue, now: cfg.Now,
 		ui: strings.TrimRight(cfg.TemporalUI, "/"), namespace: cfg.Namespace, updateTimeout: cfg.UpdateTimeout,
+		log: cfg.Logger,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -69,7 +69,7 @@ func (s *Service) Signing(ctx context.Context, a Actor, taskID string) (Signing,
 	}
 	out.Sections = render.DiffPlans(from, t.Draft.Content)
 
-	draftID := review.TaskID(t.Provider, t.Year, review.KindDraft, t.Round, "")
+	draftID := review.CycleRef{Provider: t.Provider, Year: t.Year, Attempt: t.Attempt}.TaskID(review.KindDraft, t.Round, "")
 	dt, err := s.store.Task(ctx, draftID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Signing{}, fromStore(err)

@@ -147,7 +147,14 @@ func (a *app) cycleStatus(ctx context.Context, args []string) error {
 	if *asJSON {
 		return a.printJSON(s)
 	}
-	a.printf("cycle %s: %s, phase %s, round %d\n\n", s.WorkflowID, s.Status, s.Phase, s.Round)
+	a.printf("cycle %s: %s, phase %s, round %d\n", s.WorkflowID, s.Status, s.Phase, s.Round)
+	if s.RestartOf != "" {
+		a.printf("attempt %d, starting again cycle %s\n", s.Attempt, s.RestartOf)
+	}
+	if s.WaitingForWorker {
+		a.printf("%s\n", waitingLine(s))
+	}
+	a.printf("\n")
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "UNIT\tPHASE")
 	for _, u := range s.Units {
@@ -157,6 +164,19 @@ func (a *app) cycleStatus(ctx context.Context, args []string) error {
 	a.printf("\n")
 	a.printTasks(tasksFromStatus(s.Tasks))
 	return nil
+}
+
+// waitingLine says that a cycle waits for a worker, and whether any polls
+// its task queue.
+func waitingLine(s review.Progress) string {
+	line := "waiting for a worker: no worker has set this cycle up yet"
+	switch {
+	case s.Workers == nil || *s.Workers < 0:
+		return line + " (Temporal could not say whether one polls task queue " + s.TaskQueue + ")"
+	case *s.Workers == 0:
+		return line + "; none is polling task queue " + s.TaskQueue + " (start one: bin/worker)"
+	}
+	return fmt.Sprintf("%s; %d polling task queue %s", line, *s.Workers, s.TaskQueue)
 }
 
 func (a *app) cycleList(ctx context.Context, args []string) error {

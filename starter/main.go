@@ -29,6 +29,9 @@ const usage = `usage: starter COMMAND [ARGS]
   cycle status --provider CODE --year YYYY [--json]
   cycle list [--json]
   cycle cancel --provider CODE --year YYYY --as PERSON --reason TEXT
+  cycle restart --provider CODE --year YYYY --as PERSON --reason TEXT [--config FILE.json]
+                                           start a failed or cancelled cycle again, as a new
+                                           attempt (default: the ended attempt's config)
   cycle history --provider CODE --year YYYY [--json]
                                            the Web UI address of each of the cycle's workflow histories
   task list [--provider CODE] [--year YYYY] [--assignee PERSON] [--status open|done|all] [--json]
@@ -206,6 +209,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.cycleList(ctx, r)
 		case "cancel":
 			return a.cycleCancel(ctx, r)
+		case "restart":
+			return a.cycleRestart(ctx, r)
 		case "history":
 			return a.cycleHistory(ctx, r)
 		}

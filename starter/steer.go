@@ -120,6 +120,45 @@ func (a *app) cycleCancel(ctx context.Context, args []string) error {
 	if _, err := svc.CancelCycle(ctx, actor, ref.provider, ref.year, *reason); err != nil {
 		return err
 	}
-	a.printf("cycle %s cancelled by %s: %s\n", review.CycleID(ref.provider, ref.year), actor.ID(), strings.TrimSpace(*reason))
+	a.printf("the %s cycle of %d cancelled by %s: %s\n", ref.provider, ref.year, actor.ID(), strings.TrimSpace(*reason))
+	return nil
+}
+
+func (a *app) cycleRestart(ctx context.Context, args []string) error {
+	fs := newFlags("cycle restart")
+	var ref cycleRef
+	as := fs.String("as", "", "manager starting the cycle again")
+	reason := fs.String("reason", "", "why the year's cycle is started again")
+	configFile := fs.String("config", "", "cycle config file (JSON); default: the ended attempt's config")
+	if err := ref.parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "as", "reason"); err != nil {
+		return err
+	}
+	actor, err := a.as(ctx, *as)
+	if err != nil {
+		return err
+	}
+	in := service.RestartCycle{Provider: ref.provider, Year: ref.year, Reason: *reason}
+	if *configFile != "" {
+		cfg, err := readConfig(*configFile)
+		if err != nil {
+			return err
+		}
+		in.Config = &cfg
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	started, err := svc.RestartCycle(ctx, actor, in)
+	if err != nil {
+		return err
+	}
+	if started.Existed {
+		return fmt.Errorf("cycle %s exists already on the Temporal server; it was not started again", started.CycleID)
+	}
+	a.printf("%s\n", started.CycleID)
 	return nil
 }

@@ -10,7 +10,7 @@ var AuditActions = []string{
 	ActionTaskOverdueReminded, ActionTaskCompleted, ActionTaskSuperseded, ActionTaskCancelled,
 	ActionFindingRecorded, ActionEffectivenessRated, ActionConsultationRecorded, ActionFeedbackRecorded,
 	ActionChangeRecorded, ActionDispositionRecorded, ActionDraftRecorded, ActionSignOffRecorded,
-	ActionApprovalRecorded, ActionPlanPublished, ActionCycleFailed, ActionCycleCancelled,
+	ActionApprovalRecorded, ActionPlanPublished, ActionCycleFailed, ActionCycleCancelled, ActionCycleRestarted,
 	ActionLoginSucceeded, ActionLoginFailed, ActionLoginLocked, ActionLogout, ActionInvitationSent,
 	ActionPasswordSet, ActionPersonDisabled, ActionTokenCreated, ActionTokenRevoked,
 }

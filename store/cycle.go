@@ -13,6 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/oho-dev/oho/metrics"
 	"github.com/oho-dev/oho/review"
 )
 
@@ -60,51 +61,23 @@ func (s *Store) SetupCycle(ctx context.Context, in review.SetupCycleInput) (revi
 	if in.CycleID == "" || in.Provider == "" || in.Year == 0 {
 		return review.CycleSetup{}, errorf(ErrInvalid, "setting up a cycle needs cycle_id, provider and year (got %q, %q, %d)", in.CycleID, in.Provider, in.Year)
 	}
-	config, err := json.Marshal(in.Config)
-	if err != nil {
-		return review.CycleSetup{}, fmt.Errorf("encoding config of cycle %s: %w", in.CycleID, err)
-	}
 	var out review.CycleSetup
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := checkReady(ctx, tx, in.Provider); err != nil {
 			return err
 		}
 		if err := checkCatalogueUnits(ctx, tx, in.Provider, in.Config.Indicators); err != nil {
 			return err
 		}
-		checklist := in.Config.Checklist
-		if len(checklist) == 0 {
-			checklist = review.DefaultChecklist
-		}
-		checklistJSON, err := json.Marshal(checklist)
-		if err != nil {
-			return fmt.Errorf("encoding the checklist of cycle %s: %w", in.CycleID, err)
-		}
-		const qInsert = `
-INSERT INTO cycles (id, provider_code, year, status, phase, round, config, checklist, checklist_reasons)
-VALUES ($1, $2, $3, 'running', 'evaluate', 0, $4, $5, $6)
-ON CONFLICT DO NOTHING`
-		res, err := tx.ExecContext(ctx, qInsert, in.CycleID, in.Provider, in.Year, string(config), string(checklistJSON), in.Config.ChecklistReasons)
-		if err != nil {
-			return fmt.Errorf("recording cycle %s: %w", in.CycleID, dbError(err))
-		}
-		n, err := rowsAffected(res)
-		if err != nil {
+		if err := insertCycle(ctx, tx, in); err != nil {
 			return err
 		}
-		if n == 1 {
-			payload := map[string]any{"provider": in.Provider, "year": in.Year, "config": json.RawMessage(config)}
-			actor := in.StartedBy
-			if actor == "" {
-				actor = ActorSystem
-			}
-			if err := record(ctx, tx, actor, ActionCycleStarted, in.CycleID, in.CycleID, payload); err != nil {
-				return err
-			}
-		} else if err := sameCycle(ctx, tx, in); err != nil {
-			return err
+		const qSetUp = `UPDATE cycles SET set_up_at = now() WHERE id = $1 AND set_up_at IS NULL`
+		if _, err := tx.ExecContext(ctx, qSetUp, in.CycleID); err != nil {
+			return fmt.Errorf("recording that cycle %s is set up: %w", in.CycleID, dbError(err))
 		}
 
+		var err error
 		out.Units = []review.Unit{}
 		const qUnits = `SELECT code, name FROM units WHERE provider_code = $1 ORDER BY code`
 		if err := sqlx.SelectContext(ctx, tx, &out.Units, qUnits, in.Provider); err != nil {
@@ -131,13 +104,89 @@ ON CONFLICT DO NOTHING`
 	return out, nil
 }
 
+// RecordCycleStart records a cycle Temporal has taken the start of, before
+// any worker has set it up (SetupCycle does that, and records it then if it
+// is not yet), so that the cycle is visible at once and its status can say
+// that it waits for a worker. Recording it again changes nothing; another
+// cycle holding the provider's year is refused with ErrDuplicate, as in
+// SetupCycle.
+func (s *Store) RecordCycleStart(ctx context.Context, in review.SetupCycleInput) error {
+	if in.CycleID == "" || in.Provider == "" || in.Year == 0 {
+		return errorf(ErrInvalid, "recording a cycle's start needs cycle_id, provider and year (got %q, %q, %d)", in.CycleID, in.Provider, in.Year)
+	}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error { return insertCycle(ctx, tx, in) })
+	if err != nil {
+		return fmt.Errorf("recording the start of cycle %s: %w", in.CycleID, err)
+	}
+	return nil
+}
+
+// insertCycle records the cycle as running, with its cycle.started event —
+// and, for an attempt that starts an ended one again, the cycle.restarted
+// event of that one, so that the trail links the two both ways. When the
+// cycle is recorded already it writes nothing, and sameCycle says whether
+// that is this very cycle or another that holds the provider's year.
+func insertCycle(ctx context.Context, tx *sqlx.Tx, in review.SetupCycleInput) error {
+	config, err := json.Marshal(in.Config)
+	if err != nil {
+		return fmt.Errorf("encoding config of cycle %s: %w", in.CycleID, err)
+	}
+	checklist := in.Config.Checklist
+	if len(checklist) == 0 {
+		checklist = review.DefaultChecklist
+	}
+	checklistJSON, err := json.Marshal(checklist)
+	if err != nil {
+		return fmt.Errorf("encoding the checklist of cycle %s: %w", in.CycleID, err)
+	}
+	attempt, restartOf := max(in.Restart.Attempt, 1), sql.NullString{String: in.Restart.Of, Valid: in.Restart.Of != ""}
+	const qInsert = `
+INSERT INTO cycles (id, provider_code, year, status, phase, round, config, checklist, checklist_reasons, attempt, restarted_from)
+VALUES ($1, $2, $3, 'running', 'evaluate', 0, $4, $5, $6, $7, $8)
+ON CONFLICT DO NOTHING`
+	res, err := tx.ExecContext(ctx, qInsert, in.CycleID, in.Provider, in.Year, string(config), string(checklistJSON), in.Config.ChecklistReasons, attempt, restartOf)
+	if err != nil {
+		return fmt.Errorf("recording cycle %s: %w", in.CycleID, dbError(err))
+	}
+	n, err := rowsAffected(res)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return sameCycle(ctx, tx, in)
+	}
+	payload := map[string]any{"provider": in.Provider, "year": in.Year, "config": json.RawMessage(config)}
+	if restartOf.Valid {
+		payload["attempt"], payload["restart_of"], payload["reason"] = attempt, in.Restart.Of, in.Restart.Reason
+	}
+	actor := in.StartedBy
+	if actor == "" {
+		actor = ActorSystem
+	}
+	if err := record(ctx, tx, actor, ActionCycleStarted, in.CycleID, in.CycleID, payload); err != nil {
+		return err
+	}
+	if !restartOf.Valid {
+		return nil
+	}
+	old, err := lockCycle(ctx, tx, in.Restart.Of)
+	if err != nil {
+		return err
+	}
+	if old.Provider != in.Provider || old.Year != in.Year || (old.Status != review.CycleFailed && old.Status != review.CycleCancelled) {
+		return errorf(ErrInvalid, "cycle %s cannot be started again as %s: it is the %s cycle of %s for %d", old.ID, in.CycleID, old.Status, old.Provider, old.Year)
+	}
+	restarted := map[string]any{"restarted_as": in.CycleID, "attempt": attempt, "reason": in.Restart.Reason}
+	return record(ctx, tx, actor, ActionCycleRestarted, old.ID, old.ID, restarted)
+}
+
 // sameCycle explains why a cycle was not inserted: it is this very cycle
 // (a retry, fine while it runs), or another one holds the provider's year.
 func sameCycle(ctx context.Context, q sqlx.QueryerContext, in review.SetupCycleInput) error {
 	var rows []cycleRow
 	const qExisting = `
 SELECT id, provider_code, year, status, phase, round FROM cycles
-WHERE id = $1 OR (provider_code = $2 AND year = $3)
+WHERE id = $1 OR (provider_code = $2 AND year = $3 AND status IN ('running', 'completed'))
 ORDER BY id`
 	if err := sqlx.SelectContext(ctx, q, &rows, qExisting, in.CycleID, in.Provider, in.Year); err != nil {
 		return fmt.Errorf("reading existing cycles: %w", dbError(err))
@@ -255,7 +304,7 @@ ORDER BY d.item_ref`
 		if !ok {
 			return nil, fmt.Errorf("the deferred item %q of %d is no item reference", r.Ref, r.Year)
 		}
-		it, err := foundItem(ctx, q, review.CycleID(provider, from), unit, id)
+		it, err := foundItem(ctx, q, provider, from, unit, id)
 		if err != nil {
 			return nil, err
 		}
@@ -280,15 +329,17 @@ func originOf(year int, ref string) (from int, unit, id string, ok bool) {
 	return 0, "", "", false
 }
 
-// foundItem reads a finding or feedback item as its cycle recorded it.
-func foundItem(ctx context.Context, q sqlx.QueryerContext, cycleID, unit, id string) (review.Item, error) {
+// foundItem reads a finding or feedback item as the provider's completed
+// cycle of the year recorded it.
+func foundItem(ctx context.Context, q sqlx.QueryerContext, provider string, year int, unit, id string) (review.Item, error) {
 	const qItem = `
-SELECT 'finding' AS kind, severity, section, text FROM findings WHERE cycle_id = $1 AND unit_code = $2 AND item_id = $3
+WITH c AS (SELECT id FROM cycles WHERE provider_code = $1 AND year = $2 AND status = 'completed')
+SELECT 'finding' AS kind, severity, section, text FROM findings WHERE cycle_id = (SELECT id FROM c) AND unit_code = $3 AND item_id = $4
 UNION ALL
-SELECT 'feedback', '', section, text FROM feedback_items WHERE cycle_id = $1 AND unit_code = $2 AND item_id = $3`
+SELECT 'feedback', '', section, text FROM feedback_items WHERE cycle_id = (SELECT id FROM c) AND unit_code = $3 AND item_id = $4`
 	var it review.Item
-	if err := sqlx.GetContext(ctx, q, &it, qItem, cycleID, unit, id); err != nil {
-		return review.Item{}, fmt.Errorf("reading item %s/%s of %s: %w", unit, id, cycleID, dbError(err))
+	if err := sqlx.GetContext(ctx, q, &it, qItem, provider, year, unit, id); err != nil {
+		return review.Item{}, fmt.Errorf("reading item %s/%s of the %s cycle of %d: %w", unit, id, provider, year, dbError(err))
 	}
 	return it, nil
 }
@@ -475,7 +526,9 @@ func (s *Store) CompleteTask(ctx context.Context, in review.CompleteTaskInput) e
 	if err != nil {
 		return fmt.Errorf("completing task %s: %w", id, err)
 	}
+	completed := false // by this call, not a retry of one that did
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		completed = false
 		const qDone = `
 UPDATE tasks SET status = 'done', outcome = $2, completed_by = $3, completed_at = now()
 WHERE id = $1 AND status = 'open'
@@ -494,10 +547,14 @@ RETURNING id, cycle_id, kind, unit_code, round, role`
 		if err := write(ctx, tx, t, in.Actor); err != nil {
 			return err
 		}
+		completed = true
 		return record(ctx, tx, in.Actor, ActionTaskCompleted, id, t.CycleID, json.RawMessage(in.Outcome))
 	})
 	if err != nil {
 		return fmt.Errorf("completing task %s: %w", id, err)
+	}
+	if completed {
+		metrics.TaskCompleted(string(in.Task.Kind), string(in.Via.Channel))
 	}
 	return nil
 }

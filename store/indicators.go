@@ -192,6 +192,8 @@ SELECT i.code, i.name_fi, i.name_en, i.unit_code, i.unit, i.better, c.year, c.id
     i.value, i.target, i.not_measured_reason
 FROM indicators i JOIN cycles c ON c.id = i.cycle_id
 WHERE c.provider_code = $1 AND i.code <> '' AND ($2 = 0 OR c.year <= $2)
+  -- A year restarted after a failed attempt measured again: its last attempt counts.
+  AND NOT EXISTS (SELECT 1 FROM cycles later WHERE later.provider_code = c.provider_code AND later.year = c.year AND later.attempt > c.attempt)
 ORDER BY i.code COLLATE "C", i.unit_code COLLATE "C", c.year`
 	if err := sqlx.SelectContext(ctx, q, &rows, qTrends, provider, upTo); err != nil {
 		return nil, fmt.Errorf("reading catalogue indicators: %w", dbError(err))

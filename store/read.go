@@ -28,18 +28,26 @@ type Cycle struct {
 	Reason      string          `db:"reason" json:"reason,omitempty"`
 	StartedAt   time.Time       `db:"started_at" json:"started_at"`
 	CompletedAt *time.Time      `db:"completed_at" json:"completed_at,omitempty"`
+	// Attempt is 1, or more for a year started again after its cycle
+	// failed or was cancelled; RestartOf names the attempt before.
+	Attempt   int    `db:"attempt" json:"attempt"`
+	RestartOf string `db:"restarted_from" json:"restart_of,omitempty"`
+	// SetUpAt is when a worker set the cycle up; nil while it waits for one.
+	SetUpAt *time.Time `db:"set_up_at" json:"set_up_at,omitempty"`
 }
 
-const cycleColumns = `id, provider_code, year, status, phase, round, config, reason, started_at, completed_at`
+const cycleColumns = `id, provider_code, year, status, phase, round, config, reason, started_at, completed_at,
+    attempt, COALESCE(restarted_from, '') AS restarted_from, set_up_at`
 
-// Cycle returns the provider's cycle for the year, or ErrNotFound.
+// Cycle returns the provider's cycle for the year — its latest attempt, when
+// the year was started again — or ErrNotFound.
 func (s *Store) Cycle(ctx context.Context, provider string, year int) (Cycle, error) {
 	return cycleOf(ctx, s.db, provider, year)
 }
 
 func cycleOf(ctx context.Context, q sqlx.QueryerContext, provider string, year int) (Cycle, error) {
 	var c Cycle
-	const qCycle = `SELECT ` + cycleColumns + ` FROM cycles WHERE provider_code = $1 AND year = $2`
+	const qCycle = `SELECT ` + cycleColumns + ` FROM cycles WHERE provider_code = $1 AND year = $2 ORDER BY attempt DESC LIMIT 1`
 	err := sqlx.GetContext(ctx, q, &c, qCycle, provider, year)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Cycle{}, errorf(ErrNotFound, "provider %s has no cycle for %d", provider, year)
@@ -51,10 +59,10 @@ func cycleOf(ctx context.Context, q sqlx.QueryerContext, provider string, year i
 }
 
 // Cycles returns the provider's cycles, or every provider's when provider is
-// empty, ordered by provider and year.
+// empty, ordered by provider, year and attempt.
 func (s *Store) Cycles(ctx context.Context, provider string) ([]Cycle, error) {
 	cycles := []Cycle{}
-	const q = `SELECT ` + cycleColumns + ` FROM cycles WHERE $1 = '' OR provider_code = $1 ORDER BY provider_code, year`
+	const q = `SELECT ` + cycleColumns + ` FROM cycles WHERE $1 = '' OR provider_code = $1 ORDER BY provider_code, year, attempt`
 	if err := sqlx.SelectContext(ctx, s.db, &cycles, q, provider); err != nil {
 		return nil, fmt.Errorf("reading cycles: %w", dbError(err))
 	}
@@ -71,7 +79,9 @@ func (s *Store) CycleStatus(ctx context.Context, provider string, year int) (rev
 	}
 	st := review.Progress{
 		Provider: c.Provider, Year: c.Year, WorkflowID: c.ID, Status: c.Status,
-		Phase: c.Phase, Round: c.Round, Units: []review.UnitProgress{}, Tasks: []review.TaskProgress{},
+		Phase: c.Phase, Round: c.Round, Attempt: c.Attempt, RestartOf: c.RestartOf,
+		WaitingForWorker: c.Status == review.CycleRunning && c.SetUpAt == nil,
+		Units:            []review.UnitProgress{}, Tasks: []review.TaskProgress{},
 	}
 	// A unit is still evaluating while it has an open evaluate or consult
 	// task, or, during the evaluate phase, until it has done both.
@@ -152,6 +162,7 @@ type Task struct {
 	WorkflowID string          `db:"workflow_id" json:"workflow_id"`
 	Provider   string          `db:"provider_code" json:"provider"`
 	Year       int             `db:"year" json:"year"`
+	Attempt    int             `db:"attempt" json:"attempt"`
 	Kind       review.TaskKind `db:"kind" json:"kind"`
 	Unit       string          `db:"unit_code" json:"unit"`
 	Round      int             `db:"round" json:"round"`
@@ -227,7 +238,7 @@ func (t Task) Spec() review.TaskSpec {
 	}
 }
 
-const taskColumns = `t.id, t.cycle_id, t.workflow_id, c.provider_code, c.year, t.kind, t.unit_code, t.round,
+const taskColumns = `t.id, t.cycle_id, t.workflow_id, c.provider_code, c.year, c.attempt, t.kind, t.unit_code, t.round,
     t.role, t.assignee, t.status, t.due_at, t.overdue_at, t.created_at, COALESCE(t.completed_by, '') AS completed_by,
     t.completed_at`
 

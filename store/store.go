@@ -226,6 +226,7 @@ func retryable(err error) bool {
 const (
 	ActionOrgImported    = "org.imported"
 	ActionCycleStarted   = "cycle.started"
+	ActionCycleRestarted = "cycle.restarted"
 	ActionPhaseChanged   = "cycle.phase_changed"
 	ActionTaskOpened     = "task.opened"
 	ActionTaskCompleted  = "task.completed"
@@ -336,7 +337,7 @@ func record(ctx context.Context, ext sqlx.ExtContext, actor, action, subject, cy
 	const q = `
 INSERT INTO audit_events (actor, action, subject, cycle_id, workflow_id, run_id, channel, channel_ref, payload)
 VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9)`
-	if _, err := ext.ExecContext(ctx, q, actor, action, subject, cycleID, r.workflowID, r.runID, via.Channel, via.Ref, string(b)); err != nil {
+	if err := appendEvent(ctx, ext, q, actor, action, subject, cycleID, r.workflowID, r.runID, via.Channel, via.Ref, string(b)); err != nil {
 		return fmt.Errorf("recording audit event %s: %w", action, dbError(err))
 	}
 	return nil

@@ -79,6 +79,7 @@ func (s *Server) routeTable() []route {
 		api("POST", "/api/v1/cycles", s.apiStartCycle),
 		api("GET", "/api/v1/cycles/{provider}/{year}", s.apiCycle),
 		api("POST", "/api/v1/cycles/{provider}/{year}/cancel", s.apiCancelCycle),
+		api("POST", "/api/v1/cycles/{provider}/{year}/restart", s.apiRestartCycle),
 		api("GET", "/api/v1/cycles/{provider}/{year}/summary", s.apiCycleSummary),
 		api("GET", "/api/v1/cycles/{provider}/{year}/report", s.apiReport),
 		api("GET", "/api/v1/cycles/{provider}/{year}/workflows", s.apiWorkflows),
@@ -385,6 +386,26 @@ func (s *Server) apiCancelCycle(w http.ResponseWriter, r *http.Request, a servic
 		return err
 	}
 	writeJSON(w, http.StatusOK, sum)
+	return nil
+}
+
+func (s *Server) apiRestartCycle(w http.ResponseWriter, r *http.Request, a service.Actor) error {
+	provider, year, err := cycleOf(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Reason string         `json:"reason"`
+		Config *review.Config `json:"config"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	started, err := s.svc.RestartCycle(r.Context(), a, service.RestartCycle{Provider: provider, Year: year, Reason: in.Reason, Config: in.Config})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, started)
 	return nil
 }
 

@@ -63,6 +63,11 @@ type cycle struct {
 	reason string
 }
 
+// ref names the attempt the cycle is, which its task IDs carry.
+func (c *cycle) ref() review.CycleRef {
+	return review.CycleRef{Provider: c.in.Provider, Year: c.in.Year, Attempt: c.in.Restart.Attempt}
+}
+
 func newCycle(ctx workflow.Context, in CycleInput) (*cycle, error) {
 	c := &cycle{
 		in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID,
@@ -111,6 +116,7 @@ func (c *cycle) stages(ctx workflow.Context) (Summary, error) {
 	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
 	err := workflow.ExecuteActivity(actCtx, ActivitySetupCycle, review.SetupCycleInput{
 		CycleID: c.id, Provider: c.in.Provider, Year: c.in.Year, Config: c.cfg, StartedBy: c.in.StartedBy, Via: c.in.Via,
+		Restart: c.in.Restart,
 	}).Get(ctx, &setup)
 	if err != nil {
 		return Summary{}, fmt.Errorf("setting up the cycle: %w", err)
@@ -178,7 +184,7 @@ func (c *cycle) evaluate(ctx workflow.Context, previousChanges []string) error {
 				AttrPhase.ValueSet(string(review.PhaseEvaluate))),
 		})
 		futures[i] = workflow.ExecuteChildWorkflow(cctx, UnitReview, UnitInput{
-			CycleID: c.id, Provider: c.in.Provider, Year: c.in.Year, Unit: u.Code,
+			CycleID: c.id, Provider: c.in.Provider, Year: c.in.Year, Attempt: c.in.Restart.Attempt, Unit: u.Code,
 			Sections: c.baseline.Outline(), PreviousChanges: previousChanges, Phases: c.cfg.Phases,
 			Reminders: c.cfg.Reminders, Managers: c.board.managers, Indicators: c.cfg.Indicators,
 		})
@@ -220,7 +226,7 @@ func (c *cycle) update(ctx workflow.Context) error {
 			need = append(need, it.Ref)
 		}
 	}
-	t, err := newTask(ctx, c.id, c.in.Provider, c.in.Year, review.KindDraft, c.round, "", c.cfg.Phases, review.DraftInput{
+	t, err := newTask(ctx, c.id, c.ref(), review.KindDraft, c.round, "", c.cfg.Phases, review.DraftInput{
 		Round: c.round, Plan: c.baseline, Items: c.items, NeedDisposition: need, Comments: c.comments,
 		Checklist: c.checklist, ChecklistReasons: c.checklistReasons,
 	})
@@ -265,7 +271,7 @@ func (c *cycle) signOff(ctx workflow.Context) (bool, error) {
 	var requests []review.Comment
 	tasks := make([]*task, len(c.units))
 	for i, u := range c.units {
-		t, err := newTask(ctx, c.id, c.in.Provider, c.in.Year, review.KindSignOff, c.round, u.Code, c.cfg.Phases,
+		t, err := newTask(ctx, c.id, c.ref(), review.KindSignOff, c.round, u.Code, c.cfg.Phases,
 			review.SignOffInput{Round: c.round, VersionHash: c.draftHash})
 		if err != nil {
 			return false, err
@@ -314,7 +320,7 @@ func (c *cycle) approve(ctx workflow.Context) (review.Approval, string, error) {
 		return review.Approval{}, "", err
 	}
 	c.setUnits("waiting")
-	t, err := newTask(ctx, c.id, c.in.Provider, c.in.Year, review.KindApprove, c.round, "", c.cfg.Phases,
+	t, err := newTask(ctx, c.id, c.ref(), review.KindApprove, c.round, "", c.cfg.Phases,
 		review.SignOffInput{Round: c.round, VersionHash: c.draftHash})
 	if err != nil {
 		return review.Approval{}, "", err
@@ -387,7 +393,7 @@ func (c *cycle) fail(ctx workflow.Context, cause error) error {
 func (c *cycle) query() (review.Progress, error) {
 	s := review.Progress{
 		Provider: c.in.Provider, Year: c.in.Year, WorkflowID: c.id,
-		Status: c.status, Phase: c.phase, Round: c.round,
+		Status: c.status, Phase: c.phase, Round: c.round, Attempt: max(c.in.Restart.Attempt, 1), RestartOf: c.in.Restart.Of,
 		Units: make([]review.UnitProgress, len(c.units)), Tasks: c.board.statuses(),
 	}
 	for i, u := range c.units {

@@ -11,6 +11,10 @@ type CycleInput struct {
 	// audit trail; empty when a yearly schedule started it.
 	StartedBy string     `json:"started_by,omitempty"`
 	Via       review.Via `json:"via,omitzero"`
+	// Restart is set when a manager starts the year again after its cycle
+	// failed or was cancelled: this run is a later attempt, whose tasks
+	// have IDs of their own (review.CycleRef).
+	Restart review.Restart `json:"restart,omitzero"`
 }
 
 // UnitInput starts a unit's UnitReview child workflow.
@@ -18,6 +22,7 @@ type UnitInput struct {
 	CycleID         string                `json:"cycle_id"`
 	Provider        string                `json:"provider"`
 	Year            int                   `json:"year"`
+	Attempt         int                   `json:"attempt,omitempty"`
 	Unit            string                `json:"unit"`
 	Sections        []review.Section      `json:"sections"`
 	PreviousChanges []string              `json:"previous_changes"`

@@ -323,13 +323,13 @@ func (b *board) cancel() {
 
 // newTask prepares a task of the kind; its due time counts from now in
 // workflow time.
-func newTask(ctx workflow.Context, cycleID, provider string, year int, kind review.TaskKind, round int, unit string, phases review.PhaseDurations, input any) (*task, error) {
+func newTask(ctx workflow.Context, cycleID string, ref review.CycleRef, kind review.TaskKind, round int, unit string, phases review.PhaseDurations, input any) (*task, error) {
 	raw, err := json.Marshal(input)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the input of a %s task: %w", kind, err)
 	}
 	return &task{spec: review.TaskSpec{
-		ID:         review.TaskID(provider, year, kind, round, unit),
+		ID:         ref.TaskID(kind, round, unit),
 		CycleID:    cycleID,
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		Kind:       kind,

@@ -51,12 +51,12 @@ func (u *unitReview) setup(ctx workflow.Context) error {
 func (u *unitReview) run(ctx workflow.Context) (UnitResult, error) {
 	in := u.in
 	var err error
-	u.evaluate, err = newTask(ctx, in.CycleID, in.Provider, in.Year, review.KindEvaluate, 0, in.Unit, in.Phases,
+	u.evaluate, err = newTask(ctx, in.CycleID, review.CycleRef{Provider: in.Provider, Year: in.Year, Attempt: in.Attempt}, review.KindEvaluate, 0, in.Unit, in.Phases,
 		review.EvaluateInput{Unit: in.Unit, Sections: in.Sections, PreviousChanges: in.PreviousChanges, Annex: review.AnnexKey(in.Unit), Indicators: u.catalogue})
 	if err != nil {
 		return UnitResult{}, err
 	}
-	u.consult, err = newTask(ctx, in.CycleID, in.Provider, in.Year, review.KindConsult, 0, in.Unit, in.Phases,
+	u.consult, err = newTask(ctx, in.CycleID, review.CycleRef{Provider: in.Provider, Year: in.Year, Attempt: in.Attempt}, review.KindConsult, 0, in.Unit, in.Phases,
 		review.ConsultInput{Unit: in.Unit, Sections: in.Sections, Methods: []string{"council", "survey", "workshop", "interview"}, Annex: review.AnnexKey(in.Unit)})
 	if err != nil {
 		return UnitResult{}, err

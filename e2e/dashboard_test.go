@@ -256,6 +256,27 @@ func TestManagerDashboard(t *testing.T) {
 		t.Error("the cancellation is not recorded")
 	}
 
+	// The cancelled year started again: refused without a reason (and to
+	// someone who is not a manager), then a second attempt runs.
+	restartURL := "/dashboard/cycles/" + e.provider + "/2028/restart"
+	cancelled.says(t, "the dashboard offers the cancelled year's restart", `action="`+restartURL+`"`, "Aloita vuoden 2028 arviointikierros uudelleen")
+	if p := staff.post(restartURL, url.Values{"reason": {"Mine"}}); p.code != http.StatusForbidden {
+		t.Errorf("north.staff restarting the cycle: got %d, want 403", p.code)
+	}
+	noReason = manager.post(restartURL, url.Values{"reason": {" "}})
+	expect(noReason, http.StatusUnprocessableEntity, "a restart without a reason")
+	noReason.says(t, "the restart refused", `id="restart-2028-reason-error" lang="en">restart needs a reason</span>`, `href="#restart-2028-reason"`)
+	restarted := manager.post(restartURL, url.Values{"reason": {"Deadlines corrected"}})
+	expect(restarted, http.StatusOK, "the restart")
+	restarted.says(t, "the dashboard after the restart", "Vuoden 2028 arviointikierros aloitettiin uudelleen.", "2028 <span class=\"hint\">(2. yritys)</span>")
+	if strings.Contains(restarted.body, `action="`+restartURL+`"`) {
+		t.Error("the dashboard still offers to restart a year whose new attempt runs")
+	}
+	if n := e.count(`SELECT count(*) FROM cycles WHERE year = 2028 AND attempt = 2 AND status = 'running' AND restarted_from IS NOT NULL`); n != 1 {
+		t.Error("the restart is not recorded")
+	}
+	manager.post("/dashboard/cycles/"+e.provider+"/2028/cancel", url.Values{"reason": {"Started with the wrong deadlines"}})
+
 	// The yearly schedule: a date that does not come every year refused,
 	// then set, shown, and deleted.
 	badDate := manager.post(scheduleURL, url.Values{"month": {"2"}, "day": {"29"}, "hour": {"6"}})

@@ -29,7 +29,8 @@ func (s *Service) WebUI(workflowID, runID string) string {
 
 // CycleWorkflows returns the workflows of the provider's cycle for the year
 // as the Temporal server knows them — the cycle's own (its latest run), then
-// each unit's in unit code order — with the address of each history in the
+// each unit's in unit code order; for a year started again, each attempt's
+// in turn, the first first — with the address of each history in the
 // Web UI, and, when withHistory is set, the histories themselves. The
 // provider's auditors and managers may read them.
 //
@@ -52,13 +53,39 @@ func (s *Service) CycleWorkflows(ctx context.Context, a Actor, provider string, 
 	return s.cycleWorkflows(ctx, provider, year, withHistory)
 }
 
+// attempts are the IDs of the provider's cycles for the year: one, or more
+// when the year was started again after a failed or cancelled attempt.
+func (s *Service) attempts(ctx context.Context, provider string, year int) ([]string, error) {
+	cycles, err := s.store.Cycles(ctx, provider)
+	if err != nil {
+		return nil, fromStore(err)
+	}
+	var ids []string
+	for _, c := range cycles {
+		if c.Year == year {
+			ids = append(ids, c.ID)
+		}
+	}
+	if len(ids) == 0 {
+		ids = []string{review.CycleID(provider, year)}
+	}
+	return ids, nil
+}
+
 func (s *Service) cycleWorkflows(ctx context.Context, provider string, year int, withHistory bool) ([]render.Workflow, error) {
 	c, err := s.client(ctx)
 	if err != nil {
 		return nil, err
 	}
 	type run struct{ id, runID string }
-	runs := []run{{id: review.CycleID(provider, year)}}
+	ids, err := s.attempts(ctx, provider, year)
+	if err != nil {
+		return nil, err
+	}
+	var runs []run
+	for _, id := range ids {
+		runs = append(runs, run{id: id})
+	}
 	var out []render.Workflow
 	for i := 0; i < len(runs); i++ {
 		r := runs[i]

@@ -147,6 +147,7 @@ func (s *Server) routeTable() []route {
 		page("GET", "/dashboard", s.pageDashboard),
 		page("POST", "/dashboard/cycles/{provider}", s.pageStartCycle),
 		page("POST", "/dashboard/cycles/{provider}/{year}/cancel", s.pageCancelCycle),
+		page("POST", "/dashboard/cycles/{provider}/{year}/restart", s.pageRestartCycle),
 		page("GET", "/dashboard/tasks/{id}", s.pageSteerTask),
 		page("POST", "/dashboard/tasks/{id}/reassign", s.pageReassign),
 		page("POST", "/dashboard/tasks/{id}/extend", s.pageExtend),

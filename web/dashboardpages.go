@@ -35,6 +35,9 @@ type dashboardPage struct {
 	Errors   map[string]*fieldErr
 	Cycles   []store.Cycle // newest first
 	Running  []runningCycle
+	// Ended are the years whose latest cycle failed or was cancelled, which
+	// a manager may start again.
+	Ended []endedCycle
 	Overdue  []store.Task
 	Open     []store.Task // open and not overdue
 	Charts   []trendChart
@@ -157,6 +160,13 @@ func newConfigView(w words, prefix string, f configForm, errs map[string]*fieldE
 
 // runningCycle is a running cycle with its units' progress and the reason
 // typed into its cancel form.
+// endedCycle is a year whose cycle failed or was cancelled, with the reason
+// typed into its restart form when a restart was refused.
+type endedCycle struct {
+	Cycle         store.Cycle
+	RestartReason string
+}
+
 type runningCycle struct {
 	Cycle        store.Cycle
 	Units        []unitRow
@@ -404,8 +414,17 @@ func (s *Server) dashboard(r *http.Request, a *service.Actor, w words, provider 
 		p.Cycles = append(p.Cycles, c)
 		years[c.Year] = true
 	}
-	slices.SortFunc(p.Cycles, func(a, b store.Cycle) int { return b.Year - a.Year })
-	for _, c := range p.Cycles {
+	slices.SortFunc(p.Cycles, func(a, b store.Cycle) int {
+		if a.Year != b.Year {
+			return b.Year - a.Year
+		}
+		return b.Attempt - a.Attempt
+	})
+	for i, c := range p.Cycles {
+		latest := i == 0 || p.Cycles[i-1].Year != c.Year
+		if latest && (c.Status == review.CycleFailed || c.Status == review.CycleCancelled) {
+			p.Ended = append(p.Ended, endedCycle{Cycle: c})
+		}
 		if c.Status != review.CycleRunning {
 			continue
 		}
@@ -487,6 +506,8 @@ func dashboardNotice(w words, loc *time.Location, q url.Values) string {
 		return w.T("dash.notice_existed", "Year", q.Get("year"))
 	case "cancelled":
 		return w.T("dash.notice_cancelled", "Year", q.Get("year"))
+	case "restarted":
+		return w.T("dash.notice_restarted", "Year", q.Get("year"))
 	case "reassigned":
 		return w.T("dash.notice_reassigned", "Task", q.Get("task"), "Person", q.Get("to"))
 	case "extended":
@@ -626,6 +647,42 @@ func (s *Server) pageCancelCycle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/dashboard?done=cancelled&year="+strconv.Itoa(year), http.StatusSeeOther)
+}
+
+func (s *Server) pageRestartCycle(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.personal(w, r)
+	if !ok || !s.readForm(w, r, a) {
+		return
+	}
+	provider, year, err := cycleOf(r)
+	if err != nil {
+		s.pageError(w, r, a, err)
+		return
+	}
+	reason := r.PostForm.Get("reason")
+	if _, err := s.svc.RestartCycle(r.Context(), *a, service.RestartCycle{Provider: provider, Year: year, Reason: reason}); err != nil {
+		if !shownAgain(err) {
+			s.pageError(w, r, a, err)
+			return
+		}
+		field := fmt.Sprintf("restart-%d-reason", year)
+		s.showDashboard(w, r, a, provider, statusOf(err), func(p *dashboardPage, wd words) {
+			problems := refusal(wd, err, func(name string) string {
+				if name == "reason" {
+					return field
+				}
+				return ""
+			}, nil, nil)
+			p.Problems, p.Errors = problems, fieldErrors(problems)
+			for i := range p.Ended {
+				if p.Ended[i].Cycle.Year == year {
+					p.Ended[i].RestartReason = reason
+				}
+			}
+		})
+		return
+	}
+	http.Redirect(w, r, "/dashboard?done=restarted&year="+strconv.Itoa(year), http.StatusSeeOther)
 }
 
 // steerPage is the page where a manager reassigns or extends a task.

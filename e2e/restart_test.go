@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -115,6 +116,39 @@ func TestCycleVisibleAtOnceThenStartedAgain(t *testing.T) {
 	}
 	if out := e.ok("audit", "verify"); !strings.Contains(out, "ok") {
 		t.Errorf("audit verify: %s", out)
+	}
+	// The year's export covers both attempts: every event of each, and the
+	// workflows of each (the cycle's own and its three units').
+	file := e.dir + "/export.jsonl"
+	e.ok("audit", "export", "--provider", e.provider, "--year", year, "--out", file)
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workflows, events := map[string]int{}, map[string]int{}
+	for line := range strings.Lines(string(raw)) {
+		var l struct {
+			Type       string `json:"type"`
+			WorkflowID string `json:"workflow_id"`
+			CycleID    string `json:"cycle_id"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("export line %q: %v", line, err)
+		}
+		switch l.Type {
+		case "workflow":
+			workflows[strings.SplitN(l.WorkflowID, "/unit/", 2)[0]]++
+		case "audit_event":
+			events[l.CycleID]++
+		}
+	}
+	if workflows[first] != 4 || workflows[second.ID()] != 4 {
+		t.Errorf("the export's workflows by attempt: %v; want 4 of each", workflows)
+	}
+	for _, id := range []string{first, second.ID()} {
+		if want := e.count(`SELECT count(*) FROM audit_events WHERE cycle_id = $1`, id); events[id] != want || want == 0 {
+			t.Errorf("the export has %d events of %s, want %d", events[id], id, want)
+		}
 	}
 	out = e.ok("cycle", "list")
 	if !strings.Contains(out, first) || !strings.Contains(out, second.ID()) {

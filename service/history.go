@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,8 +30,8 @@ func (s *Service) WebUI(workflowID, runID string) string {
 
 // CycleWorkflows returns the workflows of the provider's cycle for the year
 // as the Temporal server knows them — the cycle's own (its latest run), then
-// each unit's in unit code order; for a year started again, each attempt's
-// in turn, the first first — with the address of each history in the
+// each unit's in workflow ID order (for a year started again, every
+// attempt's own first, the first attempt first, then all their units') — with the address of each history in the
 // Web UI, and, when withHistory is set, the histories themselves. The
 // provider's auditors and managers may read them.
 //
@@ -116,7 +117,7 @@ func (s *Service) cycleWorkflows(ctx context.Context, provider string, year int,
 			if withHistory {
 				w.History = append(w.History, e)
 			}
-			if i == 0 {
+			if i < len(ids) { // a cycle's own workflow
 				if started := e.GetChildWorkflowExecutionStartedEventAttributes(); started != nil {
 					runs = append(runs, run{id: started.GetWorkflowExecution().GetWorkflowId(), runID: started.GetWorkflowExecution().GetRunId()})
 				}
@@ -124,7 +125,7 @@ func (s *Service) cycleWorkflows(ctx context.Context, provider string, year int,
 		}
 		out = append(out, w)
 	}
-	slices.SortFunc(out[1:], func(a, b render.Workflow) int { return strings.Compare(a.WorkflowID, b.WorkflowID) })
+	slices.SortFunc(out[len(ids):], func(a, b render.Workflow) int { return strings.Compare(a.WorkflowID, b.WorkflowID) })
 	return out, nil
 }
 
@@ -143,10 +144,21 @@ func (s *Service) AuditExport(ctx context.Context, a Actor, provider string, yea
 	if err != nil {
 		return render.Export{}, fromStore(err)
 	}
-	events, err := s.store.Events(ctx, cyc.ID)
+	// A year started again exports every attempt's events, in the chain's
+	// order, as it does every attempt's workflows.
+	ids, err := s.attempts(ctx, provider, year)
 	if err != nil {
-		return render.Export{}, fromStore(err)
+		return render.Export{}, err
 	}
+	var events []store.Event
+	for _, id := range ids {
+		evs, err := s.store.Events(ctx, id)
+		if err != nil {
+			return render.Export{}, fromStore(err)
+		}
+		events = append(events, evs...)
+	}
+	slices.SortFunc(events, func(a, b store.Event) int { return cmp.Compare(a.Seq, b.Seq) })
 	wfs, err := s.cycleWorkflows(ctx, provider, year, true)
 	if err != nil {
 		return render.Export{}, err

@@ -10,6 +10,9 @@
 // can be told to refuse the next messages with a 4xx or 5xx reply
 // (RejectNext), to receive the next messages and hang up without answering
 // (DropNext), and it can be closed so that connecting is refused (Close).
+// It can also go down for a while and come back on the same address (Down,
+// Up), as a mail server that is restarted or out of service does: while it
+// is down connecting is refused, and what it received stays.
 //
 // A message is recorded before the server replies 250 to the end of its
 // data, so a client that has seen the 250 finds it in Messages at once.
@@ -166,8 +169,11 @@ type Server struct {
 	drop     int
 	conns    map[net.Conn]struct{}
 	closed   bool
+	down     bool
 
-	wg sync.WaitGroup
+	// upDown orders Down, Up and Close, which wait for goroutines.
+	upDown sync.Mutex
+	wg     sync.WaitGroup
 }
 
 // rejection is what RejectNext set up: the next n commands at the stage are
@@ -207,7 +213,7 @@ func StartWith(t testing.TB, opts Options) *Server {
 		conns:   map[net.Conn]struct{}{},
 	}
 	s.wg.Add(1)
-	go s.serve()
+	go s.serve(ln)
 	t.Cleanup(s.Close)
 	return s
 }
@@ -292,31 +298,83 @@ func (s *Server) DropNext(n int) {
 
 // Close stops the server: it stops listening, so that connecting is refused,
 // closes open connections and waits for their goroutines. Messages stay
-// readable. Calling Close again does nothing.
+// readable. Calling Close again does nothing, and a closed server does not
+// come Up again.
 func (s *Server) Close() {
+	s.upDown.Lock()
+	defer s.upDown.Unlock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return
 	}
 	s.closed = true
-	s.ln.Close()
-	for c := range s.conns {
-		c.Close()
-	}
+	s.stopLocked()
 	s.mu.Unlock()
 	s.wg.Wait()
 }
 
-func (s *Server) serve() {
+// Down takes the server out of service until Up: it stops listening, so
+// that connecting is refused as from a mail server that is not running,
+// closes open connections (a message whose final dot has not been answered
+// is not accepted) and waits for their goroutines. Messages stay readable.
+// Calling Down when the server is down or closed does nothing.
+func (s *Server) Down() {
+	s.upDown.Lock()
+	defer s.upDown.Unlock()
+	s.mu.Lock()
+	if s.closed || s.down {
+		s.mu.Unlock()
+		return
+	}
+	s.down = true
+	s.stopLocked()
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// Up brings a server that is Down back into service on the same address,
+// with the same options, certificate and messages. It fails if the server
+// was closed or the address cannot be listened on again; a server that is
+// up is left as it is.
+func (s *Server) Up() error {
+	s.upDown.Lock()
+	defer s.upDown.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return errors.New("smtptest: Up after Close")
+	case !s.down:
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("smtptest: listening on %s again: %w", s.addr, err)
+	}
+	s.ln, s.down = ln, false
+	s.wg.Add(1)
+	go s.serve(ln)
+	return nil
+}
+
+// stopLocked closes the listener and the open connections; s.mu is held.
+func (s *Server) stopLocked() {
+	s.ln.Close()
+	for c := range s.conns {
+		c.Close()
+	}
+}
+
+func (s *Server) serve(ln net.Listener) {
 	defer s.wg.Done()
 	for {
-		conn, err := s.ln.Accept()
+		conn, err := ln.Accept()
 		if err != nil {
-			return // closed
+			return // closed or down
 		}
 		s.mu.Lock()
-		if s.closed {
+		if s.closed || s.down || s.ln != ln {
 			s.mu.Unlock()
 			conn.Close()
 			return

@@ -276,6 +276,80 @@ func TestCloseRefusesConnections(t *testing.T) {
 	}
 }
 
+func TestDownAndUpOnTheSameAddress(t *testing.T) {
+	srv := smtptest.Start(t)
+	addr := srv.Addr()
+	send := func() error {
+		return smtp.SendMail(addr, nil, "a@example.fi", []string{"b@example.fi"}, []byte(sample))
+	}
+	if err := send(); err != nil {
+		t.Fatal(err)
+	}
+	// A client in the middle of a message when the server goes down: the
+	// message is not accepted.
+	mid, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mid.Close()
+	if err := mid.Mail("a@example.fi"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mid.Rcpt("b@example.fi"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := mid.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Down()
+	srv.Down()
+	if _, err := w.Write([]byte(sample)); err == nil {
+		err = w.Close()
+		if err == nil {
+			t.Error("a message finished after Down was accepted")
+		}
+	}
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Fatal("connecting while the server is down succeeded, want it refused")
+	}
+	if err := send(); err == nil {
+		t.Fatal("sending while the server is down succeeded")
+	}
+	if got := len(srv.Messages()); got != 1 {
+		t.Errorf("got %d messages while down, want the 1 from before", got)
+	}
+
+	if err := srv.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Up(); err != nil {
+		t.Fatalf("Up on a server that is up: %v", err)
+	}
+	if srv.Addr() != addr {
+		t.Fatalf("back up on %s, want %s", srv.Addr(), addr)
+	}
+	if err := send(); err != nil {
+		t.Fatalf("sending after Up: %v", err)
+	}
+	if got := len(srv.WaitFor(t, 2, time.Second)); got != 2 {
+		t.Errorf("got %d messages after Up, want 2", got)
+	}
+
+	// Down and Up again, then Close: a closed server stays closed.
+	srv.Down()
+	if err := srv.Up(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	if err := srv.Up(); err == nil {
+		t.Error("Up after Close succeeded")
+	}
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Fatal("connecting after Close succeeded, want it refused")
+	}
+}
+
 func TestWaitForConcurrentClients(t *testing.T) {
 	srv := smtptest.Start(t)
 	const n = 20

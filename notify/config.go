@@ -78,8 +78,12 @@ const (
 // the program at start rather than at the first notice; OHO_BASE_URL, the
 // address of OHO's web pages that notices link to (DefaultBaseURL when
 // unset), checked likewise, since a wrong one would go out in every mail;
-// and OHO_NOTIFY_POLL, the poll interval as a Go duration ("5s", the
-// default; tests and demos use less). Errors never contain the password.
+// OHO_NOTIFY_POLL, the poll interval as a Go duration ("5s", the
+// default; tests and demos use less); and OHO_NOTIFY_RETRY, the wait after
+// a notice's first failed delivery (RetryBase, "1m" by default; each
+// further failure doubles it up to RetryMax), which a site whose mail
+// server is often briefly away may shorten and tests do. Errors never
+// contain the password.
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{SMTPURL: strings.TrimSpace(os.Getenv("SMTP_URL"))}
 	base, err := checkBaseURL(os.Getenv("OHO_BASE_URL"))
@@ -93,6 +97,13 @@ func ConfigFromEnv() (Config, error) {
 			return Config{}, fmt.Errorf("OHO_NOTIFY_POLL must be a positive duration such as 5s or 500ms (got %q)", raw)
 		}
 		cfg.PollInterval = d
+	}
+	if raw := strings.TrimSpace(os.Getenv("OHO_NOTIFY_RETRY")); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 || d > DefaultRetryMax {
+			return Config{}, fmt.Errorf("OHO_NOTIFY_RETRY must be a positive duration of at most %s such as 1m or 10s (got %q)", DefaultRetryMax, raw)
+		}
+		cfg.RetryBase = d
 	}
 	if cfg.SMTPURL == "" {
 		return cfg, nil

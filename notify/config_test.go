@@ -168,3 +168,22 @@ func TestPollIntervalFromEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestRetryBaseFromEnv(t *testing.T) {
+	t.Setenv("SMTP_URL", "")
+	t.Setenv("OHO_BASE_URL", "")
+	t.Setenv("OHO_NOTIFY_RETRY", "")
+	if cfg, err := notify.ConfigFromEnv(); err != nil || cfg.RetryBase != 0 {
+		t.Fatalf("unset: got %v, %v; want 0 (the default, 1m)", cfg.RetryBase, err)
+	}
+	t.Setenv("OHO_NOTIFY_RETRY", "2s")
+	if cfg, err := notify.ConfigFromEnv(); err != nil || cfg.RetryBase != 2*time.Second {
+		t.Fatalf("got %v, %v; want 2s", cfg.RetryBase, err)
+	}
+	for _, bad := range []string{"soon", "0s", "-1s", "5", "2h"} {
+		t.Setenv("OHO_NOTIFY_RETRY", bad)
+		if _, err := notify.ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), "OHO_NOTIFY_RETRY must be a positive duration of at most 1h0m0s") {
+			t.Errorf("OHO_NOTIFY_RETRY=%q: got %v, want a clear error", bad, err)
+		}
+	}
+}

@@ -12,14 +12,15 @@ import (
 
 // TestCycleVisibleAtOnceThenStartedAgain drives what a manager meets when
 // no worker runs and when a year's cycle ends without a plan: the cycle is
-// visible the moment it is started, and its status says it waits for a
-// worker and that none polls; once a worker runs it, it is set up. Cancelled,
+// visible the moment it is started, and its status (and the dashboard) says
+// it waits for a worker and that none polls; once a worker runs it, it is
+// set up. Cancelled,
 // it is started again as attempt 2 with tasks of its own, which runs to a
 // published plan; the first attempt keeps its records, and the trail links
 // the two and still verifies.
 func TestCycleVisibleAtOnceThenStartedAgain(t *testing.T) {
-	e := newEnv(t)
-	e.ok("org", "import", e.file("org.json", e.org()))
+	w := newWebWorld(t, webOptions{noWorker: true})
+	e := w.env
 	first := review.CycleID(e.provider, 2026)
 	if got := strings.TrimSpace(e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year)); got != first {
 		t.Fatalf("cycle start printed %q, want %q", got, first)
@@ -39,6 +40,10 @@ func TestCycleVisibleAtOnceThenStartedAgain(t *testing.T) {
 		t.Errorf("cycle status --json with no worker: waiting %v, workers %v, attempt %d, %d tasks; want waiting, 0 workers, attempt 1, no tasks",
 			p.WaitingForWorker, p.Workers, p.Attempt, len(p.Tasks))
 	}
+	manager := w.login("m.manager")
+	dash := manager.get("/dashboard")
+	dash.says(t, "the dashboard with no worker", "Vuoden 2026 arviointikierros", "Odottaa työprosessia: kierros on aloitettu",
+		"Yksikään työprosessi ei ole käynnissä: kerro järjestelmän ylläpitäjälle.")
 	if n := e.count(`SELECT count(*) FROM audit_events WHERE action = 'cycle.started' AND subject = $1 AND actor = 'm.manager' AND workflow_id = $1 AND run_id <> ''`, first); n != 1 {
 		t.Errorf("got %d cycle.started events naming the manager and the run, want 1", n)
 	}
@@ -49,6 +54,9 @@ func TestCycleVisibleAtOnceThenStartedAgain(t *testing.T) {
 	e.waitTask(e.taskID(review.KindEvaluate, 0, "NORTH"))
 	if out := e.ok("cycle", "status", "--provider", e.provider, "--year", year); strings.Contains(out, "waiting for a worker") {
 		t.Errorf("cycle status once a worker set the cycle up still says it waits:\n%s", out)
+	}
+	if strings.Contains(manager.get("/dashboard").body, "Odottaa työprosessia") {
+		t.Error("the dashboard once a worker set the cycle up still says it waits for one")
 	}
 	e.complete(e.taskID(review.KindEvaluate, 0, "NORTH"), "north.staff", evaluation("NORTH"))
 	e.ok("cycle", "cancel", "--as", "m.manager", "--provider", e.provider, "--year", year, "--reason", "The unit list was wrong.")

@@ -28,6 +28,9 @@ type webOptions struct {
 	people []map[string]any // more people of the test provider
 	others []map[string]any // people of the second provider
 	vars   []string         // more environment for the worker and the server
+	// noWorker leaves the world without a worker, which the test starts
+	// (w.startWorker) when it wants one.
+	noWorker bool
 }
 
 // personOf is a person of an organisation file with one role.
@@ -45,7 +48,9 @@ func newWebWorld(t *testing.T, o webOptions) *webWorld {
 	e := newEnv(t)
 	addr := freeAddr(t)
 	e.vars = append(append(e.vars, "OHO_BASE_URL=http://"+addr), o.vars...)
-	e.startWorker()
+	if !o.noWorker {
+		e.startWorker()
+	}
 	org := e.org()
 	org["people"] = append(org["people"].([]map[string]any), o.people...)
 	for _, p := range org["people"].([]map[string]any) {

@@ -171,6 +171,9 @@ type runningCycle struct {
 	Cycle        store.Cycle
 	Units        []unitRow
 	CancelReason string
+	// Waiting is set while no worker has set the cycle up, and NoWorker
+	// when Temporal says none polls its task queue.
+	Waiting, NoWorker bool
 }
 
 // unitRow is one unit's progress in a cycle: where it stands, and how many
@@ -432,7 +435,8 @@ func (s *Server) dashboard(r *http.Request, a *service.Actor, w words, provider 
 		if err != nil {
 			return p, err
 		}
-		p.Running = append(p.Running, runningCycle{Cycle: c, Units: unitRows(prog)})
+		p.Running = append(p.Running, runningCycle{Cycle: c, Units: unitRows(prog),
+			Waiting: prog.WaitingForWorker, NoWorker: prog.Workers != nil && *prog.Workers == 0})
 	}
 	tasks, err := s.svc.Tasks(ctx, *a, store.TaskFilter{Provider: provider, Status: service.ListOpen})
 	if err != nil {

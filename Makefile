@@ -21,11 +21,11 @@ export TEMPORAL_ADDRESS DATABASE_URL MIGRATION_DATABASE_URL
 
 GO ?= go
 
-.PHONY: help build up test workflowcheck demo bench fuzz screens stop status fmt vet clean
+.PHONY: help build up test test-cluster workflowcheck demo bench fuzz screens stop status fmt vet clean
 
 help: ## list the targets
 	@echo 'Targets:'
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z]+:.*## / { printf "  %-7s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 	@echo 'Variables: TEMPORAL_ADDRESS=$(TEMPORAL_ADDRESS) DATABASE_URL=$(DATABASE_URL)'
 	@echo '           MIGRATION_DATABASE_URL=$(MIGRATION_DATABASE_URL)'
 
@@ -39,6 +39,19 @@ test: up workflowcheck ## go vet, workflowcheck, then all tests (unit and end to
 	$(GO) vet ./...
 	$(GO) test -count=1 -p 1 -timeout 15m ./...
 	$(GO) test -race -count=1 ./review ./render ./check ./authz ./identity ./smtptest
+
+# The cluster test: a real Temporal server (go.temporal.io/server, the version the pinned CLI
+# embeds) with PostgreSQL persistence and visibility, built into .tools/ on first use (about four
+# minutes) and run on 127.0.0.1:7633-7641 by scripts/cluster.sh, beside the dev server; the test
+# (e2e/cluster_test.go, build tag "cluster") runs a cycle across a restart of its process.
+OHO_CLUSTER_ADDRESS ?= 127.0.0.1:7633
+
+test-cluster: ## build and start a real Temporal server on PostgreSQL, run a whole cycle across its restart
+	scripts/devenv.sh tools
+	scripts/devenv.sh postgres
+	OHO_CLUSTER_ADDRESS=$(OHO_CLUSTER_ADDRESS) scripts/cluster.sh up >/dev/null
+	OHO_CLUSTER_ADDRESS=$(OHO_CLUSTER_ADDRESS) TEMPORAL_ADDRESS=$(OHO_CLUSTER_ADDRESS) \
+		$(GO) test -tags cluster -count=1 -v -run '^TestCluster' -timeout 10m ./e2e
 
 demo: up build ## migrate, start a worker and run `starter demo` (scripts/demo.sh)
 	scripts/demo.sh
@@ -68,8 +81,9 @@ WORKFLOWCHECK ?= go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 workflowcheck: ## check the workflows for non-deterministic code
 	$(GO) run $(WORKFLOWCHECK) -config workflowcheck.yaml ./...
 
-stop: ## stop the Temporal dev server started by `make up`
+stop: ## stop the Temporal dev server started by `make up`, and the cluster's server if running
 	scripts/devenv.sh stop
+	OHO_CLUSTER_ADDRESS=$(OHO_CLUSTER_ADDRESS) scripts/cluster.sh stop
 
 status: ## one line per service of the dev environment
 	scripts/devenv.sh status

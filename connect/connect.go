@@ -94,12 +94,16 @@ func roleHint(err error) error {
 // environment variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS and API
 // key settings) or a Temporal config file, so the same binaries work against
 // the dev server, a self-hosted cluster or Temporal Cloud.
-func Temporal(ctx context.Context, logger *slog.Logger) (client.Client, error) {
+// Options such as WithMetrics change what the client is dialled with.
+func Temporal(ctx context.Context, logger *slog.Logger, options ...Option) (client.Client, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return nil, fmt.Errorf("reading the Temporal client configuration: %w", err)
 	}
 	opts.Logger = log.NewStructuredLogger(logger)
+	for _, o := range options {
+		o(&opts)
+	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		addr := opts.HostPort
@@ -109,6 +113,20 @@ func Temporal(ctx context.Context, logger *slog.Logger) (client.Client, error) {
 		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %s): %w; is the server running ('make up' starts a dev server)?", addr, namespace(opts), err)
 	}
 	return c, nil
+}
+
+// Option changes the options a Temporal client is dialled with.
+type Option func(*client.Options)
+
+// WithMetrics makes the client report the Temporal SDK's metrics to h (the
+// worker's and the web server's metrics.Endpoint); a nil h leaves the SDK's
+// no-op handler, as the command line has.
+func WithMetrics(h client.MetricsHandler) Option {
+	return func(o *client.Options) {
+		if h != nil {
+			o.MetricsHandler = h
+		}
+	}
 }
 
 func namespace(opts client.Options) string {

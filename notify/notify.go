@@ -72,6 +72,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/oho-dev/oho/metrics"
 )
 
 // Notice states, as stored in notifications.state.
@@ -358,7 +360,11 @@ SET state = $3, last_error = $4,
     sent_at = CASE WHEN $3 IN ('sent', 'logged') THEN now() END,
     facts = facts - 'secret'
 WHERE id = $1 AND attempts = $2 AND state IN ('sending', 'uncertain')`
-	return s.exec(ctx, "recording notice "+n.ID+" as "+state, q, n.ID, n.Attempts, state, truncate(lastError))
+	err := s.exec(ctx, "recording notice "+n.ID+" as "+state, q, n.ID, n.Attempts, state, truncate(lastError))
+	if err == nil {
+		metrics.NoticeFinished(state)
+	}
+	return err
 }
 
 // exec runs a statement that records an outcome, trying a few times over
@@ -403,6 +409,7 @@ RETURNING id`
 		return nil, fmt.Errorf("marking stuck notices uncertain: %w", err)
 	}
 	if len(ids) > 0 {
+		metrics.NoticesUncertain(len(ids))
 		slices.Sort(ids)
 		s.logger.Warn("notices left sending by a sender that stopped are now uncertain and will not be sent again automatically; check the mailboxes, then set each notice's state to pending to resend it or to sent",
 			"count", len(ids), "notices", strings.Join(ids, ", "), "stuck_after", s.cfg.StuckAfter)

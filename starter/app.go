@@ -29,6 +29,9 @@ type app struct {
 	st       *store.Store
 	temporal client.Client
 	svc      *service.Service
+	// temporalOptions are what the Temporal client is dialled with beyond
+	// the environment: serve's metrics handler.
+	temporalOptions []connect.Option
 }
 
 // service returns the service layer every command goes through, over the
@@ -105,7 +108,7 @@ func (a *app) store(ctx context.Context) (*store.Store, error) {
 
 func (a *app) client(ctx context.Context) (client.Client, error) {
 	if a.temporal == nil {
-		c, err := connect.Temporal(ctx, a.logger)
+		c, err := connect.Temporal(ctx, a.logger, a.temporalOptions...)
 		if err != nil {
 			return nil, err
 		}

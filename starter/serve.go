@@ -11,6 +11,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/oho-dev/oho/connect"
+	"github.com/oho-dev/oho/metrics"
 	"github.com/oho-dev/oho/web"
 )
 
@@ -35,6 +37,10 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if (*certFile == "") != (*keyFile == "") {
 		return usagef("serve: --tls-cert and --tls-key go together")
 	}
+	metricsAddr, err := metrics.AddressFromEnv()
+	if err != nil {
+		return err
+	}
 	if *base == "" {
 		*base = os.Getenv("OHO_BASE_URL")
 	}
@@ -55,11 +61,23 @@ func (a *app) serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	logger := slog.New(slog.NewTextHandler(a.stderr, nil))
+	// The metrics listener (OHO_METRICS_ADDRESS) is apart from the pages,
+	// so that it is not public with them; the Temporal client, dialled on
+	// first use, reports the SDK's metrics to it.
+	if _, err := a.store(ctx); err != nil {
+		return err
+	}
+	ep, err := metrics.Listen(metricsAddr, a.db.DB, logger)
+	if err != nil {
+		return err
+	}
+	defer ep.Close()
+	a.temporalOptions = append(a.temporalOptions, connect.WithMetrics(ep.TemporalHandler()))
 	svc, err := a.service(ctx)
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(a.stderr, nil))
 	srv, err := web.New(web.Config{Service: svc, DB: a.db.DB, BaseURL: *base, IdentityProviders: idps, Logger: logger, FeedbackEmail: *feedback})
 	if err != nil {
 		return err
@@ -71,7 +89,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("cannot listen on %s: %w", *addr, err)
 	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           metrics.CountRefusals(srv.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      2 * time.Minute,

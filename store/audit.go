@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/oho-dev/oho/metrics"
 )
 
 // GenesisHash is the prev_hash of the first event of the chain.
@@ -41,6 +43,18 @@ func AuditHash(e Event) string {
 		fmt.Fprintf(h, "%d:%s\n", len(f), f)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// appendEvent runs the statement that appends an event to the audit trail
+// (record's INSERT) and observes how long it took in
+// oho_audit_append_seconds (package metrics). The INSERT's trigger waits
+// for the chain's head row, which a concurrent writer holds until its
+// transaction commits, so contention on the chain shows in this time.
+func appendEvent(ctx context.Context, ext sqlx.ExecerContext, q string, args ...any) error {
+	start := time.Now()
+	_, err := ext.ExecContext(ctx, q, args...)
+	metrics.AuditAppended(time.Since(start))
+	return err
 }
 
 // BrokenEvent is where a chain stops being intact, and why.

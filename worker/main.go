@@ -13,8 +13,10 @@
 // standard TEMPORAL_* variables for the Temporal server, SMTP_URL for mail
 // (unset: notices are only logged), OHO_BASE_URL for the address of the web
 // pages the notices link to (default http://localhost:8080) and
-// OHO_NOTIFY_POLL for how often the outbox is polled (default 5s). A
-// malformed SMTP_URL or OHO_BASE_URL stops the worker at start.
+// OHO_NOTIFY_POLL for how often the outbox is polled (default 5s), and
+// OHO_METRICS_ADDRESS for a listener that serves Prometheus metrics at
+// /metrics (package metrics; unset: none). A malformed SMTP_URL,
+// OHO_BASE_URL or OHO_METRICS_ADDRESS stops the worker at start.
 package main
 
 import (
@@ -29,6 +31,7 @@ import (
 
 	"github.com/oho-dev/oho/activities"
 	"github.com/oho-dev/oho/connect"
+	"github.com/oho-dev/oho/metrics"
 	"github.com/oho-dev/oho/notify"
 	"github.com/oho-dev/oho/schema"
 	"github.com/oho-dev/oho/store"
@@ -51,6 +54,10 @@ func run(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	metricsAddr, err := metrics.AddressFromEnv()
+	if err != nil {
+		return err
+	}
 	db, err := connect.Database(ctx)
 	if err != nil {
 		return err
@@ -66,7 +73,14 @@ func run(logger *slog.Logger) error {
 		return err
 	}
 
-	c, err := connect.Temporal(ctx, logger)
+	// The metrics listener goes before the Temporal client, which reports
+	// the SDK's metrics to it.
+	ep, err := metrics.Listen(metricsAddr, db.DB, logger)
+	if err != nil {
+		return err
+	}
+	defer ep.Close()
+	c, err := connect.Temporal(ctx, logger, connect.WithMetrics(ep.TemporalHandler()))
 	if err != nil {
 		return err
 	}

@@ -129,13 +129,39 @@ func (s *Service) CompleteTask(ctx context.Context, a Actor, id string, outcome 
 	uctx, cancel := context.WithTimeout(ctx, s.updateTimeout)
 	defer cancel()
 	req := workflows.CompleteTaskRequest{TaskID: id, Actor: a.ID(), Outcome: outcome, Via: a.Via}
-	key := req
-	key.Via = review.Via{}
-	res, err = sendUpdate[workflows.CompleteTaskResult](uctx, c, t.WorkflowID, workflows.UpdateCompleteTask, req, key)
+	res, err = sendUpdate[workflows.CompleteTaskResult](uctx, c, t.WorkflowID, workflows.UpdateCompleteTask, req, completionKey(req))
 	if err != nil {
 		return res, s.fromUpdate("task "+id, t.WorkflowID, err)
 	}
 	return res, nil
+}
+
+// completionKey is what a completion's Update ID is derived from: the
+// request without how it came, and with its outcome in canonical form. So
+// the same completion sent at once through two front ends is one Update
+// even when one sends the outcome as a script encodes it and the other as
+// a person wrote the file (indented, keys in another order, 48.0 for 48):
+// the same outcome, as sameJSON judges a repeated completion.
+func completionKey(req workflows.CompleteTaskRequest) workflows.CompleteTaskRequest {
+	req.Via = review.Via{}
+	req.Outcome = canonicalJSON(req.Outcome)
+	return req
+}
+
+// canonicalJSON writes a JSON document in one form whatever its spacing,
+// key order or number spelling: as encoding/json writes the value it decodes
+// to (object keys sorted). A document that does not decode is returned as
+// it is.
+func canonicalJSON(raw json.RawMessage) json.RawMessage {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return raw
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return b
 }
 
 // sameJSON reports whether two JSON documents hold the same value.

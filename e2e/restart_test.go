@@ -1,13 +1,18 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/oho-dev/oho/review"
+	"github.com/oho-dev/oho/workflows"
 )
 
 // TestCycleVisibleAtOnceThenStartedAgain drives what a manager meets when
@@ -161,5 +166,83 @@ func TestCycleVisibleAtOnceThenStartedAgain(t *testing.T) {
 	out = e.ok("cycle", "list")
 	if !strings.Contains(out, first) || !strings.Contains(out, second.ID()) {
 		t.Errorf("cycle list shows both attempts:\n%s", out)
+	}
+}
+
+// TestScheduledCycleOfUnreadyProviderStartedAgain fires a provider's yearly
+// schedule while a unit has no student representative: the cycle's set-up
+// is refused and the cycle fails, and it is recorded as failed, with the
+// reason, although it never got a record of its own. Starting the year by
+// hand then finds it and starts nothing; once the organisation is complete,
+// a manager starts the year again, and the new attempt runs.
+func TestScheduledCycleOfUnreadyProviderStartedAgain(t *testing.T) {
+	e := newEnv(t)
+	e.startWorker()
+	c := dialTemporal(t)
+	p := e.provider
+	deleteScheduleAtEnd(t, c, p)
+	org := e.org()
+	e.ok("org", "import", e.file("org.json", org))
+	e.ok("schedule", "set", "--provider", p, "--month", "8", "--day", "15", "--as", "m.manager")
+	// The student representative of NORTH steps down before the day comes.
+	var people []map[string]any
+	for _, person := range org["people"].([]map[string]any) {
+		if person["id"] == "north.rep" {
+			person = map[string]any{"id": "north.rep", "name": person["name"], "roles": []map[string]string{}}
+		}
+		people = append(people, person)
+	}
+	unready := map[string]any{"provider": org["provider"], "units": org["units"], "people": people}
+	e.ok("org", "import", e.file("unready.json", unready))
+
+	yr := time.Now().In(workflows.ScheduleLocation()).Year()
+	first, second := review.CycleID(p, yr), review.CycleRef{Provider: p, Year: yr, Attempt: 2}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.TerminateWorkflow(ctx, second.ID(), "", "end of test")
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	h := c.ScheduleClient().GetHandle(ctx, workflows.ScheduleID(p))
+	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		t.Fatalf("triggering the schedule: %v", err)
+	}
+	waitActions(t, h, 1)
+	deadline := time.Now().Add(time.Minute)
+	for e.count(`SELECT count(*) FROM cycles WHERE id = $1 AND status = 'failed'`, first) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the unready provider's scheduled cycle was not recorded as failed within a minute:\n%s",
+				e.starter("cycle", "status", "--provider", p, "--year", strconv.Itoa(yr)))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	out := e.ok("cycle", "status", "--provider", p, "--year", strconv.Itoa(yr))
+	if !strings.Contains(out, "cycle "+first+": failed") {
+		t.Errorf("cycle status of the failed scheduled cycle:\n%s", out)
+	}
+	if n := e.count(`SELECT count(*) FROM cycles WHERE id = $1 AND reason LIKE '%NORTH%student_rep%'`, first); n != 1 {
+		t.Errorf("the failed cycle's reason does not name the missing role: %v", e.count(`SELECT count(*) FROM cycles`))
+	}
+	// While the organisation lacks the role, starting the year again is
+	// refused for that; once it is complete, starting the year by hand
+	// finds the failed cycle and starts nothing, and starting it again does.
+	e.refused(1, "cannot start the cycle again: provider \""+p+"\" cannot start a cycle: unit NORTH has no student_rep",
+		"cycle", "restart", "--as", "m.manager", "--provider", p, "--year", strconv.Itoa(yr), "--reason", "try")
+	e.ok("org", "import", e.file("org.json", org))
+	r := e.starter("cycle", "start", "--as", "m.manager", "--provider", p, "--year", strconv.Itoa(yr))
+	if r.code != 0 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("cycle start of the failed year: %s", r)
+	}
+	if got := strings.TrimSpace(e.ok("cycle", "restart", "--as", "m.manager", "--provider", p, "--year", strconv.Itoa(yr),
+		"--reason", "NORTH has a representative again.")); got != second.ID() {
+		t.Fatalf("cycle restart printed %q, want %s", got, second.ID())
+	}
+	e.waitTask(second.TaskID(review.KindConsult, 0, "NORTH"))
+	if n := e.count(`SELECT count(*) FROM audit_events WHERE cycle_id = $1 AND action IN ('cycle.started', 'cycle.failed', 'cycle.restarted')`, first); n != 3 {
+		t.Errorf("the failed cycle's trail: got %d of started, failed and restarted, want 3", n)
+	}
+	if out := e.ok("audit", "verify"); !strings.HasPrefix(out, "ok ") {
+		t.Errorf("audit verify: %s", out)
 	}
 }

@@ -376,6 +376,11 @@ type Published struct {
 type FailCycleInput struct {
 	CycleID string `json:"cycle_id"`
 	Reason  string `json:"reason"`
+	// Cycle is what the cycle was started with. A cycle whose set-up was
+	// refused (its provider was not ready when a yearly schedule started
+	// it, say) was never recorded; with Cycle, it is recorded as started and
+	// failed, so that its year shows why and can be started again.
+	Cycle *SetupCycleInput `json:"cycle,omitempty"`
 }
 
 // ItemKind tells findings from student feedback.

@@ -976,6 +976,13 @@ func checkApproved(ctx context.Context, q sqlx.QueryerContext, cycleID string, r
 func (s *Store) FailCycle(ctx context.Context, in review.FailCycleInput) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		c, err := lockCycle(ctx, tx, in.CycleID)
+		if errors.Is(err, ErrNotFound) && in.Cycle != nil && in.Cycle.CycleID == in.CycleID {
+			// Its set-up was refused: recorded now as started, then failed.
+			if err := insertCycle(ctx, tx, *in.Cycle); err != nil {
+				return err
+			}
+			c, err = lockCycle(ctx, tx, in.CycleID)
+		}
 		if err != nil {
 			return err
 		}

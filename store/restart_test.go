@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/oho-dev/oho/review"
@@ -88,5 +89,51 @@ func TestFailedYearStartedAgain(t *testing.T) {
 	}
 	if v, err := s.VerifyAudit(ctx); err != nil || v.Broken != nil {
 		t.Errorf("audit verify: %+v, %v", v, err)
+	}
+}
+
+// TestUnreadyScheduledCycleRecordedAsFailed fails a cycle whose set-up was
+// refused — a yearly schedule started it while a unit had no student
+// representative — and so was never recorded: it is recorded as started by
+// the system and failed, with its reason, and its year can be started
+// again once the provider is ready.
+func TestUnreadyScheduledCycleRecordedAsFailed(t *testing.T) {
+	ctx := context.Background()
+	s, db := imported(t, "ACME")
+	id := review.CycleID("ACME", 2026)
+	started := review.SetupCycleInput{CycleID: id, Provider: "ACME", Year: 2026}
+	if _, err := db.Exec(`DELETE FROM person_roles WHERE role = 'student_rep' AND unit_code = 'NORTH'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetupCycle(ctx, started); !errors.Is(err, store.ErrNotReady) {
+		t.Fatalf("setting up the unready provider's cycle: got %v, want ErrNotReady", err)
+	}
+	if _, err := s.Cycle(ctx, "ACME", 2026); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the refused set-up recorded a cycle: %v", err)
+	}
+	fail := review.FailCycleInput{CycleID: id, Reason: "unit NORTH has no student_rep", Cycle: &started}
+	for range 2 { // an activity's retry records nothing twice
+		if err := s.FailCycle(ctx, fail); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cyc, err := s.Cycle(ctx, "ACME", 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cyc.ID != id || cyc.Status != review.CycleFailed || cyc.Reason != "unit NORTH has no student_rep" {
+		t.Errorf("the unready cycle: %+v, want failed with the reason", cyc)
+	}
+	var actions []string
+	if err := db.Select(&actions, `SELECT action || ' by ' || actor FROM audit_events WHERE cycle_id = $1 ORDER BY seq`, id); err != nil {
+		t.Fatal(err)
+	}
+	if want := "[cycle.started by system cycle.failed by system]"; fmt.Sprint(actions) != want {
+		t.Errorf("the unready cycle's events: %v, want %s", actions, want)
+	}
+	// A failure that names another cycle's start is not recorded as this one.
+	other := review.FailCycleInput{CycleID: review.CycleID("ACME", 2027), Reason: "x", Cycle: &started}
+	if err := s.FailCycle(ctx, other); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("failing an unrecorded cycle with another cycle's start: got %v, want ErrNotFound", err)
 	}
 }

@@ -63,6 +63,14 @@ type cycle struct {
 	reason string
 }
 
+// setupInput is what the cycle was started with, as the store records it.
+func (c *cycle) setupInput() review.SetupCycleInput {
+	return review.SetupCycleInput{
+		CycleID: c.id, Provider: c.in.Provider, Year: c.in.Year, Config: c.cfg, StartedBy: c.in.StartedBy, Via: c.in.Via,
+		Restart: c.in.Restart,
+	}
+}
+
 // ref names the attempt the cycle is, which its task IDs carry.
 func (c *cycle) ref() review.CycleRef {
 	return review.CycleRef{Provider: c.in.Provider, Year: c.in.Year, Attempt: c.in.Restart.Attempt}
@@ -114,10 +122,7 @@ func (c *cycle) run(ctx workflow.Context) (Summary, error) {
 func (c *cycle) stages(ctx workflow.Context) (Summary, error) {
 	var setup review.CycleSetup
 	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
-	err := workflow.ExecuteActivity(actCtx, ActivitySetupCycle, review.SetupCycleInput{
-		CycleID: c.id, Provider: c.in.Provider, Year: c.in.Year, Config: c.cfg, StartedBy: c.in.StartedBy, Via: c.in.Via,
-		Restart: c.in.Restart,
-	}).Get(ctx, &setup)
+	err := workflow.ExecuteActivity(actCtx, ActivitySetupCycle, c.setupInput()).Get(ctx, &setup)
 	if err != nil {
 		return Summary{}, fmt.Errorf("setting up the cycle: %w", err)
 	}
@@ -377,10 +382,10 @@ func (c *cycle) fail(ctx workflow.Context, cause error) error {
 	reason := Reason(cause)
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	actCtx := workflow.WithActivityOptions(dctx, activityOptions)
-	if err := workflow.ExecuteActivity(actCtx, ActivityFailCycle, review.FailCycleInput{CycleID: c.id, Reason: reason}).Get(dctx, nil); err != nil {
-		// Only a permanent refusal gets here (the cycle was never recorded,
-		// say, because setting it up failed): the workflow's own failure
-		// still carries the reason.
+	started := c.setupInput()
+	if err := workflow.ExecuteActivity(actCtx, ActivityFailCycle, review.FailCycleInput{CycleID: c.id, Reason: reason, Cycle: &started}).Get(dctx, nil); err != nil {
+		// Only a permanent refusal gets here (the provider is gone, say):
+		// the workflow's own failure still carries the reason.
 		workflow.GetLogger(ctx).Warn("the failed cycle could not be recorded", "reason", reason, "error", err)
 	}
 	c.status = review.CycleFailed

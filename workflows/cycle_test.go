@@ -467,7 +467,9 @@ func TestReviewCycleTooManyRounds(t *testing.T) {
 }
 
 // TestReviewCycleSetupRefused shows a cycle whose provider is not ready
-// failing with the store's reason, even though there is no cycle row in
+// failing with the store's reason, and passing FailCycle what it was started
+// with, so that the store can record the cycle that never was (the harness's
+// store refuses, as one whose provider is gone would), even though there is no cycle row in
 // which to record the failure.
 func TestReviewCycleSetupRefused(t *testing.T) {
 	h := newHarness(t, nil)
@@ -479,8 +481,9 @@ func TestReviewCycleSetupRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "unit NORTH has no student_rep") {
 		t.Fatalf("workflow error: got %v, want the setup refusal", err)
 	}
-	if len(h.failed) != 1 || h.failed[0].Reason != "unit NORTH has no student_rep" {
-		t.Errorf("FailCycle: got %+v, want one call with the setup reason", h.failed)
+	if len(h.failed) != 1 || h.failed[0].Reason != "unit NORTH has no student_rep" ||
+		h.failed[0].Cycle == nil || h.failed[0].Cycle.CycleID != h.failed[0].CycleID || h.failed[0].Cycle.Provider == "" {
+		t.Errorf("FailCycle: got %+v, want one call with the setup reason and what the cycle was started with", h.failed)
 	}
 }
 

@@ -28,6 +28,24 @@ func TestAuditThroughCommandLine(t *testing.T) {
 	if out, n := strings.TrimSpace(e.ok("audit", "verify")), e.count(`SELECT count(*) FROM audit_events`); out != fmt.Sprintf("ok %d events", n) {
 		t.Errorf("audit verify: got %q, want ok %d events", out, n)
 	}
+	// --json names the head to record outside the database: the last event.
+	var v struct {
+		Events int64 `json:"events"`
+		Head   struct {
+			Seq  int64  `json:"seq"`
+			Hash string `json:"hash"`
+		} `json:"head"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("audit", "verify", "--json")), &v); err != nil {
+		t.Fatal(err)
+	}
+	var lastHash string
+	if err := e.db.Get(&lastHash, `SELECT hash FROM audit_events WHERE seq = $1`, v.Events); err != nil {
+		t.Fatal(err)
+	}
+	if v.Head.Seq != v.Events || v.Head.Hash != lastHash || len(lastHash) != 64 {
+		t.Errorf("audit verify --json: head %+v after %d events, want the last event's seq and hash %s", v.Head, v.Events, lastHash)
+	}
 
 	// Log: the completion names the staff member and the unit's workflow run.
 	var events []struct {

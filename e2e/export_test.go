@@ -47,6 +47,10 @@ type exportLine struct {
 	AuditEvents   int `json:"audit_events"`
 	Workflows     int `json:"workflows"`
 	HistoryEvents int `json:"history_events"`
+	ChainHead     *struct {
+		Seq  int64  `json:"seq"`
+		Hash string `json:"hash"`
+	} `json:"chain_head"`
 }
 
 // historyEvent is the part of a protojson history event the test reads.
@@ -276,6 +280,19 @@ func TestAuditExportOfFinishedCycle(t *testing.T) {
 	}
 	if end.AuditEvents != len(dbEvents) || end.Workflows != len(wfs) || end.HistoryEvents != historyTotal {
 		t.Errorf("end line %+v; the export holds %d audit events, %d workflows, %d history events", end, len(audit), len(wfs), historyTotal)
+	}
+	// The end line anchors the whole trail: the chain's head when exported,
+	// the last event of every cycle's, this one's last event or later.
+	var last struct {
+		Seq  int64  `db:"seq"`
+		Hash string `db:"hash"`
+	}
+	if err := e.db.Get(&last, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	if end.ChainHead == nil || end.ChainHead.Seq < dbEvents[len(dbEvents)-1].Seq || end.ChainHead.Seq > last.Seq ||
+		(end.ChainHead.Seq == last.Seq && end.ChainHead.Hash != last.Hash) {
+		t.Errorf("end line's chain head %+v; the trail's last event is %+v", end.ChainHead, last)
 	}
 
 	// Each completion in the audit trail is a complete-task Update, accepted

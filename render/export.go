@@ -47,6 +47,10 @@ type Export struct {
 	// Workflows are the cycle's workflow and its units' workflows, each with
 	// its history, in the order they are to be written.
 	Workflows []Workflow
+	// ChainHead is the audit chain's head when the export was gathered: the
+	// end line carries it, so that a kept export anchors the whole trail
+	// (every event of every cycle up to it), not only this cycle's events.
+	ChainHead *store.ChainHead
 }
 
 // ExportCounts is what an export holds, as its end line says, so that a
@@ -78,7 +82,8 @@ type exportHistoryEvent struct {
 
 // AuditExport writes a cycle's audit trail and its workflow histories as JSON
 // Lines: a header, the audit events, each workflow followed by its history
-// events, and an end line with the counts, which it returns.
+// events, and an end line with the counts, which it returns, and the audit
+// chain's head.
 //
 // Lines are written as they are encoded: a caller that must not leave half
 // an export behind (a file, a response already under way) writes to a
@@ -127,7 +132,8 @@ func AuditExport(w io.Writer, e Export) (ExportCounts, error) {
 	if err := line(struct {
 		Type string `json:"type"`
 		ExportCounts
-	}{"end", counts}); err != nil {
+		ChainHead *store.ChainHead `json:"chain_head,omitempty"`
+	}{"end", counts, e.ChainHead}); err != nil {
 		return ExportCounts{}, err
 	}
 	return counts, nil

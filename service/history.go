@@ -163,7 +163,11 @@ func (s *Service) AuditExport(ctx context.Context, a Actor, provider string, yea
 	if err != nil {
 		return render.Export{}, err
 	}
-	return render.Export{Provider: provider, Year: year, CycleID: cyc.ID, ExportedAt: s.now(), Events: events, Workflows: wfs}, nil
+	head, err := s.store.Head(ctx)
+	if err != nil {
+		return render.Export{}, fromStore(err)
+	}
+	return render.Export{Provider: provider, Year: year, CycleID: cyc.ID, ExportedAt: s.now(), Events: events, Workflows: wfs, ChainHead: &head}, nil
 }
 
 // CycleSummary is what a cycle did, for people: the store's report of it

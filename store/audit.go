@@ -83,6 +83,27 @@ type Verification struct {
 	Events int64 `json:"events"`
 	// Broken is the first fault found; nil when the chain is intact.
 	Broken *BrokenEvent `json:"broken,omitempty"`
+	// Head is the chain's head the verification ended at, when the chain is
+	// intact: record it outside the database (docs/deploy.md, "Backups, restores and the audit chain"),
+	// so that a later verification can tell a chain that goes on from it
+	// from one rewritten or restored to an earlier moment.
+	Head *ChainHead `json:"head,omitempty"`
+}
+
+// ChainHead is the last event of the audit chain: its place and its hash,
+// which covers every event before it.
+type ChainHead struct {
+	Seq  int64  `db:"seq" json:"seq"`
+	Hash string `db:"hash" json:"hash"`
+}
+
+// Head returns the audit chain's head as the database records it.
+func (s *Store) Head(ctx context.Context) (ChainHead, error) {
+	var h ChainHead
+	if err := sqlx.GetContext(ctx, s.db, &h, `SELECT seq, hash FROM audit_chain_head`); err != nil {
+		return ChainHead{}, fmt.Errorf("reading the audit chain's head: %w", dbError(err))
+	}
+	return h, nil
 }
 
 // VerifyAudit recomputes the hash chain of the whole audit trail, in chain
@@ -135,10 +156,7 @@ func (s *Store) VerifyAudit(ctx context.Context) (Verification, error) {
 	if err := rows.Err(); err != nil {
 		return v, fmt.Errorf("reading the audit trail: %w", dbError(err))
 	}
-	var head struct {
-		Seq  int64  `db:"seq"`
-		Hash string `db:"hash"`
-	}
+	var head ChainHead
 	err = sqlx.GetContext(ctx, tx, &head, `SELECT seq, hash FROM audit_chain_head`)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -149,6 +167,8 @@ func (s *Store) VerifyAudit(ctx context.Context) (Verification, error) {
 		v.Broken = &BrokenEvent{Seq: v.Events + 1, Reason: fmt.Sprintf(
 			"the chain ends at seq %d (hash %s) but its head records seq %d (hash %s): events at the end were removed or the head was moved",
 			v.Events, short(prev), head.Seq, short(head.Hash))}
+	default:
+		v.Head = &head
 	}
 	return v, nil
 }

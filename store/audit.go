@@ -84,9 +84,10 @@ type Verification struct {
 	// Broken is the first fault found; nil when the chain is intact.
 	Broken *BrokenEvent `json:"broken,omitempty"`
 	// Head is the chain's head the verification ended at, when the chain is
-	// intact: record it outside the database (docs/deploy.md, "Backups, restores and the audit chain"),
-	// so that a later verification can tell a chain that goes on from it
-	// from one rewritten or restored to an earlier moment.
+	// intact: record it outside the database (docs/deploy.md, "Backups,
+	// restores and the audit chain"), so that a later verification can tell
+	// a chain that goes on from it from one rewritten or restored to an
+	// earlier moment.
 	Head *ChainHead `json:"head,omitempty"`
 }
 

@@ -69,7 +69,8 @@ const usage = `usage: starter COMMAND [ARGS]
   demo [--provider CODE]                   migrate (as migrate does), then the demonstration: the
                                            college's plan imported and two years' cycles
   serve [--addr HOST:PORT] [--base-url URL] [--oidc FILE.json] [--tls-cert PEM --tls-key PEM]
-        [--feedback-email ADDRESS]         the web pages and the HTTP API
+        [--feedback-email ADDRESS] [--trusted-proxies CIDR,…]
+                                           the web pages and the HTTP API
   person invite PERSON [--as MANAGER]      mail a one-time link to set a password
   person disable PERSON --reason TEXT [--as MANAGER]
                                            no login; the person's sessions and tokens stop working
@@ -79,8 +80,8 @@ Environment: DATABASE_URL (PostgreSQL, as a member of the application role
 oho_app), MIGRATION_DATABASE_URL (migrate and demo: the role that owns the
 schema; DATABASE_URL when unset, for a setup with one role), TEMPORAL_ADDRESS,
 TEMPORAL_NAMESPACE and the other standard TEMPORAL_* variables; for serve,
-OHO_BASE_URL (the address people reach OHO at) and OHO_OIDC_FILE (the
-identity providers).
+OHO_BASE_URL (the address people reach OHO at), OHO_OIDC_FILE (the
+identity providers) and OHO_TRUSTED_PROXIES (the proxies in front of it).
 `
 
 func main() {

@@ -31,6 +31,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	certFile := fs.String("tls-cert", "", "TLS certificate file (PEM), to serve https")
 	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
 	feedback := fs.String("feedback-email", os.Getenv("OHO_FEEDBACK_EMAIL"), "where the accessibility statement asks for feedback (default OHO_FEEDBACK_EMAIL)")
+	proxyList := fs.String("trusted-proxies", os.Getenv("OHO_TRUSTED_PROXIES"), "addresses and networks of the reverse proxies whose X-Forwarded-For names the client (default OHO_TRUSTED_PROXIES)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -40,6 +41,10 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	metricsAddr, err := metrics.AddressFromEnv()
 	if err != nil {
 		return err
+	}
+	proxies, err := web.ParseTrustedProxies(*proxyList)
+	if err != nil {
+		return usagef("serve: --trusted-proxies (OHO_TRUSTED_PROXIES): %v", err)
 	}
 	if *base == "" {
 		*base = os.Getenv("OHO_BASE_URL")
@@ -78,7 +83,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(web.Config{Service: svc, DB: a.db.DB, BaseURL: *base, IdentityProviders: idps, Logger: logger, FeedbackEmail: *feedback})
+	srv, err := web.New(web.Config{Service: svc, DB: a.db.DB, BaseURL: *base, IdentityProviders: idps, Logger: logger, FeedbackEmail: *feedback, TrustedProxies: proxies})
 	if err != nil {
 		return err
 	}

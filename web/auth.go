@@ -72,8 +72,8 @@ func (s *Server) endSession(ctx context.Context, a service.Actor) error {
 }
 
 // clientAddress is the address a request came from, for the limits on
-// failed logins. Behind a reverse proxy that is the proxy's address; OHO
-// does not trust forwarded headers, which anyone can set.
+// failed logins: the client's, or, behind a reverse proxy, the proxy's,
+// unless the proxy is trusted (realClient), when it is the client's again.
 func clientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -37,10 +37,10 @@ type dashboardPage struct {
 	Running  []runningCycle
 	// Ended are the years whose latest cycle failed or was cancelled, which
 	// a manager may start again.
-	Ended []endedCycle
-	Overdue  []store.Task
-	Open     []store.Task // open and not overdue
-	Charts   []trendChart
+	Ended   []endedCycle
+	Overdue []store.Task
+	Open    []store.Task // open and not overdue
+	Charts  []trendChart
 	// TrendsError and ScheduleError say why a part could not be read; the
 	// rest of the dashboard is shown all the same.
 	TrendsError   string

@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -74,6 +75,10 @@ type Config struct {
 	FeedbackEmail string
 	// Logger receives one line per failed request; slog.Default when nil.
 	Logger *slog.Logger
+	// TrustedProxies are the reverse proxies and load balancers in front
+	// of the server, whose X-Forwarded-For names the client
+	// (ParseTrustedProxies); none when empty.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves OHO over HTTP. Create it with New; Close it to stop the
@@ -87,6 +92,7 @@ type Server struct {
 	logger   *slog.Logger
 	routes   []route
 	handler  http.Handler
+	proxies  []netip.Prefix
 	feedback string
 }
 
@@ -100,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Service == nil || cfg.DB == nil {
 		return nil, errors.New("web: a service and a database are needed")
 	}
-	s := &Server{svc: cfg.Service, base: base, logger: cfg.Logger, feedback: cfg.FeedbackEmail}
+	s := &Server{svc: cfg.Service, base: base, logger: cfg.Logger, feedback: cfg.FeedbackEmail, proxies: cfg.TrustedProxies}
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
@@ -160,6 +166,7 @@ func (s *Server) build() http.Handler {
 	h = cop.Handler(h)
 	h = limitBody(h)
 	h = s.recoverPanics(h)
+	h = realClient(s.proxies, h)
 	return securityHeaders(h)
 }
 

@@ -112,13 +112,23 @@ const (
 )
 
 // Problems are every problem found in one input. As an error it reads as
-// the sentences separated by "; ", so a refusal names all of them at once.
+// the sentences separated by "; ", so a refusal names them at once: the
+// first MaxSaid of them, and how many more there are (a file of ten
+// thousand people all missing a field would make a line of megabytes).
+// Each is still a Problem of the list, which the API answers in full.
 type Problems []Problem
 
+// MaxSaid is how many problems an error's sentence names.
+const MaxSaid = 10
+
 func (p Problems) Error() string {
-	msgs := make([]string, len(p))
+	msgs := make([]string, 0, min(len(p), MaxSaid+1))
 	for i, pr := range p {
-		msgs[i] = pr.Text
+		if i == MaxSaid {
+			msgs = append(msgs, fmt.Sprintf("and %d more problems", len(p)-MaxSaid))
+			break
+		}
+		msgs = append(msgs, pr.Text)
 	}
 	return strings.Join(msgs, "; ")
 }
@@ -130,7 +140,7 @@ func (p Problems) Error() string {
 // holding a NUL character or bytes that are not UTF-8 is a problem tagged
 // TagText.
 func Struct(v any) error {
-	problems := textProblems(v)
+	problems := textProblems(v, false)
 	err := validate.Struct(v)
 	var fieldErrs validator.ValidationErrors
 	switch {

@@ -215,7 +215,7 @@ func TestDecodeProblems(t *testing.T) {
 		{"a string for a number", `{"participants": "12"}`, check.Problem{Field: "participants",
 			Text: "the outcome: participants must be a number, not string", Tag: check.TagType, Param: "number", Value: "string"}},
 		{"a fraction for a whole number", `{"participants": 1.5}`, check.Problem{Field: "participants",
-			Text: "the outcome: participants must be a number, not number 1.5", Tag: check.TagType, Param: "number", Value: "number"}},
+			Text: "the outcome: participants must be a whole number, not 1.5", Tag: check.TagType, Param: "number", Value: "number"}},
 		{"an object for a list", `{"feedback": {}}`, check.Problem{Field: "feedback",
 			Text: "the outcome: feedback must be a list, not object", Tag: check.TagType, Param: "list", Value: "object"}},
 		{"a list for the object", `[]`, check.Problem{Text: "the outcome must be a JSON object, not array", Tag: check.TagType, Param: "object", Value: "list"}},

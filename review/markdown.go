@@ -147,7 +147,7 @@ func ParsePlanMarkdown(markdown string, basis ImportBasis) (ImportedPlan, error)
 			}
 		} else if inFence == "" {
 			if unspacedHeading.MatchString(line) {
-				return ImportedPlan{}, mdErrorf(n, "%q is not a heading, for want of a space after the #s: write \"## %s\", or \\# if it is text", line, strings.TrimLeft(strings.TrimSpace(line), "#"))
+				return ImportedPlan{}, mdErrorf(n, "%s is not a heading, for want of a space after the #s: write \"## %s\", or \\# if it is text", check.Quote(line), excerpt(strings.TrimLeft(strings.TrimSpace(line), "#")))
 			}
 			if m := atxHeading.FindStringSubmatch(line); m != nil {
 				text := strings.TrimSpace(closingHashes.ReplaceAllString(m[2], ""))
@@ -159,7 +159,7 @@ func ParsePlanMarkdown(markdown string, basis ImportBasis) (ImportedPlan, error)
 					out.Title = text
 					continue
 				case level == 1:
-					return ImportedPlan{}, mdErrorf(n, "%q is a second \"# \" heading: the document may open with one \"# \" title, sections are \"## \" headings, and \"###\" and deeper are kept as text", line)
+					return ImportedPlan{}, mdErrorf(n, "%s is a second \"# \" heading: the document may open with one \"# \" title, sections are \"## \" headings, and \"###\" and deeper are kept as text", check.Quote(line))
 				case level == 2:
 					h, err := r.resolve(n, text)
 					if err != nil {
@@ -257,7 +257,7 @@ func (r *reader) resolve(line int, text string) (*heading, error) {
 		if h.unit != "" {
 			what = "the annex of unit " + h.unit
 		}
-		return nil, mdErrorf(line, "%q gives %s a second time (first on line %d)", text, what, first)
+		return nil, mdErrorf(line, "%s gives %s a second time (first on line %d)", check.Quote(text), what, first)
 	}
 	r.seen[h.key] = line
 	return h, nil
@@ -306,17 +306,17 @@ func (r *reader) knownTitle(h *heading, name string) bool {
 func (r *reader) add(h *heading, name string) error {
 	bare := sectionNumber.ReplaceAllString(name, "")
 	if !r.basis.AddSections {
-		return mdErrorf(h.line, "%q is not a section of the plan; %s", name, r.known())
+		return mdErrorf(h.line, "%s is not a section of the plan; %s", check.Quote(name), r.known())
 	}
 	key := KeyFromTitle(bare)
 	if key == "" {
-		return mdErrorf(h.line, "%q makes no section key: give the new section one with {#key}", name)
+		return mdErrorf(h.line, "%s makes no section key: give the new section one with {#key}", check.Quote(name))
 	}
 	if i := slices.IndexFunc(r.basis.Sections, func(s Section) bool { return s.Key == key }); i >= 0 {
-		return mdErrorf(h.line, "%q would be added as section %q, the key of %q: give it a key of its own with {#key}", name, key, r.basis.Sections[i].Title)
+		return mdErrorf(h.line, "%s would be added as section %q, the key of %q: give it a key of its own with {#key}", check.Quote(name), key, r.basis.Sections[i].Title)
 	}
 	if first, ok := r.seen[key]; ok {
-		return mdErrorf(h.line, "%q would be added as section %q, the key of the section on line %d: give it a key of its own with {#key}", name, key, first)
+		return mdErrorf(h.line, "%s would be added as section %q, the key of the section on line %d: give it a key of its own with {#key}", check.Quote(name), key, first)
 	}
 	h.key, h.title, h.added = key, bare, true
 	return nil

@@ -244,7 +244,7 @@ func fromTemporal(doing string, err error) error {
 // personError says plainly that a person is unknown.
 func personError(id string, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return &Error{kind: ErrNotFound, msg: fmt.Sprintf("there is no person %q", id), err: err}
+		return &Error{kind: ErrNotFound, msg: fmt.Sprintf("there is no person %s", check.Quote(id)), err: err}
 	}
 	return fromStore(err)
 }
@@ -252,7 +252,7 @@ func personError(id string, err error) error {
 // taskError says plainly that a task is unknown.
 func taskError(id string, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return &Error{kind: ErrNotFound, msg: fmt.Sprintf("there is no task %q", id), err: err}
+		return &Error{kind: ErrNotFound, msg: fmt.Sprintf("there is no task %s", check.Quote(id)), err: err}
 	}
 	return fromStore(err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -329,12 +330,19 @@ func (s *Service) RevokeToken(ctx context.Context, a Actor, id string) error {
 	if a.readOnly {
 		return errorOf(ErrForbidden, "refused: a token that may only read may not revoke tokens")
 	}
+	if !tokenIDPattern.MatchString(id) {
+		return invalid("id", "%s is not an API token ID (such as tok_0123456789)", check.Quote(id))
+	}
 	owner := a.Person.ID
 	if a.operator {
 		owner = ""
 	}
 	return fromStore(s.store.RevokeToken(a.ctx(ctx), a.ID(), owner, id))
 }
+
+// tokenIDPattern is what an API token's ID looks like: identity.NewID's
+// "tok_" and ten hexadecimal digits (a little leeway for longer ones).
+var tokenIDPattern = regexp.MustCompile(`^tok_[0-9a-f]{10,32}$`)
 
 // Invitation is an invitation sent: to whom, where, and until when its link
 // works.

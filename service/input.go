@@ -2,7 +2,10 @@ package service
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/oho-dev/oho/check"
@@ -19,7 +22,7 @@ const (
 // checkProvider refuses a provider code that cannot be one.
 func checkProvider(provider string) error {
 	if !check.Code(provider) {
-		return invalid("provider", "provider %q is not a provider code (1-32 letters, digits, '-' or '_')", provider)
+		return invalid("provider", "provider %s is not a provider code (1-32 letters, digits, '-' or '_')", check.Quote(provider))
 	}
 	return nil
 }
@@ -57,7 +60,7 @@ func (a Actor) listProvider(provider string, year int) (string, error) {
 // checkPerson refuses a person ID that cannot be one; field names it.
 func checkPerson(field, id string) error {
 	if !check.Person(id) {
-		return invalid(field, "%s %q is not a person ID (lower-case letters, digits, '.', '-', '_')", field, id)
+		return invalid(field, "%s %s is not a person ID (lower-case letters, digits, '.', '-', '_')", field, check.Quote(id))
 	}
 	return nil
 }
@@ -71,29 +74,104 @@ func checkReason(what, reason string, required bool) (string, error) {
 		return "", invalid("reason", "%s needs a reason", what)
 	case utf8.RuneCountInString(reason) > MaxReason:
 		return "", invalid("reason", "the reason may be at most %d characters", MaxReason)
-	case !utf8.ValidString(reason) || strings.ContainsRune(reason, 0):
-		return "", invalid("reason", "the reason contains characters that are not text")
+	case !utf8.ValidString(reason) || strings.IndexFunc(reason, notInReason) >= 0:
+		return "", invalid("reason", "the reason contains characters that are not text (a NUL or another control character)")
 	}
 	return reason, nil
 }
 
-// checkConfig validates a cycle's configuration.
+// Limits of a cycle's durations (review.Config's phases and reminders),
+// beyond being more than zero.
+const (
+	// MaxPhase is the longest a task may be open, and the longest before
+	// its due time a reminder may come: a year, leap day included, as
+	// cycles are yearly.
+	MaxPhase = 366 * 24 * time.Hour
+	// MinEvery is how often, at most, an overdue task is reminded of and
+	// escalated again: every reminder mails its assignee and every
+	// manager, so that a config of "1ns" would flood them (and the
+	// workflow's history). The demo reminds every minute.
+	MinEvery = time.Minute
+)
+
+// checkExtension refuses an extension that moves a task's due time more
+// than MaxPhase past the later of now and its current due time: an
+// extension by "2562047h" or to 9999-12-31 is a slip of the keyboard, not
+// a deadline, and a cycle is yearly.
+func checkExtension(current, due, now time.Time) error {
+	from := now
+	if current.After(from) {
+		from = current
+	}
+	if due.After(from.Add(MaxPhase)) {
+		return invalid("due_at", "the new due time %s is more than a year away: a task may be extended to at most %s",
+			due.UTC().Format(time.RFC3339), from.Add(MaxPhase).UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	return nil
+}
+
+// notInReason is a character a reason may not hold: a control character
+// other than tab and line feed (a reason goes into the audit trail, mails
+// and the command line's tables, where an escape sequence would act).
+func notInReason(r rune) bool {
+	return (r < 0x20 && r != '\t' && r != '\n') || r == 0x7f
+}
+
+// checkConfig validates a cycle's configuration as it arrives (a file, a
+// request, a form): its own rules (review.Config.Validate, which the
+// workflows apply again), then the stricter rules of new input (text, and
+// durations within MaxPhase and MinEvery), which only the boundary applies,
+// so that a config accepted before them (a yearly schedule's standing
+// config) keeps working.
 func checkConfig(cfg review.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return invalidInput("the cycle config", "config", err)
+	}
+	if err := check.Strict(cfg); err != nil {
+		return invalidInput("the cycle config", "config", err)
+	}
+	var problems check.Problems
+	for _, d := range []struct {
+		field string
+		v     review.Duration
+		min   time.Duration
+	}{
+		{"phases.evaluate", cfg.Phases.Evaluate, 0}, {"phases.consult", cfg.Phases.Consult, 0},
+		{"phases.update", cfg.Phases.Update, 0}, {"phases.signoff", cfg.Phases.SignOff, 0},
+		{"phases.approve", cfg.Phases.Approve, 0},
+		{"reminders.before", cfg.Reminders.Before, 0}, {"reminders.every", cfg.Reminders.Every, MinEvery},
+	} {
+		v := time.Duration(d.v)
+		switch {
+		case v == 0:
+		case v > MaxPhase:
+			problems = append(problems, check.Problem{Field: d.field, Tag: "lte", Param: "8784h",
+				Text: fmt.Sprintf("%s %s is longer than a year: it may be at most 8784h (366 days)", d.field, v)})
+		case v < d.min:
+			problems = append(problems, check.Problem{Field: d.field, Tag: "gte", Param: d.min.String(),
+				Text: fmt.Sprintf("%s %s is too often: an overdue task is reminded of and escalated to every manager at most every %s", d.field, v, d.min)})
+		}
+	}
+	if len(problems) > 0 {
+		return invalidInput("the cycle config", "config", problems)
 	}
 	return nil
 }
 
 // DecodeConfig reads a cycle config strictly (unknown fields refused) and
-// validates it; what names the input in messages (a file's path).
+// validates it as checkConfig does; what names the input in messages (a
+// file's path).
 func DecodeConfig(raw []byte, what string) (review.Config, error) {
 	var cfg review.Config
 	if err := check.Decode(raw, what, &cfg); err != nil {
 		return review.Config{}, invalidInput(what, "config", err)
 	}
-	if err := cfg.Validate(); err != nil {
-		return review.Config{}, invalidInput(what, "config", err)
+	if err := checkConfig(cfg); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.msg = what + strings.TrimPrefix(e.msg, "the cycle config")
+		}
+		return review.Config{}, err
 	}
 	return cfg, nil
 }
@@ -142,7 +220,7 @@ func checkOutcome(taskID string, kind review.TaskKind, raw json.RawMessage) erro
 	if err := check.Decode(raw, what, v); err != nil {
 		return invalidInput(what, "outcome", err)
 	}
-	if err := check.Struct(v); err != nil {
+	if err := check.Strict(v); err != nil {
 		return invalidInput("outcome of task "+taskID, "outcome", err)
 	}
 	if len(raw) > MaxOutcome {

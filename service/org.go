@@ -20,6 +20,9 @@ func DecodeOrg(raw []byte, what string) (store.Org, error) {
 	if err := org.Validate(); err != nil {
 		return store.Org{}, &Error{kind: ErrInvalid, msg: fmt.Sprintf("%s: %v", what, err), err: err}
 	}
+	if err := check.Strict(org); err != nil {
+		return store.Org{}, invalidInput(what, "", err)
+	}
 	return org, nil
 }
 
@@ -30,6 +33,11 @@ func DecodeOrg(raw []byte, what string) (store.Org, error) {
 func (s *Service) ImportOrg(ctx context.Context, a Actor, org store.Org) (store.ImportResult, error) {
 	if err := org.Validate(); err != nil {
 		return store.ImportResult{}, &Error{kind: ErrInvalid, msg: err.Error(), err: err}
+	}
+	// The stricter rules of new input (check.Strict), which the store's
+	// own check leaves out.
+	if err := check.Strict(org); err != nil {
+		return store.ImportResult{}, invalidInput("the organisation", "", err)
 	}
 	provider := org.Provider.Code
 	if err := a.authorize(provider, authz.OpAdminister, authz.Subject{On: "the organisation of " + provider}); err != nil {

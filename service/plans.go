@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"math"
 
 	"github.com/oho-dev/oho/authz"
 	"github.com/oho-dev/oho/render"
@@ -14,9 +15,10 @@ func planSubject(provider string) authz.Subject {
 }
 
 // checkVersion refuses a version number that cannot be one; 0 means the
-// latest where allowed.
+// latest where allowed. Versions are numbered in PostgreSQL's integer, so a
+// number beyond it is none (rather than a database error).
 func checkVersion(field string, version int, latestOK bool) error {
-	if version < 0 || (version == 0 && !latestOK) {
+	if version < 0 || (version == 0 && !latestOK) || version > math.MaxInt32 {
 		return invalid(field, "%s %d is not a version number (1, 2, …)", field, version)
 	}
 	return nil

@@ -249,6 +249,9 @@ func (s *Service) ChangeTask(ctx context.Context, a Actor, in ChangeTask) (workf
 		if in.By != 0 {
 			req.DueAt = t.DueAt.Add(in.By)
 		}
+		if err := checkExtension(t.DueAt, req.DueAt, s.now()); err != nil {
+			return res, err
+		}
 	}
 	c, err := s.client(ctx)
 	if err != nil {

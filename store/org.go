@@ -114,7 +114,7 @@ func (o Org) Validate() error {
 		for j, r := range p.Roles {
 			where := fmt.Sprintf("person %q (people[%d].roles[%d])", p.ID, i, j)
 			if r.Unit != "" && !slices.Contains(units, r.Unit) {
-				problems = append(problems, fmt.Sprintf("%s: unit %q is not one of the file's units (%s)", where, r.Unit, strings.Join(units, ", ")))
+				problems = append(problems, fmt.Sprintf("%s: unit %q is not one of the file's units (%s)", where, r.Unit, listSome(units)))
 			}
 			// The roles a cycle needs in every unit are held in a unit, those
 			// it needs for the provider provider-wide; the manager and the
@@ -131,10 +131,26 @@ func (o Org) Validate() error {
 			seen[r] = true
 		}
 	}
+	if len(problems) > maxProblems {
+		problems = append(problems[:maxProblems], fmt.Sprintf("and %d more problems", len(problems)-maxProblems))
+	}
 	if len(problems) > 0 {
 		return errorf(ErrInvalid, "%s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// maxProblems is how many problems of an organisation file its refusal
+// names: a file of ten thousand people with a unit misspelt would name it
+// ten thousand times in one line otherwise.
+const maxProblems = 10
+
+// listSome lists codes for a message, the first ten of a long list.
+func listSome(codes []string) string {
+	if len(codes) > 10 {
+		return strings.Join(codes[:10], ", ") + fmt.Sprintf(" and %d more", len(codes)-10)
+	}
+	return strings.Join(codes, ", ")
 }
 
 // ReservedActors are the actor IDs of the audit trail that are no person's:

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -105,8 +106,18 @@ func (d *demoRun) writeDemoReports(ctx context.Context, year int) error {
 // a failed write leaves any earlier report as it was.
 func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return fmt.Errorf("cannot write %s: it is a folder; name a file", path)
+	}
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return fmt.Errorf("cannot write %s: there is no folder %s", path, dir)
+	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // not the temporary file's name
+		}
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	tmp := f.Name()

@@ -60,8 +60,10 @@ bench: up build ## the web pages' server time and size with the demo's data and 
 	scripts/bench-pages.sh
 
 FUZZTIME ?= 30s
-fuzz: ## fuzz the outcome, config and org checks for FUZZTIME each (make test runs their seeds)
+fuzz: ## fuzz the outcome, config and org checks, flags, --due, --since and plan Markdown for FUZZTIME each (make test runs their seeds)
 	for f in FuzzOutcome FuzzConfig FuzzOrg; do $(GO) test ./service -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) || exit 1; done
+	for f in FuzzParse FuzzParseDue FuzzParseSince; do $(GO) test ./starter -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) || exit 1; done
+	$(GO) test ./review -run '^$$' -fuzz '^FuzzPlanMarkdown$$' -fuzztime $(FUZZTIME)
 
 # The README's pictures of the pages: TestWholeCycleByClicking writes the top of four pages it
 # comes to (the inbox, a refused evaluation, the dashboard, the audit trail) to

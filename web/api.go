@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/oho-dev/oho/check"
@@ -37,6 +40,9 @@ func (s *Server) authed(f apiFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, err := s.actor(r)
 		if err == nil {
+			err = checkQuery(r)
+		}
+		if err == nil {
 			err = f(w, r, a)
 		}
 		if err != nil {
@@ -48,7 +54,11 @@ func (s *Server) authed(f apiFunc) http.Handler {
 // public runs f without a login.
 func (s *Server) public(f publicFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := f(w, r); err != nil {
+		err := checkQuery(r)
+		if err == nil {
+			err = f(w, r)
+		}
+		if err != nil {
 			s.fail(w, r, err)
 		}
 	})
@@ -156,12 +166,14 @@ func (s *Server) routeTable() []route {
 	}
 }
 
-// decode reads a request's JSON body strictly into v: unknown fields are
-// refused, as in files, so that a misspelt field is not silently ignored.
+// decode reads a request's JSON body strictly into v (check.Decode):
+// unknown fields are refused, as in files, so that a misspelt field is not
+// silently ignored, and so are a key given twice, text that is not UTF-8,
+// deep nesting and anything after the value.
 func decode(r *http.Request, v any) error {
-	b, err := io.ReadAll(r.Body)
+	b, err := readBody(r)
 	if err != nil {
-		return err // a body over the limit: answered 413
+		return err
 	}
 	if err := check.Decode(b, "the request body", v); err != nil {
 		return invalidField("body", "%s", err.Error())
@@ -169,10 +181,10 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-// body reads a request's JSON body, which may be empty (nothing to say),
-// strictly into v.
+// optionalBody reads a request's JSON body, which may be empty (nothing to
+// say), strictly into v.
 func optionalBody(r *http.Request, v any) error {
-	b, err := io.ReadAll(r.Body)
+	b, err := readBody(r)
 	if err != nil {
 		return err
 	}
@@ -183,6 +195,54 @@ func optionalBody(r *http.Request, v any) error {
 		return invalidField("body", "%s", err.Error())
 	}
 	return nil
+}
+
+// readBody reads a request's body (at most MaxBody: a larger one is
+// answered 413). A body sent as something other than JSON is refused with
+// 415, naming what it was sent as; one without a Content-Type is read as
+// JSON.
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err // a body over the limit: answered 413
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && len(bytes.TrimSpace(b)) > 0 {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return nil, &mediaTypeError{invalidField("body",
+				"the request body must be JSON, sent with Content-Type: application/json (not %s)", check.Quote(ct))}
+		}
+	}
+	return b, nil
+}
+
+// mediaTypeError is a body sent as something other than JSON: 415.
+type mediaTypeError struct{ err error }
+
+func (e *mediaTypeError) Error() string { return e.err.Error() }
+func (e *mediaTypeError) Unwrap() error { return e.err }
+
+// checkQuery refuses a query string that does not read, or that gives a
+// parameter twice (which of the two would count is anyone's guess).
+func checkQuery(r *http.Request) error {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return invalidField("query", "the query string does not read: %s", cut(err.Error()))
+	}
+	for name, values := range q {
+		if len(values) > 1 {
+			return invalidField(name, "the query gives %s %d times: give it once", check.Quote(name), len(values))
+		}
+	}
+	return nil
+}
+
+// cut shortens a message's quotation of what a request sent.
+func cut(s string) string {
+	if r := []rune(s); len(r) > 120 {
+		return string(r[:120]) + "…"
+	}
+	return s
 }
 
 // cycleOf reads the provider and year of a cycle's path.
@@ -314,6 +374,11 @@ func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, a servic
 	}
 	if err := decode(r, &in); err != nil {
 		return err
+	}
+	// Checked before it is multiplied into a duration, which a number of
+	// days far out of range would overflow into one within it.
+	if in.ExpiresInDays < 0 || in.ExpiresInDays > int(service.MaxTokenLifetime/(24*time.Hour)) {
+		return invalidField("expires_in_days", "expires_in_days %d is not 1 to 366 days", in.ExpiresInDays)
 	}
 	created, err := s.svc.CreateToken(r.Context(), a, service.NewToken{Name: in.Name, Scope: in.Scope,
 		ExpiresIn: time.Duration(in.ExpiresInDays) * 24 * time.Hour})
@@ -566,19 +631,28 @@ func (s *Server) apiComplete(w http.ResponseWriter, r *http.Request, a service.A
 func (s *Server) apiChange(op review.TaskOp) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request, a service.Actor) error {
 		var in struct {
-			To     string    `json:"to"`
-			DueAt  time.Time `json:"due_at"`
-			By     string    `json:"by"`
-			Reason string    `json:"reason"`
+			To     string `json:"to"`
+			DueAt  string `json:"due_at"`
+			By     string `json:"by"`
+			Reason string `json:"reason"`
 		}
 		if err := optionalBody(r, &in); err != nil {
 			return err
 		}
-		req := service.ChangeTask{TaskID: r.PathValue("id"), Op: op, To: in.To, DueAt: in.DueAt, Reason: in.Reason}
+		req := service.ChangeTask{TaskID: r.PathValue("id"), Op: op, To: in.To, Reason: in.Reason}
+		if in.DueAt != "" {
+			// Read here rather than by time.Time's decoder, whose refusal
+			// neither names the field nor reads as a sentence.
+			due, err := time.Parse(time.RFC3339Nano, in.DueAt)
+			if err != nil {
+				return invalidField("due_at", "due_at %s is not a time such as \"2027-03-31T16:00:00Z\" (RFC 3339)", check.Quote(in.DueAt))
+			}
+			req.DueAt = due
+		}
 		if in.By != "" {
 			by, err := time.ParseDuration(in.By)
 			if err != nil {
-				return invalidField("by", "by %q is not a duration such as \"72h\"", in.By)
+				return invalidField("by", "by %s is not a duration such as \"72h\"", check.Quote(in.By))
 			}
 			req.By = by
 		}
@@ -747,7 +821,7 @@ func (s *Server) apiAuditVerify(w http.ResponseWriter, r *http.Request, a servic
 }
 
 func (s *Server) apiImportOrg(w http.ResponseWriter, r *http.Request, a service.Actor) error {
-	raw, err := io.ReadAll(r.Body)
+	raw, err := readBody(r)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,10 @@ func statusOf(err error) int {
 	if errors.As(err, &unavailable) {
 		return http.StatusServiceUnavailable
 	}
+	var media *mediaTypeError
+	if errors.As(err, &media) {
+		return http.StatusUnsupportedMediaType
+	}
 	for _, s := range status {
 		if errors.Is(err, s.kind) {
 			return s.code

@@ -62,7 +62,7 @@ const adminUser = "postgres"
 // as user postgres.
 func New(t testing.TB) (db *sqlx.DB, databaseURL string) {
 	t.Helper()
-	db, databaseURL = create(t, "")
+	db, databaseURL = create(t, adminURL(t), "")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := schema.Migrate(ctx, db.DB); err != nil {
@@ -77,7 +77,19 @@ func New(t testing.TB) (db *sqlx.DB, databaseURL string) {
 // administrator, and the administrator's URL.
 func NewEmpty(t testing.TB) (db *sqlx.DB, databaseURL string) {
 	t.Helper()
-	return create(t, OwnerRole)
+	return create(t, adminURL(t), OwnerRole)
+}
+
+// NewEmptyOn is NewEmpty on the server of adminURL, a superuser's URL: a
+// server the test runs itself (a cluster it stops and starts), rather than
+// the one of DATABASE_URL. The roles are created there when missing.
+func NewEmptyOn(t testing.TB, adminURL string) (db *sqlx.DB, databaseURL string) {
+	t.Helper()
+	u, err := url.Parse(adminURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("dbtest.NewEmptyOn needs a postgres:// URL (got %s)", store.Target(adminURL))
+	}
+	return create(t, u, OwnerRole)
 }
 
 // NewWithApp is New that also returns the database open as AppRole, closed
@@ -117,19 +129,19 @@ func Open(t testing.TB, databaseURL string) *sqlx.DB {
 }
 
 // create makes the roles and a fresh database owned by owner (the
-// administrator when empty), and returns it open as the administrator.
-func create(t testing.TB, owner string) (db *sqlx.DB, databaseURL string) {
+// administrator when empty) on the server of the administrator's URL u, and
+// returns it open as the administrator.
+func create(t testing.TB, u *url.URL, owner string) (db *sqlx.DB, databaseURL string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	u := adminURL(t)
 	admin, err := store.Open(ctx, withDatabase(u, "postgres"))
 	if err != nil {
 		t.Fatalf("PostgreSQL is not reachable at %s; run 'make up' or set DATABASE_URL (and ADMIN_DATABASE_URL): %v", store.Target(u.String()), err)
 	}
 	// The migrations need AppRole, and a database from NewEmpty its owner.
-	if err := ensureRoles(ctx, admin, AppRole, OwnerRole); err != nil {
+	if err := ensureRoles(ctx, admin, u.Host, AppRole, OwnerRole); err != nil {
 		admin.Close()
 		t.Fatal(err)
 	}
@@ -203,18 +215,20 @@ func asUser(t testing.TB, databaseURL, user string) string {
 	return u.String()
 }
 
-// rolesReady remembers the roles this process has made sure of, so that a
-// test binary asks the server once.
+// rolesReady remembers the roles this process has made sure of, by server
+// ("host:port role"), so that a test binary asks each server once.
 var rolesReady sync.Map
 
-// ensureRoles creates each role that does not exist, with LOGIN. Test
+// ensureRoles creates each role that does not exist on the server admin is
+// connected to (server, its host:port), with LOGIN. Test
 // processes of several packages run at once and may both find a role
 // missing: the loser's CREATE ROLE fails with duplicate_object (42710), or
 // with unique_violation (23505) when both inserted into pg_authid before
 // either committed, and either means the role is there.
-func ensureRoles(ctx context.Context, admin *sqlx.DB, roles ...string) error {
+func ensureRoles(ctx context.Context, admin *sqlx.DB, server string, roles ...string) error {
 	for _, role := range roles {
-		if _, ok := rolesReady.Load(role); ok {
+		key := server + " " + role
+		if _, ok := rolesReady.Load(key); ok {
 			continue
 		}
 		var canLogin bool
@@ -233,7 +247,7 @@ func ensureRoles(ctx context.Context, admin *sqlx.DB, roles ...string) error {
 				}
 			}
 		}
-		rolesReady.Store(role, true)
+		rolesReady.Store(key, true)
 	}
 	return nil
 }

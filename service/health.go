@@ -22,7 +22,9 @@ func (s *Service) Ready(ctx context.Context) []ReadyCheck {
 	if err := s.store.Ready(ctx); err != nil {
 		checks[0] = ReadyCheck{Name: "database", Problem: err.Error()}
 	}
-	c, err := s.client(ctx)
+	// One check, not client's patient one: a load balancer asks often and
+	// wants an answer now.
+	c, err := s.dial(ctx)
 	if err == nil {
 		_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
 	}

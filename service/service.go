@@ -207,8 +207,53 @@ func (a Actor) ctx(ctx context.Context) context.Context {
 	return store.WithVia(ctx, a.Via)
 }
 
-// client returns the Temporal client, dialled on first use.
+// healthTimeout bounds the health check of the Temporal server that comes
+// before each use of it.
+const healthTimeout = 5 * time.Second
+
+// client returns the Temporal client, dialled on first use, once the server
+// has answered a health check.
+//
+// A client dialled earlier (the web server's) does not notice that its
+// server has gone: the SDK retries a call it cannot deliver until the
+// call's deadline, so a completion sent while Temporal is down would wait
+// the whole UpdateTimeout (a minute) before failing, and any other call the
+// SDK's 10 s. The health check answers
+// within healthTimeout: the person hears that Temporal does not answer
+// (ErrUnavailable: HTTP 503, one line at the command line). It is tried
+// again for that long, because a connection that lost its server fails
+// every call at once until it has connected again, which it tries with a
+// backoff (up to 10 s apart): a server back for a moment is waited for, not
+// reported down. A call already under way when the server goes keeps
+// waiting for it, and succeeds if it comes back in time.
 func (s *Service) client(ctx context.Context) (client.Client, error) {
+	c, err := s.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	defer cancel()
+	var last error
+	for {
+		_, err := c.CheckHealth(hctx, &client.CheckHealthRequest{})
+		if err == nil {
+			return c, nil
+		}
+		// The check cut short by the deadline says less than the one before.
+		if last == nil || hctx.Err() == nil {
+			last = err
+		}
+		select {
+		case <-hctx.Done():
+			return nil, &Error{kind: ErrUnavailable, msg: "Temporal does not answer: " + workflows.Reason(last), err: last}
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// dial returns the Temporal client, dialled on first use, without checking
+// that the server answers now.
+func (s *Service) dial(ctx context.Context) (client.Client, error) {
 	if s.temporal == nil {
 		return nil, &Error{kind: ErrUnavailable, msg: "this program has no Temporal connection configured"}
 	}

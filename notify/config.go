@@ -69,6 +69,9 @@ const (
 	DefaultRetryMax     = time.Hour
 	DefaultStuckAfter   = 10 * time.Minute
 	DefaultSendTimeout  = 30 * time.Second
+	// maxSendTimeout bounds OHO_NOTIFY_SEND_TIMEOUT: with the default
+	// batch of one, StuckAfter must stay longer than it.
+	maxSendTimeout = 5 * time.Minute
 	// DefaultBaseURL is where a development machine serves the web pages.
 	DefaultBaseURL = "http://localhost:8080"
 )
@@ -82,8 +85,11 @@ const (
 // default; tests and demos use less); and OHO_NOTIFY_RETRY, the wait after
 // a notice's first failed delivery (RetryBase, "1m" by default; each
 // further failure doubles it up to RetryMax), which a site whose mail
-// server is often briefly away may shorten and tests do. Errors never
-// contain the password.
+// server is often briefly away may shorten and tests do; and
+// OHO_NOTIFY_SEND_TIMEOUT, the bound on one SMTP conversation (SendTimeout,
+// "30s" by default, at most 5m), which a slow relay may need longer, and
+// after which a notice a dead sender left before handing it over is sent
+// again. Errors never contain the password.
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{SMTPURL: strings.TrimSpace(os.Getenv("SMTP_URL"))}
 	base, err := checkBaseURL(os.Getenv("OHO_BASE_URL"))
@@ -104,6 +110,13 @@ func ConfigFromEnv() (Config, error) {
 			return Config{}, fmt.Errorf("OHO_NOTIFY_RETRY must be a positive duration of at most %s such as 1m or 10s (got %q)", DefaultRetryMax, raw)
 		}
 		cfg.RetryBase = d
+	}
+	if raw := strings.TrimSpace(os.Getenv("OHO_NOTIFY_SEND_TIMEOUT")); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < time.Second || d > maxSendTimeout {
+			return Config{}, fmt.Errorf("OHO_NOTIFY_SEND_TIMEOUT must be a duration from 1s to %s such as 30s (got %q)", maxSendTimeout, raw)
+		}
+		cfg.SendTimeout = d
 	}
 	if cfg.SMTPURL == "" {
 		return cfg, nil

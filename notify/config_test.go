@@ -187,3 +187,22 @@ func TestRetryBaseFromEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestSendTimeoutFromEnv(t *testing.T) {
+	t.Setenv("SMTP_URL", "")
+	t.Setenv("OHO_BASE_URL", "")
+	t.Setenv("OHO_NOTIFY_SEND_TIMEOUT", "")
+	if cfg, err := notify.ConfigFromEnv(); err != nil || cfg.SendTimeout != 0 {
+		t.Fatalf("unset: got %v, %v; want 0 (the default, 30s)", cfg.SendTimeout, err)
+	}
+	t.Setenv("OHO_NOTIFY_SEND_TIMEOUT", "90s")
+	if cfg, err := notify.ConfigFromEnv(); err != nil || cfg.SendTimeout != 90*time.Second {
+		t.Fatalf("got %v, %v; want 90s", cfg.SendTimeout, err)
+	}
+	for _, bad := range []string{"slow", "0s", "500ms", "-1s", "30", "6m"} {
+		t.Setenv("OHO_NOTIFY_SEND_TIMEOUT", bad)
+		if _, err := notify.ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), "OHO_NOTIFY_SEND_TIMEOUT must be a duration from 1s to 5m0s") {
+			t.Errorf("OHO_NOTIFY_SEND_TIMEOUT=%q: got %v, want a clear error", bad, err)
+		}
+	}
+}

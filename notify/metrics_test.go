@@ -75,11 +75,12 @@ func TestSenderCountsOutcomes(t *testing.T) {
 	runOnce(t, s, 1)
 	check("a lost reply", before, [4]float64{0, 0, 0, 1})
 
-	// Notices a dead sender left sending become uncertain together.
+	// Notices a dead sender left sending while handing them over become
+	// uncertain together.
 	before = noticeCounts(t)
 	queue(t, db, "overdue/5/"+nurse, nurse)
 	queue(t, db, "overdue/6/"+manager, manager)
-	if _, err := db.Exec(`UPDATE notifications SET state = 'sending', attempts = 1, next_attempt_at = now() - interval '1 day' WHERE id LIKE 'overdue/5/%' OR id LIKE 'overdue/6/%'`); err != nil {
+	if _, err := db.Exec(`UPDATE notifications SET state = 'sending', attempts = 1, handed_over_at = now() - interval '1 day', next_attempt_at = now() - interval '1 day' WHERE id LIKE 'overdue/5/%' OR id LIKE 'overdue/6/%'`); err != nil {
 		t.Fatal(err)
 	}
 	if ids, err := s.RecoverStuck(context.Background()); err != nil || len(ids) != 2 {

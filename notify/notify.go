@@ -9,8 +9,10 @@
 //	pending ──claim──▶ sending ──▶ sent       accepted by the SMTP server (250 to the data)
 //	   ▲                  │    ──▶ logged     log-only mode, or the person has no address
 //	   └── definite ──────┤    ──▶ failed     MaxAttempts definite failures, an unusable address,
-//	       failure        │                   or a notice that cannot be written
-//	                      └────▶ uncertain    the mail may have gone: never sent again automatically
+//	       failure, or    │                   or a notice that cannot be written
+//	       its sender     │
+//	       died before    │
+//	       the hand-over  └────▶ uncertain    the mail may have gone: never sent again automatically
 //
 // # Words
 //
@@ -33,11 +35,17 @@
 // statement before a byte of it goes to the SMTP server, and only a definite
 // failure brings it back to pending: the server could not be reached, or it
 // refused with a 4xx or 5xx reply before accepting the message (at the
-// latest, the reply to the end of the data). Anything else is ambiguous and
-// makes the notice uncertain: a connection lost after the end of the data
-// was sent and before the reply came, or a sender that died while the notice
-// was sending (Run marks such notices uncertain once they have been sending
-// for longer than Config.StuckAfter). Uncertain notices are logged as
+// latest, the reply to the end of the data). Just before it sends the end of
+// the data — the moment after which the server may have the message — the
+// sender records that it is handing the message over (handed_over_at), under
+// the attempt it claimed, and goes on only if that attempt is still the
+// notice's. A sender that died before that moment sent nothing the server
+// keeps: Run gives such a notice back to pending once a live sender would
+// have finished it, and it is sent once, by whichever sender claims it.
+// Anything else is ambiguous and makes the notice uncertain: a connection
+// lost after the end of the data was sent and before the reply came, or a
+// sender that died while handing the message over (Run marks such notices
+// uncertain once they have been sending for longer than Config.StuckAfter). Uncertain notices are logged as
 // warnings and never resent automatically; after checking the recipient's
 // mailbox, an operator resends one with
 //
@@ -156,9 +164,9 @@ type notice struct {
 	TimeZone string `db:"time_zone"`
 }
 
-// Run delivers notices until ctx ends, then returns nil. It first marks
-// notices left sending by dead senders uncertain, and does so again every
-// half StuckAfter. A database that cannot be reached is logged and tried
+// Run delivers notices until ctx ends, then returns nil. It first recovers
+// the notices left sending by dead senders (RecoverStuck), and does so again
+// every BatchSize × SendTimeout (at most every half StuckAfter). A database that cannot be reached is logged and tried
 // again at the next poll, so the sender outlives a database restart; an
 // error comes back only when retrying cannot help (the notifications table
 // is missing or may not be written).
@@ -180,7 +188,7 @@ func (s *Sender) Run(ctx context.Context) error {
 				}
 				s.logger.Error("notice sender: looking for stuck notices failed; trying again later", "error", err)
 			}
-			nextRecovery = now.Add(max(s.cfg.StuckAfter/2, s.cfg.PollInterval))
+			nextRecovery = now.Add(max(min(s.cfg.StuckAfter/2, s.busy()), s.cfg.PollInterval))
 		}
 		n, err := s.RunOnce(ctx)
 		if ctx.Err() != nil {
@@ -249,7 +257,7 @@ WITH due AS MATERIALIZED (
     FOR UPDATE SKIP LOCKED
 )
 UPDATE notifications n
-SET state = 'sending', attempts = n.attempts + 1, next_attempt_at = now()
+SET state = 'sending', attempts = n.attempts + 1, next_attempt_at = now(), handed_over_at = NULL
 FROM due, providers p
 WHERE n.id = due.id AND n.state = 'pending' AND p.code = n.provider_code
 RETURNING n.id, n.provider_code, n.person_id, n.email, n.kind,
@@ -311,7 +319,7 @@ func (s *Sender) handle(ctx context.Context, n notice) error {
 		return s.finish(ctx, n, StateLogged, "")
 	}
 
-	err = s.deliver(ctx, n, msg)
+	err = s.deliver(ctx, n, msg, func() error { return s.handOver(ctx, n) })
 	var amb *ambiguousError
 	var bad *unusableError
 	switch {
@@ -337,6 +345,28 @@ SET state = 'pending', last_error = $3, next_attempt_at = now() + $4 * interval 
 WHERE id = $1 AND attempts = $2 AND state IN ('sending', 'uncertain')`
 		return s.exec(ctx, "rescheduling notice "+n.ID, q, n.ID, n.Attempts, truncate(err.Error()), wait.Microseconds())
 	}
+}
+
+// errTakenOver is why a notice is not handed over: the attempt this sender
+// claimed is no longer the notice's.
+var errTakenOver = errors.New("the notice is no longer this sender's attempt: another sender took it over")
+
+// handOver records that the message of the attempt this sender claimed is
+// being handed over to the mail server, if the attempt is still the
+// notice's (RecoverStuck may have given it back, and another sender may
+// have claimed it). Only then does deliver send the end of the data.
+func (s *Sender) handOver(ctx context.Context, n notice) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	const q = `UPDATE notifications SET handed_over_at = now() WHERE id = $1 AND attempts = $2 AND state = 'sending'`
+	res, err := s.db.ExecContext(ctx, q, n.ID, n.Attempts)
+	if err != nil {
+		return fmt.Errorf("recording the hand-over: %w", err)
+	}
+	if rows, err := res.RowsAffected(); err != nil || rows != 1 {
+		return errTakenOver
+	}
+	return nil
 }
 
 // backoff is the wait after the attempt-th failed attempt: RetryBase,
@@ -393,19 +423,40 @@ func (s *Sender) exec(ctx context.Context, what, q string, args ...any) error {
 	return nil
 }
 
-// RecoverStuck marks uncertain the notices that have been sending for
-// longer than StuckAfter, whose sender must have died (or hung) while their
-// mail may or may not have gone, logs a warning naming them, and returns
-// their IDs. Run calls it at start and periodically.
+// RecoverStuck deals with the notices left sending by a sender that died
+// (or hung), and returns the IDs of those it made uncertain. One whose
+// message the sender had not begun to hand over to the mail server
+// (handed_over_at unset) certainly did not go: once it has been sending for
+// longer than a live sender takes over a batch (BatchSize × SendTimeout), it
+// is pending again, to be sent by any sender, and the sender that held it,
+// should it be alive after all, will not hand it over (handOver). One whose
+// message was being handed over may have gone: after StuckAfter it becomes
+// uncertain, with a warning naming it. Run calls it at start and
+// periodically.
 func (s *Sender) RecoverStuck(ctx context.Context) ([]string, error) {
-	const q = `
+	const qPending = `
+UPDATE notifications
+SET state = 'pending', next_attempt_at = now(),
+    last_error = 'the sender stopped before handing it over (sending since ' || to_char(next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC); it is sent again'
+WHERE state = 'sending' AND handed_over_at IS NULL AND next_attempt_at < now() - $1 * interval '1 microsecond'
+RETURNING id`
+	again := []string{}
+	if err := sqlx.SelectContext(ctx, s.db, &again, qPending, s.busy().Microseconds()); err != nil {
+		return nil, fmt.Errorf("sending again stuck notices: %w", err)
+	}
+	if len(again) > 0 {
+		slices.Sort(again)
+		s.logger.Warn("notices left sending by a sender that stopped before handing them over are pending again, to be sent once",
+			"count", len(again), "notices", strings.Join(again, ", "))
+	}
+	const qUncertain = `
 UPDATE notifications
 SET state = 'uncertain', facts = facts - 'secret',
-    last_error = 'the sender stopped while delivering it (sending since ' || to_char(next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC); the mail may or may not have gone'
-WHERE state = 'sending' AND next_attempt_at < now() - $1 * interval '1 microsecond'
+    last_error = 'the sender stopped while handing it over (sending since ' || to_char(next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC); the mail may or may not have gone'
+WHERE state = 'sending' AND handed_over_at IS NOT NULL AND next_attempt_at < now() - $1 * interval '1 microsecond'
 RETURNING id`
 	ids := []string{}
-	if err := sqlx.SelectContext(ctx, s.db, &ids, q, s.cfg.StuckAfter.Microseconds()); err != nil {
+	if err := sqlx.SelectContext(ctx, s.db, &ids, qUncertain, s.cfg.StuckAfter.Microseconds()); err != nil {
 		return nil, fmt.Errorf("marking stuck notices uncertain: %w", err)
 	}
 	if len(ids) > 0 {
@@ -415,6 +466,11 @@ RETURNING id`
 			"count", len(ids), "notices", strings.Join(ids, ", "), "stuck_after", s.cfg.StuckAfter)
 	}
 	return ids, nil
+}
+
+// busy is the longest a live sender works on a claimed batch.
+func (s *Sender) busy() time.Duration {
+	return time.Duration(s.cfg.BatchSize) * s.cfg.SendTimeout
 }
 
 // truncate keeps an error text short enough for last_error.

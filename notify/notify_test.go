@@ -590,10 +590,11 @@ func TestStuckSendingBecomesUncertainAndIsNeverSent(t *testing.T) {
 	queue(t, db, stuck, nurse)
 	queue(t, db, busy, "acme.nurse.south")
 	queue(t, db, due, manager)
-	// stuck: claimed an hour ago by a sender that died; busy: claimed just
-	// now by a sender that is alive and working on it.
+	// stuck: claimed an hour ago by a sender that died while handing its
+	// message over; busy: claimed just now by a sender that is alive and
+	// handing it over.
 	if _, err := db.Exec(`
-UPDATE notifications SET state = 'sending', attempts = 1,
+UPDATE notifications SET state = 'sending', attempts = 1, handed_over_at = now(),
     next_attempt_at = CASE WHEN id = $1 THEN now() - interval '1 hour' ELSE now() END
 WHERE id IN ($1, $2)`, stuck, busy); err != nil {
 		t.Fatal(err)
@@ -633,6 +634,74 @@ WHERE id IN ($1, $2)`, stuck, busy); err != nil {
 	}
 	makeDue(t, db, stuck)
 	runOnce(t, s, 0)
+}
+
+// TestDeadSenderBeforeHandOverIsSentAgain finds a notice left sending by a
+// sender that died before it handed the message over (killed while it
+// connected, say): the mail certainly did not go, so once a live sender
+// would have finished it, it is pending again and mailed once. One claimed
+// just now is left to the sender working on it.
+func TestDeadSenderBeforeHandOverIsSentAgain(t *testing.T) {
+	db := outbox(t)
+	srv := smtptest.Start(t)
+	dead := "reminder/ACME/2027/evaluate/NORTH/1/" + nurse
+	busy := "reminder/ACME/2027/evaluate/SOUTH/1/acme.nurse.south"
+	queue(t, db, dead, nurse)
+	queue(t, db, busy, "acme.nurse.south")
+	if _, err := db.Exec(`
+UPDATE notifications SET state = 'sending', attempts = 1,
+    next_attempt_at = CASE WHEN id = $1 THEN now() - interval '1 minute' ELSE now() END
+WHERE id IN ($1, $2)`, dead, busy); err != nil {
+		t.Fatal(err)
+	}
+	s, logs := sender(t, db, smtpURL(srv), func(c *notify.Config) { c.BatchSize, c.SendTimeout = 1, 5*time.Second })
+	uncertain, err := s.RecoverStuck(context.Background())
+	if err != nil || len(uncertain) != 0 {
+		t.Fatalf("RecoverStuck: %v, %v; want nothing uncertain", uncertain, err)
+	}
+	if r := get(t, db, dead); r.State != notify.StatePending || !strings.Contains(r.LastError, "stopped before handing it over") {
+		t.Errorf("the dead sender's notice: got %+v, want pending again", r)
+	}
+	if r := get(t, db, busy); r.State != notify.StateSending {
+		t.Errorf("the live sender's notice: got %+v, want still sending", r)
+	}
+	if recs := logs.records(t, "notices left sending by a sender that stopped before handing"); len(recs) != 1 || recs[0]["notices"] != dead {
+		t.Errorf("got %v, want one warning naming %s", recs, dead)
+	}
+	runOnce(t, s, 1)
+	if r := get(t, db, dead); r.State != notify.StateSent || r.Attempts != 2 {
+		t.Errorf("the notice sent again: got %+v, want sent on its second attempt", r)
+	}
+	if msgs := srv.Messages(); len(msgs) != 1 || msgs[0].Header.Get("Message-ID") != "<"+dead+"@oho>" {
+		t.Errorf("got %d messages, want the dead sender's notice once", len(msgs))
+	}
+}
+
+// TestTakenOverNoticeIsNotHandedOver has a sender lose its claim while it
+// talks to the mail server — the notice was given back and claimed again
+// by another sender — and checks that it does not send the end of the
+// message: the server keeps nothing, and the notice is mailed once, by the
+// sender that holds it now.
+func TestTakenOverNoticeIsNotHandedOver(t *testing.T) {
+	db := outbox(t)
+	srv := smtptest.Start(t)
+	id := "reminder/ACME/2027/evaluate/NORTH/1/" + nurse
+	queue(t, db, id, nurse)
+	slow, _ := sender(t, db, smtpURL(srv), nil)
+	// While the slow sender is in the conversation, the notice is taken
+	// from it: its attempt count moves on, as a second claim makes it.
+	srv.OnData(func() {
+		if _, err := db.Exec(`UPDATE notifications SET attempts = attempts + 1 WHERE id = $1`, id); err != nil {
+			t.Error(err)
+		}
+	})
+	runOnce(t, slow, 1)
+	if got := len(srv.Messages()); got != 0 {
+		t.Fatalf("the sender that lost its claim handed the message over: %d messages", got)
+	}
+	if r := get(t, db, id); r.State != notify.StateSending || r.Attempts != 2 {
+		t.Errorf("got %+v, want the notice still the other attempt's", r)
+	}
 }
 
 func TestTwoSendersDeliverEachNoticeOnce(t *testing.T) {

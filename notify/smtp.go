@@ -37,7 +37,12 @@ func (e *unusableError) Unwrap() error { return e.err }
 // server accepted it (250 to the end of the data). An *ambiguousError means
 // it may have; an *unusableError that it never can be; any other error is a
 // definite failure after which the server holds nothing.
-func (s *Sender) deliver(ctx context.Context, n notice, m message) error {
+//
+// handOver is called at the last moment the message can still be withheld,
+// before the end of its data: it records that the message is being handed
+// over, and when it fails the end of the data is not sent and the server
+// keeps nothing (a definite failure).
+func (s *Sender) deliver(ctx context.Context, n notice, m message, handOver func() error) error {
 	to, err := mail.ParseAddress(n.Email)
 	if err != nil {
 		return &unusableError{fmt.Errorf("the address %q is not an e-mail address: %v", n.Email, err)}
@@ -97,6 +102,9 @@ func (s *Sender) deliver(ctx context.Context, n notice, m message) error {
 	// server takes for a message: still definite.
 	if _, err := w.Write(msg); err != nil {
 		return fmt.Errorf("writing the message: %w", err)
+	}
+	if err := handOver(); err != nil {
+		return fmt.Errorf("not handed over: %w", err)
 	}
 	if err := w.Close(); err != nil {
 		var reply *textproto.Error

@@ -167,6 +167,7 @@ type Server struct {
 	changed  chan struct{} // closed and replaced when a message arrives
 	reject   rejection
 	drop     int
+	onData   func()
 	conns    map[net.Conn]struct{}
 	closed   bool
 	down     bool
@@ -294,6 +295,15 @@ func (s *Server) DropNext(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.drop = n
+}
+
+// OnData makes the server call f when a client sends DATA, before it
+// answers that the message may follow: a test does there what is to happen
+// while a client is in the middle of handing a message over.
+func (s *Server) OnData(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onData = f
 }
 
 // Close stops the server: it stops listening, so that connecting is refused,
@@ -656,6 +666,12 @@ func (ss *session) rcpt(arg string) bool {
 func (ss *session) data() bool {
 	if len(ss.to) == 0 {
 		return ss.reply(503, "5.5.1 need RCPT first")
+	}
+	ss.s.mu.Lock()
+	f := ss.s.onData
+	ss.s.mu.Unlock()
+	if f != nil {
+		f()
 	}
 	if !ss.reply(354, "end data with <CR><LF>.<CR><LF>") {
 		return false

@@ -12,11 +12,12 @@
 // Configuration comes from the environment: DATABASE_URL for PostgreSQL, the
 // standard TEMPORAL_* variables for the Temporal server, SMTP_URL for mail
 // (unset: notices are only logged), OHO_BASE_URL for the address of the web
-// pages the notices link to (default http://localhost:8080) and
-// OHO_NOTIFY_POLL for how often the outbox is polled (default 5s), and
-// OHO_METRICS_ADDRESS for a listener that serves Prometheus metrics at
-// /metrics (package metrics; unset: none). A malformed SMTP_URL,
-// OHO_BASE_URL or OHO_METRICS_ADDRESS stops the worker at start.
+// pages the notices link to (default http://localhost:8080),
+// OHO_NOTIFY_POLL for how often the outbox is polled (default 5s),
+// OHO_NOTIFY_RETRY and OHO_NOTIFY_SEND_TIMEOUT for the notices' retries
+// (package notify), and OHO_METRICS_ADDRESS for a listener that serves
+// Prometheus metrics at /metrics (package metrics; unset: none). A malformed
+// value of any of them stops the worker at start.
 package main
 
 import (

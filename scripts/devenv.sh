@@ -222,35 +222,42 @@ wait_temporal() {
 	done
 }
 
-# ensure_search_attributes: creates the search attributes on a server we did not just start
-# (in the namespace of $TEMPORAL_NAMESPACE, default "default", which the CLI reads), then waits
-# until they can be used.
+# ensure_search_attributes: creates the search attributes that are missing on a server we did not
+# just start (in the namespace of $TEMPORAL_NAMESPACE, default "default", which the CLI reads),
+# then waits until they can be used.
 # With CLI v1.5.1, creating an attribute that already exists with the same type succeeds (prints
 # "Search attributes have been added", exit 0); with another type it fails with "search attribute
 # X already exists and has different type T", which is a real problem and is reported as such.
 # One attribute per call: given several --name flags but one --type, the CLI only adds the first.
 ensure_search_attributes() {
-	local sa out
+	local sa out listed created=
+	listed=$("$TEMPORAL" operator search-attribute list --address "$TEMPORAL_ADDRESS" 2>&1) ||
+		die "cannot list the search attributes on $TEMPORAL_ADDRESS: $listed"
 	for sa in "${SEARCH_ATTRIBUTES[@]}"; do
+		# The list is a table of "  NAME  TYPE" lines, read from the server's database.
+		grep -Eq "^[[:space:]]*${sa%=*}[[:space:]]+${sa#*=}[[:space:]]*\$" <<<"$listed" && continue
 		if ! out=$("$TEMPORAL" operator search-attribute create --address "$TEMPORAL_ADDRESS" \
 			--name "${sa%=*}" --type "${sa#*=}" 2>&1); then
 			die "cannot create search attribute $sa on $TEMPORAL_ADDRESS: $out"
 		fi
+		log "created search attribute $sa on $TEMPORAL_ADDRESS"
+		created=1
 	done
-	wait_search_attributes
+	wait_search_attributes "$created"
 }
 
-# wait_search_attributes: waits until the namespace's mapping of the search attributes is in
-# force. On a server with SQL visibility (a real cluster; the dev server too) an attribute is a
-# per-namespace alias of a column, and the services read that mapping from a namespace cache
-# refreshed every few seconds: right after the attributes are created, starting a cycle failed
-# with "Namespace default has no mapping defined for search attribute OhoPhase". A count whose
-# query names every attribute goes through the same mapping, so it is polled until it succeeds.
-# Then one more refresh interval (system.namespaceCacheRefreshInterval, 2 s) is waited when it had
-# to wait at all: each service (frontend, history, matching) has its own cache, and the count
-# only proves the frontend's.
+# wait_search_attributes [CREATED]: waits until the namespace's mapping of the search attributes
+# is in force. On a server with SQL visibility (a real cluster with PostgreSQL; the dev server's
+# SQLite too) an attribute is a per-namespace alias of a column, and each service (frontend,
+# history, matching) reads that mapping from its own namespace cache, refreshed every 2 s
+# (system.namespaceCacheRefreshInterval): right after the attributes were created, starting a
+# cycle failed with "Namespace default has no mapping defined for search attribute OhoPhase". A
+# count whose query names every attribute goes through the frontend's mapping, so it is polled
+# until it succeeds (the attributes may have been created moments ago by another run, so this is
+# checked every time). When they were just created, or the count had to wait, one more refresh
+# interval is waited for the other services' caches.
 wait_search_attributes() {
-	local sa query= out deadline=$((SECONDS + START_TIMEOUT)) waited=
+	local sa query= out deadline=$((SECONDS + START_TIMEOUT)) settle=${1:-}
 	for sa in "${SEARCH_ATTRIBUTES[@]}"; do
 		[[ -n $query ]] && query+=" AND "
 		case ${sa#*=} in
@@ -261,16 +268,16 @@ wait_search_attributes() {
 	until out=$("$TEMPORAL" workflow count --address "$TEMPORAL_ADDRESS" --query "$query" \
 		--client-connect-timeout 5s 2>&1); do
 		((SECONDS < deadline)) ||
-			die "the search attributes were created on $TEMPORAL_ADDRESS but are still not usable after ${START_TIMEOUT}s: $out"
-		if [[ -z $waited ]]; then
+			die "the search attributes exist on $TEMPORAL_ADDRESS but are still not usable after ${START_TIMEOUT}s: $out"
+		if [[ -z $settle ]]; then
 			log "waiting for the namespace's mapping of the search attributes on $TEMPORAL_ADDRESS (${out//$'\n'/ })"
-			waited=1
+			settle=1
 		fi
 		sleep 0.5
 	done
-	if [[ -n $waited ]]; then
+	if [[ -n $settle ]]; then
 		sleep 2
-		log "search attributes usable on $TEMPORAL_ADDRESS"
+		log "search attributes ${SEARCH_ATTRIBUTES[*]} usable on $TEMPORAL_ADDRESS"
 	fi
 }
 

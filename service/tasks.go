@@ -122,16 +122,34 @@ func (s *Service) CompleteTask(ctx context.Context, a Actor, id string, outcome 
 	if err := checkOutcome(id, t.Kind, outcome); err != nil {
 		return res, err
 	}
+	res, err = s.sendCompletion(ctx, t, a, outcome)
+	if err != nil {
+		// The same completion, sent at once through another front end, may
+		// have been recorded and have closed the task's workflow (a unit's
+		// last task, the approval) before this one reached it: then the
+		// person is told it is done, as for a completion sent again.
+		if done, rerr := s.store.Task(ctx, id); rerr == nil && done.Status == review.TaskDone &&
+			done.CompletedBy == a.ID() && sameJSON(done.Outcome, outcome) {
+			return workflows.CompleteTaskResult{TaskID: id, Status: review.TaskDone, CompletedBy: a.ID()}, nil
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+// sendCompletion sends the task's workflow the complete-task Update and
+// waits for its result.
+func (s *Service) sendCompletion(ctx context.Context, t store.Task, a Actor, outcome json.RawMessage) (workflows.CompleteTaskResult, error) {
 	c, err := s.client(ctx)
 	if err != nil {
-		return res, err
+		return workflows.CompleteTaskResult{}, err
 	}
 	uctx, cancel := context.WithTimeout(ctx, s.updateTimeout)
 	defer cancel()
-	req := workflows.CompleteTaskRequest{TaskID: id, Actor: a.ID(), Outcome: outcome, Via: a.Via}
-	res, err = sendUpdate[workflows.CompleteTaskResult](uctx, c, t.WorkflowID, workflows.UpdateCompleteTask, req, completionKey(req))
+	req := workflows.CompleteTaskRequest{TaskID: t.ID, Actor: a.ID(), Outcome: outcome, Via: a.Via}
+	res, err := sendUpdate[workflows.CompleteTaskResult](uctx, c, t.WorkflowID, workflows.UpdateCompleteTask, req, completionKey(req))
 	if err != nil {
-		return res, s.fromUpdate("task "+id, t.WorkflowID, err)
+		return res, s.fromUpdate("task "+t.ID, t.WorkflowID, err)
 	}
 	return res, nil
 }

@@ -200,7 +200,7 @@ func (s *Service) CancelCycle(ctx context.Context, a Actor, provider string, yea
 	key.Via = review.Via{}
 	sum, err := sendUpdate[workflows.Summary](uctx, c, cyc.ID, workflows.UpdateCancelCycle, req, key)
 	if err != nil {
-		return workflows.Summary{}, s.fromUpdate("cycle "+cyc.ID, cyc.ID, err)
+		return workflows.Summary{}, s.fromUpdate(ctx, "cycle "+cyc.ID, cyc.ID, err)
 	}
 	return sum, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/lib/pq"
 	"go.temporal.io/api/serviceerror"
@@ -211,7 +212,7 @@ var refusalKinds = map[string]error{
 
 // fromUpdate gives the error of an Update sent to a workflow its kind. what
 // names the request for messages ("task X", "cycle Y").
-func (s *Service) fromUpdate(what, workflowID string, err error) error {
+func (s *Service) fromUpdate(ctx context.Context, what, workflowID string, err error) error {
 	var appErr *temporal.ApplicationError
 	var notFound *serviceerror.NotFound
 	switch {
@@ -225,9 +226,29 @@ func (s *Service) fromUpdate(what, workflowID string, err error) error {
 	case errors.As(err, &notFound):
 		return errorOf(ErrConflict, "%s cannot be changed: its workflow %s is no longer running", what, workflowID)
 	case errors.Is(err, context.DeadlineExceeded):
-		return &Error{kind: ErrUnavailable, msg: fmt.Sprintf("no worker answered within %s for %s: is the worker running (bin/worker)?", s.updateTimeout, what), err: err}
+		return &Error{kind: ErrUnavailable, msg: s.whyUnanswered(ctx, what), err: err}
 	}
 	return fromTemporal(fmt.Sprintf("sending %s to Temporal", what), err)
+}
+
+// whyUnanswered says why a change was not answered within the update
+// timeout, from what can be seen now: the database the worker writes to
+// does not answer (the change waits in its workflow and is recorded once
+// the database is back), no worker polls the task queue, or workers do but
+// did not answer. Sending the change again is safe in every case.
+func (s *Service) whyUnanswered(ctx context.Context, what string) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.store.Ready(ctx); err != nil {
+		return fmt.Sprintf("%s is not recorded yet: %v, so the worker cannot write it; it is written once the database is back, and sending it again then is safe", what, err)
+	}
+	switch n := *s.workers(ctx); {
+	case n == 0:
+		return fmt.Sprintf("no worker answered within %s for %s: none is polling task queue %s; is the worker running (bin/worker)?", s.updateTimeout, what, s.queue)
+	case n > 0:
+		return fmt.Sprintf("no worker answered within %s for %s, though %d poll task queue %s: they may be overloaded or failing (see their logs); sending it again is safe", s.updateTimeout, what, n, s.queue)
+	}
+	return fmt.Sprintf("no worker answered within %s for %s: is the worker running (bin/worker)?", s.updateTimeout, what)
 }
 
 // fromTemporal gives an error of the Temporal client its kind: a server that

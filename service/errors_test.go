@@ -1,12 +1,18 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/oho-dev/oho/check"
+	"github.com/oho-dev/oho/dbtest"
 	"github.com/oho-dev/oho/review"
+	"github.com/oho-dev/oho/store"
 )
 
 // TestInvalidInputKeepsItsProblems checks that a refusal of invalid input
@@ -71,5 +77,25 @@ func TestInvalidInputKeepsItsProblems(t *testing.T) {
 	}
 	if got := ProblemsOf(invalid("year", "year %d is not a year between 2000 and 2999", 1999)); got != nil {
 		t.Errorf("a refusal of the service's own: got the problems %+v, want none", got)
+	}
+}
+
+// TestWhyUnanswered says why a change got no answer in time from what can
+// be seen: the database the worker writes to not answering comes first,
+// then whether Temporal knows of a worker.
+func TestWhyUnanswered(t *testing.T) {
+	ctx := context.Background()
+	db, _ := dbtest.New(t)
+	s := New(Config{Store: store.New(db), TaskQueue: "oho-test",
+		Temporal: func(context.Context) (client.Client, error) { return nil, errors.New("no Temporal here") }})
+	const what = "task DEMO/2027/consult/NORTH"
+	if got, want := s.whyUnanswered(ctx, what), "no worker answered within 1m0s for "+what+": is the worker running (bin/worker)?"; got != want {
+		t.Errorf("database up, Temporal unknown: got %q, want %q", got, want)
+	}
+	db.Close()
+	got := s.whyUnanswered(ctx, what)
+	if !strings.HasPrefix(got, what+" is not recorded yet: the database does not answer") ||
+		!strings.HasSuffix(got, "it is written once the database is back, and sending it again then is safe") {
+		t.Errorf("database down: got %q", got)
 	}
 }

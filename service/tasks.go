@@ -149,7 +149,7 @@ func (s *Service) sendCompletion(ctx context.Context, t store.Task, a Actor, out
 	req := workflows.CompleteTaskRequest{TaskID: t.ID, Actor: a.ID(), Outcome: outcome, Via: a.Via}
 	res, err := sendUpdate[workflows.CompleteTaskResult](uctx, c, t.WorkflowID, workflows.UpdateCompleteTask, req, completionKey(req))
 	if err != nil {
-		return res, s.fromUpdate("task "+t.ID, t.WorkflowID, err)
+		return res, s.fromUpdate(ctx, "task "+t.ID, t.WorkflowID, err)
 	}
 	return res, nil
 }
@@ -281,7 +281,7 @@ func (s *Service) ChangeTask(ctx context.Context, a Actor, in ChangeTask) (workf
 	key.Via = review.Via{}
 	res, err = sendUpdate[workflows.ChangeTaskResult](uctx, c, t.WorkflowID, workflows.UpdateChangeTask, req, key)
 	if err != nil {
-		return res, s.fromUpdate(fmt.Sprintf("task %s", t.ID), t.WorkflowID, err)
+		return res, s.fromUpdate(ctx, fmt.Sprintf("task %s", t.ID), t.WorkflowID, err)
 	}
 	return res, nil
 }

@@ -32,7 +32,7 @@ var validMessages = []string{
 	"valid.gte", "valid.gte_characters", "valid.gte_entries",
 	"valid.lte", "valid.lte_characters", "valid.lte_entries",
 	"valid.gtefield", "valid.datetime", "valid.code", "valid.person", "valid.email", "valid.url", "valid.timezone",
-	"valid.text_nul", "valid.text_utf8",
+	"valid.text_nul", "valid.text_utf8", "valid.text_control", "valid.duplicate_key",
 	"valid.unique", "valid.hexadecimal", "valid.json", "valid.json_at", "valid.unknown_field", "valid.type",
 }
 

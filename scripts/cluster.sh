@@ -119,7 +119,7 @@ built() {
 	local bin
 	for bin in "$SERVER_BIN" "$SQL_TOOL"; do
 		go version -m "$bin" 2>/dev/null |
-			grep -Eq "^[[:space:]]+mod[[:space:]]+$TEMPORAL_SERVER_MODULE[[:space:]]+$TEMPORAL_SERVER_VERSION[[:space:]]" ||
+			grep -Eq "^[[:space:]]+mod[[:space:]]+${TEMPORAL_SERVER_MODULE}[[:space:]]+${TEMPORAL_SERVER_VERSION}[[:space:]]" ||
 			return 1
 	done
 	echo "$TEMPORAL_SERVER_VERSION" >"$SERVER_STAMP"
@@ -169,7 +169,7 @@ pg_ready() {
 
 admin_psql() {
 	psql "postgres://postgres@$PG_ADDRESS/postgres?sslmode=disable" -X -q -v ON_ERROR_STOP=1 \
-		-v user="$DB_USER" -v db="$DB" -v vdb="$VISIBILITY_DB" "$@"
+		-v user="$DB_USER" -v db="$DB" -v vdb="$VISIBILITY_DB"
 }
 
 # The role and both databases, owned by it, created when missing.

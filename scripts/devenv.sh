@@ -257,7 +257,7 @@ ensure_search_attributes() {
 # checked every time). When they were just created, or the count had to wait, one more refresh
 # interval is waited for the other services' caches.
 wait_search_attributes() {
-	local sa query= out deadline=$((SECONDS + START_TIMEOUT)) settle=${1:-}
+	local sa query='' out deadline=$((SECONDS + START_TIMEOUT)) settle=${1:-}
 	for sa in "${SEARCH_ATTRIBUTES[@]}"; do
 		[[ -n $query ]] && query+=" AND "
 		case ${sa#*=} in

@@ -35,10 +35,18 @@ build: ## build bin/worker and bin/starter
 up: ## start the dev environment: Temporal CLI, Chromium, PostgreSQL + roles + database, Temporal dev server
 	scripts/devenv.sh up
 
-test: up workflowcheck ## go vet, workflowcheck, then all tests (unit and end to end) against the dev environment
+# make test: everything CI runs. The end-to-end package (e2e) holds the fault tests (PostgreSQL and
+# Temporal restarted, workers killed, the mail server down, two front ends at once) and the
+# browser tests; then the packages that need no services again under the race detector, a short
+# run of every fuzz target, and the cycle on a real Temporal cluster (test-cluster).
+TEST_FUZZTIME ?= 3s
+
+test: up workflowcheck ## go vet, workflowcheck, every test (unit, end to end, faults), -race, a short fuzz run, then test-cluster
 	$(GO) vet ./...
-	$(GO) test -count=1 -p 1 -timeout 15m ./...
-	$(GO) test -race -count=1 ./review ./render ./check ./authz ./identity ./smtptest
+	$(GO) test -count=1 -p 1 -timeout 30m ./...
+	$(GO) test -race -count=1 ./review ./render ./check ./authz ./identity ./smtptest ./metrics
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
+	$(MAKE) --no-print-directory test-cluster
 
 # The cluster test: a real Temporal server (go.temporal.io/server, the version the pinned CLI
 # embeds) with PostgreSQL persistence and visibility, built into .tools/ on first use (about four

@@ -110,7 +110,11 @@ func Temporal(ctx context.Context, logger *slog.Logger, options ...Option) (clie
 		if addr == "" {
 			addr = client.DefaultHostPort
 		}
-		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %s): %w; is the server running ('make up' starts a dev server)?", addr, namespace(opts), err)
+		hint := "is the server running, and are TEMPORAL_ADDRESS and the TLS settings right?"
+		if addr == client.DefaultHostPort || addr == "127.0.0.1:7233" {
+			hint = "is the server running ('make up' starts a dev server)?"
+		}
+		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %s): %w; %s", addr, namespace(opts), err, hint)
 	}
 	return c, nil
 }

@@ -261,7 +261,7 @@ func TestBadInputSweep(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var notFound *serviceerror.NotFound
-	if _, err := c.DescribeWorkflowExecution(ctx, review.CycleID(p, 2027), ""); !errors.As(err, &notFound) {
+	if _, err := c.DescribeWorkflow(ctx, review.CycleID(p, 2027), ""); !errors.As(err, &notFound) {
 		t.Errorf("a refused cycle start reached Temporal: %v", err)
 	}
 	iter := c.GetWorkflowHistory(ctx, task.WorkflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

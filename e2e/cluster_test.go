@@ -212,8 +212,8 @@ func TestClusterCycleAcrossServerRestart(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		desc, err := c.DescribeWorkflowExecution(ctx, wfID, "")
-		if err == nil && desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		desc, err := c.DescribeWorkflow(ctx, wfID, "")
+		if err == nil && desc.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			err = c.TerminateWorkflow(ctx, wfID, "", "the test that started it ended")
 			t.Logf("terminating the cycle %s left running: %v", wfID, err)
 		}

@@ -115,7 +115,7 @@ func TestWorkerChaos(t *testing.T) {
 		// again once a live sender would have finished it: soon, here.
 		"OHO_NOTIFY_SEND_TIMEOUT=2s")
 
-	type cycleOf struct{ code, p, id string }
+	type cycleOf struct{ code, p string }
 	var all []cycleOf
 	for i := range cycles {
 		c := cycleOf{code: fmt.Sprintf("%s%02d", e.provider, i), p: fmt.Sprintf("c%02d", i)}

@@ -409,24 +409,5 @@ func TestWorkerKilledMidCycle(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	for _, c := range []struct {
-		query string
-		want  int
-	}{
-		{`SELECT count(*) FROM tasks`, 11},
-		{`SELECT count(*) FROM tasks WHERE status = 'done'`, 11},
-		{`SELECT count(*) FROM findings`, 6},
-		{`SELECT count(*) FROM feedback_items`, 3},
-		{`SELECT count(*) FROM indicators`, 3},
-		{`SELECT count(*) FROM signoffs`, 3},
-		{`SELECT count(*) FROM approvals`, 1},
-		{`SELECT count(*) FROM plan_versions`, 1},
-		{`SELECT count(*) FROM audit_events WHERE action = 'task.completed'`, 11},
-		{`SELECT count(*) FROM audit_events WHERE action = 'task.opened'`, 11},
-		{`SELECT count(*) FROM audit_events WHERE action = 'plan.published'`, 1},
-	} {
-		if got := e.count(c.query); got != c.want {
-			t.Errorf("%s: got %d, want %d", c.query, got, c.want)
-		}
-	}
+	checkCounts(t, e, oneRoundCounts())
 }

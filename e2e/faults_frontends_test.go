@@ -226,31 +226,10 @@ func TestSameCompletionThroughTwoFrontEnds(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	for _, c := range []struct {
-		query string
-		want  int
-	}{
-		{`SELECT count(*) FROM tasks`, 11},
-		{`SELECT count(*) FROM tasks WHERE status = 'done'`, 11},
-		{`SELECT count(*) FROM findings`, 6},
-		{`SELECT count(*) FROM indicators`, 3},
+	checkCounts(t, e, append(oneRoundCounts(), []countCheck{
 		{`SELECT count(*) FROM consultations`, 3},
-		{`SELECT count(*) FROM feedback_items`, 3},
-		{`SELECT count(*) FROM signoffs`, 3},
-		{`SELECT count(*) FROM approvals`, 1},
-		{`SELECT count(*) FROM plan_versions`, 1},
-		{`SELECT count(*) FROM audit_events WHERE action = 'task.completed'`, 11},
 		{`SELECT count(*) FROM audit_events WHERE action = 'task.completed' AND channel IN ('api', 'cli')`, 11},
-		{`SELECT count(*) FROM audit_events WHERE action = 'task.opened'`, 11},
-		{`SELECT count(*) FROM audit_events WHERE action = 'plan.published'`, 1},
 		{`SELECT count(*) FROM (SELECT 1 FROM notifications GROUP BY person_id, kind, task_id HAVING count(*) > 1) d`, 0},
-	} {
-		if got := e.count(c.query); got != c.want {
-			t.Errorf("%s: got %d, want %d", c.query, got, c.want)
-		}
-	}
-	events := e.count(`SELECT count(*) FROM audit_events`)
-	if out := e.ok("audit", "verify"); strings.TrimSpace(out) != fmt.Sprintf("ok %d events", events) {
-		t.Errorf("audit verify: got %q, want \"ok %d events\"", out, events)
-	}
+	}...))
+	e.checkAuditVerify()
 }

@@ -286,3 +286,50 @@ func (w *worker) stop(sig syscall.Signal) {
 		<-w.done
 	}
 }
+
+// countCheck is a COUNT query and the number it must give.
+type countCheck struct {
+	query string
+	want  int
+}
+
+// checkCounts runs each COUNT query on the test's database and reports
+// every one that does not give its number.
+func checkCounts(t *testing.T, e *env, checks []countCheck) {
+	t.Helper()
+	for _, c := range checks {
+		if got := e.count(c.query); got != c.want {
+			t.Errorf("%s: got %d, want %d", c.query, got, c.want)
+		}
+	}
+}
+
+// checkAuditVerify runs 'audit verify', which must pass over every event of
+// the database.
+func (e *env) checkAuditVerify() {
+	e.t.Helper()
+	out := e.ok("audit", "verify")
+	if want := fmt.Sprintf("ok %d events", e.count(`SELECT count(*) FROM audit_events`)); strings.TrimSpace(out) != want {
+		e.t.Errorf("audit verify: got %q, want %q", out, want)
+	}
+}
+
+// oneRoundCounts are the records of the test provider's cycle (org) run to
+// a published plan in one round, with the outcomes of evaluation,
+// consultation and draft(1): each task once, done, and each record and
+// event once.
+func oneRoundCounts() []countCheck {
+	return []countCheck{
+		{`SELECT count(*) FROM tasks`, 11},
+		{`SELECT count(*) FROM tasks WHERE status = 'done'`, 11},
+		{`SELECT count(*) FROM findings`, 6},
+		{`SELECT count(*) FROM feedback_items`, 3},
+		{`SELECT count(*) FROM indicators`, 3},
+		{`SELECT count(*) FROM signoffs`, 3},
+		{`SELECT count(*) FROM approvals`, 1},
+		{`SELECT count(*) FROM plan_versions`, 1},
+		{`SELECT count(*) FROM audit_events WHERE action = 'task.opened'`, 11},
+		{`SELECT count(*) FROM audit_events WHERE action = 'task.completed'`, 11},
+		{`SELECT count(*) FROM audit_events WHERE action = 'plan.published'`, 1},
+	}
+}

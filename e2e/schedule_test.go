@@ -120,7 +120,7 @@ func TestScheduleThroughCommandLine(t *testing.T) {
 	e.refused(2, "schedule set needs --month", "schedule", "set", "--provider", p, "--day", "15", "--as", "m.manager")
 	e.refused(2, "schedule set needs --day", "schedule", "set", "--month", "8", "--provider", p, "--as", "m.manager")
 	e.refused(2, "schedule set needs --as", "schedule", "set", "--provider", p, "--month", "8", "--day", "15")
-	e.refused(2, "invalid value", "schedule", "set", "--provider", p, "--month", "August", "--day", "15", "--as", "m.manager")
+	e.refused(2, `schedule set: --month "August" is not a whole number`, "schedule", "set", "--provider", p, "--month", "August", "--day", "15", "--as", "m.manager")
 	e.refused(2, "unknown flag --year", "schedule", "set", "--provider", p, "--month", "8", "--day", "15", "--year", "2027", "--as", "m.manager")
 	e.refused(2, "schedule show needs --provider", "schedule", "show", "--json")
 	e.refused(2, "schedule delete needs --as", "schedule", "delete", "--provider", p)

@@ -618,42 +618,38 @@ func (s *Server) pageStartCycle(w http.ResponseWriter, r *http.Request) {
 
 // pageCancelCycle cancels a running cycle, with the reason its form gives.
 func (s *Server) pageCancelCycle(w http.ResponseWriter, r *http.Request) {
-	a, ok := s.personal(w, r)
-	if !ok || !s.readForm(w, r, a) {
-		return
-	}
-	provider, year, err := cycleOf(r)
-	if err != nil {
-		s.pageError(w, r, a, err)
-		return
-	}
-	reason := r.PostForm.Get("reason")
-	if _, err := s.svc.CancelCycle(r.Context(), *a, provider, year, reason); err != nil {
-		if !shownAgain(err) {
-			s.pageError(w, r, a, err)
-			return
-		}
-		field := fmt.Sprintf("cancel-%d-reason", year)
-		s.showDashboard(w, r, a, provider, statusOf(err), func(p *dashboardPage, wd words) {
-			problems := refusal(wd, err, func(name string) string {
-				if name == "reason" {
-					return field
-				}
-				return ""
-			}, nil, nil)
-			p.Problems, p.Errors = problems, fieldErrors(problems)
-			for i := range p.Running {
-				if p.Running[i].Cycle.Year == year {
-					p.Running[i].CancelReason = reason
-				}
+	s.cycleForm(w, r, "cancel", "cancelled", func(a service.Actor, provider string, year int, reason string) error {
+		_, err := s.svc.CancelCycle(r.Context(), a, provider, year, reason)
+		return err
+	}, func(p *dashboardPage, year int, reason string) {
+		for i := range p.Running {
+			if p.Running[i].Cycle.Year == year {
+				p.Running[i].CancelReason = reason
 			}
-		})
-		return
-	}
-	http.Redirect(w, r, "/dashboard?done=cancelled&year="+strconv.Itoa(year), http.StatusSeeOther)
+		}
+	})
 }
 
 func (s *Server) pageRestartCycle(w http.ResponseWriter, r *http.Request) {
+	s.cycleForm(w, r, "restart", "restarted", func(a service.Actor, provider string, year int, reason string) error {
+		_, err := s.svc.RestartCycle(r.Context(), a, service.RestartCycle{Provider: provider, Year: year, Reason: reason})
+		return err
+	}, func(p *dashboardPage, year int, reason string) {
+		for i := range p.Ended {
+			if p.Ended[i].Cycle.Year == year {
+				p.Ended[i].RestartReason = reason
+			}
+		}
+	})
+}
+
+// cycleForm handles a manager's form on one of the provider's cycles that
+// takes a reason (form: cancel, restart): do runs it. Refused, the dashboard
+// is shown again with the problems, the reason's next to the form's field
+// (FORM-YEAR-reason), and keep puts back what was typed; done, the dashboard
+// says so (?done=done).
+func (s *Server) cycleForm(w http.ResponseWriter, r *http.Request, form, done string,
+	do func(a service.Actor, provider string, year int, reason string) error, keep func(p *dashboardPage, year int, reason string)) {
 	a, ok := s.personal(w, r)
 	if !ok || !s.readForm(w, r, a) {
 		return
@@ -664,12 +660,12 @@ func (s *Server) pageRestartCycle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reason := r.PostForm.Get("reason")
-	if _, err := s.svc.RestartCycle(r.Context(), *a, service.RestartCycle{Provider: provider, Year: year, Reason: reason}); err != nil {
+	if err := do(*a, provider, year, reason); err != nil {
 		if !shownAgain(err) {
 			s.pageError(w, r, a, err)
 			return
 		}
-		field := fmt.Sprintf("restart-%d-reason", year)
+		field := fmt.Sprintf("%s-%d-reason", form, year)
 		s.showDashboard(w, r, a, provider, statusOf(err), func(p *dashboardPage, wd words) {
 			problems := refusal(wd, err, func(name string) string {
 				if name == "reason" {
@@ -678,15 +674,11 @@ func (s *Server) pageRestartCycle(w http.ResponseWriter, r *http.Request) {
 				return ""
 			}, nil, nil)
 			p.Problems, p.Errors = problems, fieldErrors(problems)
-			for i := range p.Ended {
-				if p.Ended[i].Cycle.Year == year {
-					p.Ended[i].RestartReason = reason
-				}
-			}
+			keep(p, year, reason)
 		})
 		return
 	}
-	http.Redirect(w, r, "/dashboard?done=restarted&year="+strconv.Itoa(year), http.StatusSeeOther)
+	http.Redirect(w, r, "/dashboard?done="+done+"&year="+strconv.Itoa(year), http.StatusSeeOther)
 }
 
 // steerPage is the page where a manager reassigns or extends a task.

@@ -78,6 +78,12 @@ type historyEvent struct {
 			Failure *json.RawMessage `json:"failure"`
 		} `json:"outcome"`
 	} `json:"workflowExecutionUpdateCompletedEventAttributes"`
+	ActivityScheduled *struct {
+		ActivityType struct{ Name string } `json:"activityType"`
+	} `json:"activityTaskScheduledEventAttributes"`
+	Marker *struct {
+		MarkerName string `json:"markerName"`
+	} `json:"markerRecordedEventAttributes"`
 }
 
 func parseExport(t *testing.T, b []byte) []exportLine {
@@ -343,6 +349,22 @@ func TestAuditExportOfFinishedCycle(t *testing.T) {
 	}
 	if want := 3 + 3 + 1 + 3 + 1; completions != want || allUpdates != want {
 		t.Errorf("%d task.completed events and %d completed Updates, want %d of each", completions, allUpdates, want)
+	}
+	// Each completion was recorded by a local activity inside its Update
+	// (a marker in the history), not by an activity task of the server.
+	localActivities, completeTasks := 0, 0
+	for _, w := range wfs {
+		for _, ev := range w.events {
+			if m := ev.Marker; m != nil && m.MarkerName == "LocalActivity" {
+				localActivities++
+			}
+			if a := ev.ActivityScheduled; a != nil && a.ActivityType.Name == workflows.ActivityCompleteTask {
+				completeTasks++
+			}
+		}
+	}
+	if want := 3 + 3 + 1 + 3 + 1; localActivities != want || completeTasks != 0 {
+		t.Errorf("%d local activities and %d CompleteTask activity tasks in the histories, want %d and 0", localActivities, completeTasks, want)
 	}
 
 	// cycle history: the same workflows and runs, with their addresses.

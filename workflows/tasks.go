@@ -43,6 +43,23 @@ var activityOptions = workflow.ActivityOptions{
 	},
 }
 
+// localActivityOptions apply to recording a completion, which runs as a
+// local activity inside the complete-task Update: in the worker that runs
+// the workflow task, without the server's round trip of an activity task,
+// with the same timeout and retries as activityOptions. A worker that dies
+// while it runs leaves no result in the history, so the worker that takes
+// the workflow over runs it again; the store's CompleteTask is idempotent,
+// so nothing is recorded twice.
+var localActivityOptions = workflow.LocalActivityOptions{
+	StartToCloseTimeout: activityOptions.StartToCloseTimeout,
+	RetryPolicy:         activityOptions.RetryPolicy,
+}
+
+// versionLocalCompletion is the change that made a completion's recording
+// a local activity. Histories from before it replay with the activity task
+// they recorded (workflow.GetVersion gives DefaultVersion there).
+const versionLocalCompletion = "complete-task-local-activity"
+
 // taskState is where a task stands inside the workflow. "completing" covers
 // the time between an accepted Update and its recording activity finishing,
 // so that a second Update for the same task is refused meanwhile.
@@ -274,8 +291,9 @@ func stateRefusal(t *task) error {
 	return nil
 }
 
-// complete records a validated outcome through the CompleteTask activity and
-// marks the task done once it is recorded.
+// complete records a validated outcome through the CompleteTask activity,
+// run as a local activity (localActivityOptions), and marks the task done
+// once it is recorded.
 func (b *board) complete(ctx workflow.Context, req CompleteTaskRequest) (CompleteTaskResult, error) {
 	t := b.tasks[req.TaskID]
 	t.state, t.actor, t.outcome = stateCompleting, req.Actor, req.Outcome
@@ -283,8 +301,13 @@ func (b *board) complete(ctx workflow.Context, req CompleteTaskRequest) (Complet
 	if t.draft != nil {
 		in.Draft = t.draft(req.Outcome)
 	}
-	actCtx := workflow.WithActivityOptions(ctx, activityOptions)
-	if err := workflow.ExecuteActivity(actCtx, ActivityCompleteTask, in).Get(ctx, nil); err != nil {
+	var recorded workflow.Future
+	if workflow.GetVersion(ctx, versionLocalCompletion, workflow.DefaultVersion, 1) == 1 {
+		recorded = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localActivityOptions), ActivityCompleteTask, in)
+	} else {
+		recorded = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions), ActivityCompleteTask, in)
+	}
+	if err := recorded.Get(ctx, nil); err != nil {
 		t.state, t.actor, t.outcome = stateOpen, "", nil
 		return CompleteTaskResult{}, fmt.Errorf("recording the outcome of task %s: %w", req.TaskID, err)
 	}

@@ -64,8 +64,8 @@ test-cluster: ## build and start a real Temporal server on PostgreSQL, run a who
 demo: up build ## migrate, start a worker and run `starter demo` (scripts/demo.sh)
 	scripts/demo.sh
 
-bench: up build ## the web pages' server time and size with the demo's data and a million tasks (scripts/bench-pages.sh)
-	scripts/bench-pages.sh
+bench: build ## every benchmark on a Temporal server and databases of its own, side by side with bare Temporal: one table, JSON in out/bench/ (scripts/bench.sh)
+	scripts/bench.sh
 
 FUZZTIME ?= 30s
 fuzz: ## fuzz the outcome, config and org checks, flags, --due, --since and plan Markdown for FUZZTIME each (make test runs their seeds)

@@ -9,10 +9,13 @@
 #   2. the pages' benchmark (scripts/bench-pages.sh, its database oho_bench) on that server; its
 #      table is kept in out/bench/pages.txt and taken into the one table (BENCH_PAGES=0 skips it)
 #   3. a database of its own, oho_bench_cycle (made anew; BENCH_CYCLE_DB names another), migrated,
-#      with bin/worker polling task queue oho-bench-cycle (log .dev/bench/worker.log)
-#   4. go run ./bench/cycle: the complete-task round trip against two bare Temporal baselines on the
-#      same server, everyone signing at once, the history of a large cycle and its replay, the audit
-#      trail's append and verify rates; prints the table, writes out/bench/cycle.json
+#      with OHO's worker polling task queue oho-bench-cycle (log .dev/bench/worker.log)
+#   4. bench/cycle, built into .dev/bench/cycle, runs the bare baseline's worker in a process of
+#      its own (-serve-bare), as OHO's worker is one ($BENCH_WORKER, default bin/worker: another
+#      build of the worker, an older commit's say, measures that one instead), then measures the
+#      complete-task round trip against two bare Temporal baselines on the same server, everyone
+#      signing at once, the history of a large cycle and its replay, and the audit trail's append
+#      and verify rates; prints the table and writes out/bench/cycle.json
 #
 # Arguments go to bench/cycle (e.g. -run roundtrip -clients 1,4). Figures are never judged on their
 # own: goals are ratios to the baselines measured in the same run on the same server. Nothing
@@ -59,8 +62,13 @@ fi
 
 server_pid=
 worker_pid=
+bare_pid=
 cleanup() {
-	[[ -n $worker_pid ]] && { kill -TERM "$worker_pid" 2>/dev/null || true; wait "$worker_pid" 2>/dev/null || true; }
+	local pid
+	for pid in $worker_pid $bare_pid; do
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	if [[ -n $server_pid ]]; then
 		log "stopping the benchmark's Temporal server (pid $server_pid)"
 		kill -TERM "$server_pid" 2>/dev/null || true
@@ -104,10 +112,18 @@ psql "postgres://postgres@$PG/postgres?sslmode=disable" -X -q -v ON_ERROR_STOP=1
 	-c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB OWNER oho_owner"
 bin/starter migrate >/dev/null
 
-log "starting bin/worker on task queue $OHO_TASK_QUEUE (log $DIR/worker.log)"
-bin/worker </dev/null >"$DIR/worker.log" 2>&1 &
+# OHO's worker and the bare baseline's each run in a process of their own.
+BENCH_WORKER=${BENCH_WORKER:-bin/worker}
+log "starting $BENCH_WORKER on task queue $OHO_TASK_QUEUE (log $DIR/worker.log)"
+"$BENCH_WORKER" </dev/null >"$DIR/worker.log" 2>&1 &
 worker_pid=$!
+go build -o "$DIR/cycle" ./bench/cycle
+log "starting the bare baseline's worker (log $DIR/bare-worker.log)"
+"$DIR/cycle" -serve-bare </dev/null >"$DIR/bare-worker.log" 2>&1 &
+bare_pid=$!
 
 BENCH_TEMPORAL_CLI=$(cat .tools/bin/temporal.version 2>/dev/null || echo unknown)
-export BENCH_TEMPORAL_CLI
-go run ./bench/cycle -out "$OUT/cycle.json" "${pages[@]}" "$@"
+BENCH_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -z $(git status --porcelain --untracked-files=no 2>/dev/null) ]] || BENCH_COMMIT+=-dirty
+export BENCH_TEMPORAL_CLI BENCH_COMMIT BENCH_WORKER
+"$DIR/cycle" -out "$OUT/cycle.json" "${pages[@]}" "$@"

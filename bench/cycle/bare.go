@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -49,15 +50,46 @@ func bareTarget(ctx workflow.Context) error {
 // bareEmpty is the empty activity of baseline (b).
 func bareEmpty(_ context.Context, n int) (int, error) { return n, nil }
 
-// startBareWorker starts the baseline's worker in this process.
-func startBareWorker(c client.Client) (worker.Worker, error) {
+// newBareWorker is the baseline's worker, with its workflow and activity.
+func newBareWorker(c client.Client) worker.Worker {
 	w := worker.New(c, bareQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(bareTarget, workflow.RegisterOptions{Name: bareWorkflow})
 	w.RegisterActivityWithOptions(bareEmpty, activity.RegisterOptions{Name: bareActivity})
+	return w
+}
+
+// startBareWorker starts the baseline's worker in this process.
+func startBareWorker(c client.Client) (worker.Worker, error) {
+	w := newBareWorker(c)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("starting the baseline's worker: %w", err)
 	}
 	return w, nil
+}
+
+// serveBare runs the baseline's worker until SIGINT or SIGTERM: a process
+// of its own, as OHO's worker is.
+func serveBare(c client.Client) error {
+	if err := newBareWorker(c).Run(worker.InterruptCh()); err != nil {
+		return fmt.Errorf("running the baseline's worker: %w", err)
+	}
+	return nil
+}
+
+// waitBarePoller waits until a worker polls the baseline's task queue, at
+// most a minute.
+func waitBarePoller(ctx context.Context, c client.Client) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		res, err := c.DescribeTaskQueue(ctx, bareQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		if err == nil && len(res.GetPollers()) > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no worker polls the baseline's task queue %s after a minute (start one with -serve-bare, or pass -in-process-bare)", bareQueue)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // startBareTargets starts n workflows of the baseline, one per client, so

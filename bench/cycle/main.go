@@ -56,6 +56,11 @@ type options struct {
 	auditTrail   int
 	pages        string
 	out          string
+	// serveBare runs only the baseline's worker, until SIGTERM; the
+	// measuring run expects one such process, as OHO's worker is one
+	// (inProcessBare: in the measuring process instead).
+	serveBare     bool
+	inProcessBare bool
 }
 
 func main() {
@@ -63,8 +68,8 @@ func main() {
 	var levels, heads string
 	flag.StringVar(&o.run, "run", "roundtrip,signoffs,history,audit", "the benchmarks to run, in this order")
 	flag.StringVar(&levels, "clients", "1,4,16", "numbers of concurrent clients of the round trip")
-	flag.IntVar(&o.perClient, "per-client", 20, "round trip: completions per client at each level")
-	flag.IntVar(&o.minOps, "min-ops", 40, "round trip: completions at least at each level")
+	flag.IntVar(&o.perClient, "per-client", 25, "round trip: completions per client at each level")
+	flag.IntVar(&o.minOps, "min-ops", 100, "round trip: completions at least at each level")
 	flag.IntVar(&o.rtUnits, "units", 50, "round trip: units of the provider whose tasks are completed")
 	flag.StringVar(&heads, "heads", "30,60,100", "everyone at once: numbers of unit heads signing at the same moment")
 	flag.IntVar(&o.histUnits, "history-units", 50, "history: units of the cycle")
@@ -74,6 +79,8 @@ func main() {
 	flag.IntVar(&o.auditTrail, "audit-trail", 1_000_000, "audit: events the trail holds when it is verified")
 	flag.StringVar(&o.pages, "pages", "", "the pages benchmark's printed table, to take into this one's")
 	flag.StringVar(&o.out, "out", "out/bench/cycle.json", "where to write the figures as JSON")
+	flag.BoolVar(&o.serveBare, "serve-bare", false, "run only the bare baseline's worker, until SIGTERM (scripts/bench.sh starts one)")
+	flag.BoolVar(&o.inProcessBare, "in-process-bare", false, "run the bare baseline's worker in this process instead of expecting a -serve-bare one")
 	flag.Parse()
 	var err error
 	if o.levels, err = ints("clients", levels); err == nil {
@@ -124,6 +131,10 @@ type machine struct {
 	TemporalAddr  string `json:"temporal_address"`
 	OHOTaskQueue  string `json:"oho_task_queue"`
 	BareTaskQueue string `json:"bare_task_queue"`
+	// Worker is OHO's worker binary that ran the cycles, Commit the
+	// working tree's commit (with "-dirty" when it had changes).
+	Worker string `json:"oho_worker"`
+	Commit string `json:"commit"`
 }
 
 func run(o options) error {
@@ -133,22 +144,31 @@ func run(o options) error {
 	if addr == "" || addr == "127.0.0.1:7233" || addr == "localhost:7233" {
 		return errors.New("TEMPORAL_ADDRESS must name a Temporal server of the benchmark's own, not the shared dev server on 127.0.0.1:7233 (scripts/bench.sh starts one on 127.0.0.1:7833)")
 	}
-	db, err := connect.Database(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c, err := connect.Temporal(ctx, quiet)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	bw, err := startBareWorker(c)
+	if o.serveBare {
+		return serveBare(c)
+	}
+	db, err := connect.Database(ctx)
 	if err != nil {
 		return err
 	}
-	defer bw.Stop()
+	defer db.Close()
+	if !o.inProcessBare {
+		if err := waitBarePoller(ctx, c); err != nil {
+			return err
+		}
+	} else {
+		bw, err := startBareWorker(c)
+		if err != nil {
+			return err
+		}
+		defer bw.Stop()
+	}
 	st := store.New(db)
 	b := &bench{db: db, via: review.Via{Channel: review.ChannelCLI, Ref: "bench"},
 		svc: service.New(service.Config{Store: st, TaskQueue: connect.TaskQueue(), Logger: quiet,
@@ -217,7 +237,8 @@ func run(o options) error {
 // with.
 func describe(ctx context.Context, c client.Client, addr string) machine {
 	m := machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), TemporalAddr: addr,
-		OHOTaskQueue: connect.TaskQueue(), BareTaskQueue: bareQueue, CLI: os.Getenv("BENCH_TEMPORAL_CLI")}
+		OHOTaskQueue: connect.TaskQueue(), BareTaskQueue: bareQueue, CLI: os.Getenv("BENCH_TEMPORAL_CLI"),
+		Worker: os.Getenv("BENCH_WORKER"), Commit: os.Getenv("BENCH_COMMIT")}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range info.Deps {
 			if d.Path == "go.temporal.io/sdk" {

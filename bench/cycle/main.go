@@ -70,7 +70,7 @@ func main() {
 	flag.StringVar(&levels, "clients", "1,4,16", "numbers of concurrent clients of the round trip")
 	flag.IntVar(&o.perClient, "per-client", 25, "round trip: completions per client at each level")
 	flag.IntVar(&o.minOps, "min-ops", 100, "round trip: completions at least at each level")
-	flag.IntVar(&o.rtUnits, "units", 50, "round trip: units of the provider whose tasks are completed")
+	flag.IntVar(&o.rtUnits, "units", 100, "round trip: units of the provider whose evaluations are completed")
 	flag.StringVar(&heads, "heads", "30,60,100", "everyone at once: numbers of unit heads signing at the same moment")
 	flag.IntVar(&o.histUnits, "history-units", 50, "history: units of the cycle")
 	flag.IntVar(&o.histRounds, "history-rounds", 3, "history: rounds of the cycle")

@@ -30,11 +30,11 @@ type roundTrip struct {
 }
 
 // runRoundTrip measures benchmark 1. The OHO tasks are real open tasks:
-// the evaluations and consultations of enough cycles of a provider of
-// units units, opened before anything is timed, ordered so that
-// consecutive tasks belong to different units' workflows.
+// the evaluations of enough cycles of a provider of units units, opened
+// before anything is timed, ordered so that consecutive tasks belong to
+// different units' workflows.
 func runRoundTrip(ctx context.Context, b *bench, c client.Client, levels []int, perClient, minOps, units int) ([]roundTrip, error) {
-	ops := func(clients int) int { return max(minOps, perClient*clients) }
+	ops := func(clients int) int { return max(minOps, perClient*clients, turns) }
 	const warm = 16
 	total := warm
 	for _, l := range levels {
@@ -45,7 +45,7 @@ func runRoundTrip(ctx context.Context, b *bench, c client.Client, levels []int, 
 	if err != nil {
 		return nil, err
 	}
-	cycles := (total + 2*units - 1) / (2 * units)
+	cycles := (total + units - 1) / units
 	slog.Info("round trip: starting cycles", "cycles", cycles, "units", units, "tasks", total)
 	t0 := time.Now()
 	var years []int
@@ -56,16 +56,14 @@ func runRoundTrip(ctx context.Context, b *bench, c client.Client, levels []int, 
 		}
 		years = append(years, y)
 	}
+	// Evaluations only, one per unit: no completion measured closes its
+	// unit's workflow (its consultation stays open), so each is the round
+	// trip alone, as the baselines' Updates are.
 	var tasks []completion
-	for _, kind := range []review.TaskKind{review.KindEvaluate, review.KindConsult} {
-		for _, u := range codes {
-			for _, y := range years {
-				c := completion{TaskID: review.TaskID(provider, y, kind, 0, u), Actor: person(provider, u, "welfare_staff"), Outcome: evaluation(u)}
-				if kind == review.KindConsult {
-					c.Actor, c.Outcome = person(provider, u, "student_rep"), consultation()
-				}
-				tasks = append(tasks, c)
-			}
+	for _, u := range codes {
+		for _, y := range years {
+			tasks = append(tasks, completion{TaskID: review.TaskID(provider, y, review.KindEvaluate, 0, u),
+				Actor: person(provider, u, "welfare_staff"), Outcome: evaluation(u)})
 		}
 	}
 	var ids []string
@@ -88,33 +86,39 @@ func runRoundTrip(ctx context.Context, b *bench, c client.Client, levels []int, 
 		}
 	}
 	next := 0
-	oho := func(ctx context.Context, _, i int) error { return b.complete(ctx, tasks[next+i]) }
+	oho := func(ctx context.Context, _, i int) error { return b.complete(ctx, tasks[i]) }
 
 	// Warm up every path (connections, caches, the workers' pollers).
-	for _, name := range []string{updateNoActivity, updateActivity} {
-		if _, err := drive(ctx, 4, warm, bare(name, 0)); err != nil {
-			return nil, fmt.Errorf("warming up: %w", err)
+	for _, op := range []func(context.Context, int, int) error{bare(updateNoActivity, 0), bare(updateActivity, 0), oho} {
+		if s := drive(ctx, 4, next, warm, op); s.first != nil {
+			return nil, fmt.Errorf("warming up: %w", s.first)
 		}
-	}
-	if _, err := drive(ctx, 4, warm, oho); err != nil {
-		return nil, fmt.Errorf("warming up: %w", err)
 	}
 	next += warm
 
+	// Each level runs in turns — a share of (a), of (b), of OHO, again — so
+	// that whatever else loads the machine meanwhile weighs on all three
+	// alike.
 	var rows []roundTrip
 	for _, l := range levels {
 		n := ops(l)
-		r := roundTrip{Clients: l}
-		if r.BareA, err = drive(ctx, l, n, bare(updateNoActivity, l)); err != nil {
-			return nil, fmt.Errorf("baseline (a) at %d clients: %w", l, err)
+		var a, bb, o sample
+		for turn := range turns {
+			share := n/turns + boolInt(turn < n%turns)
+			a.add(drive(ctx, l, next, share, bare(updateNoActivity, l)))
+			bb.add(drive(ctx, l, next, share, bare(updateActivity, l)))
+			o.add(drive(ctx, l, next, share, oho))
+			next += share
 		}
-		if r.BareB, err = drive(ctx, l, n, bare(updateActivity, l)); err != nil {
-			return nil, fmt.Errorf("baseline (b) at %d clients: %w", l, err)
+		for _, s := range []struct {
+			what string
+			s    sample
+		}{{"baseline (a)", a}, {"baseline (b)", bb}, {"OHO's completion", o}} {
+			if s.s.first != nil {
+				return nil, fmt.Errorf("%s at %d clients: %w", s.what, l, s.s.first)
+			}
 		}
-		if r.OHO, err = drive(ctx, l, n, oho); err != nil {
-			return nil, fmt.Errorf("OHO's completion at %d clients: %w", l, err)
-		}
-		next += n
+		r := roundTrip{Clients: l, BareA: a.stats(), BareB: bb.stats(), OHO: o.stats()}
 		r.P50OverA = ratio(r.OHO.P50, r.BareA.P50)
 		r.P50OverB = ratio(r.OHO.P50, r.BareB.P50)
 		r.P99OverB = ratio(r.OHO.P99, r.BareB.P99)
@@ -130,6 +134,16 @@ func runRoundTrip(ctx context.Context, b *bench, c client.Client, levels []int, 
 		rows = append(rows, r)
 	}
 	return rows, nil
+}
+
+// turns is how many turns each level of the round trip takes.
+const turns = 5
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func ratio(a, b float64) float64 {

@@ -43,18 +43,37 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
+// sample is the raw result of runs of operations.
+type sample struct {
+	lat     []time.Duration
+	errors  int
+	elapsed time.Duration
+	first   error
+}
+
+// add takes in another run's result.
+func (s *sample) add(o sample) {
+	s.lat = append(s.lat, o.lat...)
+	s.errors += o.errors
+	s.elapsed += o.elapsed
+	if s.first == nil {
+		s.first = o.first
+	}
+}
+
+// stats summarizes the sample.
+func (s sample) stats() stats { return summarize(s.lat, s.errors, s.elapsed) }
+
 // drive runs n operations with the given number of concurrent clients, each
 // client taking the next operation as soon as its last one is answered, and
-// times each. op gets the client's number and the operation's.
-func drive(ctx context.Context, clients, n int, op func(ctx context.Context, client, i int) error) (stats, error) {
+// times each. op gets the client's number and the operation's, from first.
+func drive(ctx context.Context, clients, first, n int, op func(ctx context.Context, client, i int) error) sample {
 	var (
-		next  atomic.Int64
-		mu    sync.Mutex
-		lat   []time.Duration
-		errs  int
-		first error
-		wg    sync.WaitGroup
-		t0    = time.Now()
+		next atomic.Int64
+		mu   sync.Mutex
+		s    sample
+		wg   sync.WaitGroup
+		t0   = time.Now()
 	)
 	for c := range clients {
 		wg.Add(1)
@@ -66,21 +85,22 @@ func drive(ctx context.Context, clients, n int, op func(ctx context.Context, cli
 					return
 				}
 				start := time.Now()
-				err := op(ctx, c, i)
+				err := op(ctx, c, first+i)
 				d := time.Since(start)
 				mu.Lock()
 				if err != nil {
-					errs++
-					if first == nil {
-						first = err
+					s.errors++
+					if s.first == nil {
+						s.first = err
 					}
 				} else {
-					lat = append(lat, d)
+					s.lat = append(s.lat, d)
 				}
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	return summarize(lat, errs, time.Since(t0)), first
+	s.elapsed = time.Since(t0)
+	return s
 }

@@ -101,7 +101,8 @@ sleep 2
 
 if [[ ${BENCH_PAGES:-1} != 0 ]]; then
 	log "the pages' benchmark (scripts/bench-pages.sh) on $ADDR"
-	scripts/bench-pages.sh | tee "$OUT/pages.txt"
+	scripts/bench-pages.sh >"$OUT/pages.txt"
+	log "its table is in $OUT/pages.txt; its rows come in the one table below"
 	pages=(-pages "$OUT/pages.txt")
 else
 	pages=()

@@ -81,7 +81,9 @@ func runAudit(ctx context.Context, st *store.Store, writers, appends, trail int)
 				return a, fmt.Errorf("filling the audit trail: %w", err)
 			}
 			if to%50_000 == 0 {
-				// Every row moves the chain's head: clear its dead versions.
+				// Every row moves the chain's head: clear its dead
+				// versions, or each statement walks more of them (without
+				// this the rate fell from 4,000 to 500 rows/s by 400,000).
 				if _, err := adb.ExecContext(ctx, `VACUUM audit_chain_head`); err != nil {
 					return a, fmt.Errorf("vacuuming the chain's head: %w", err)
 				}

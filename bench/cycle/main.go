@@ -76,7 +76,7 @@ func main() {
 	flag.IntVar(&o.histRounds, "history-rounds", 3, "history: rounds of the cycle")
 	flag.IntVar(&o.auditWriters, "audit-writers", 4, "audit: concurrent writers")
 	flag.IntVar(&o.auditAppends, "audit-appends", 4000, "audit: events the writers append together")
-	flag.IntVar(&o.auditTrail, "audit-trail", 200_000, "audit: events the trail holds when it is verified (filled through the chain's trigger at a few thousand a second, slower as it grows)")
+	flag.IntVar(&o.auditTrail, "audit-trail", 1_000_000, "audit: events the trail holds when it is verified (filled through the chain's trigger, about 4,500 a second)")
 	flag.StringVar(&o.pages, "pages", "", "the pages benchmark's printed table, to take into this one's")
 	flag.StringVar(&o.out, "out", "out/bench/cycle.json", "where to write the figures as JSON")
 	flag.BoolVar(&o.serveBare, "serve-bare", false, "run only the bare baseline's worker, until SIGTERM (scripts/bench.sh starts one)")

@@ -56,6 +56,21 @@ func scrape(t *testing.T, addr string) map[string]float64 {
 
 // family returns the series of the metric name (its samples, for a
 // histogram name_bucket and the like) in a scrape.
+// scrapeUntil scrapes the metrics until a series of the family matches
+// (the SDK reports some only after a while), for at most 30 s, and returns
+// the last scrape, which the test's checks then judge.
+func scrapeUntil(t *testing.T, addr, name string, match func(series string) bool) map[string]float64 {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m := scrape(t, addr)
+		if slices.ContainsFunc(family(m, name), match) || time.Now().After(deadline) {
+			return m
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func family(m map[string]float64, name string) []string {
 	var out []string
 	for k := range m {
@@ -211,17 +226,9 @@ FROM notifications`); err != nil {
 		`oho_tasks_overdue`:                                        3,
 		`oho_metrics_database_up`:                                  1,
 	}
-	var w map[string]float64
-	deadline = time.Now().Add(30 * time.Second)
-	for {
-		w = scrape(t, workerMetrics)
-		if slices.ContainsFunc(family(w, "temporal_workflow_task_execution_latency_seconds_count"), func(k string) bool {
-			return strings.Contains(k, `workflow_type="ReviewCycle"`) && strings.Contains(k, `task_queue="`+strings.ReplaceAll(queueOf(e), "-", "_")+`"`)
-		}) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	w := scrapeUntil(t, workerMetrics, "temporal_workflow_task_execution_latency_seconds_count", func(k string) bool {
+		return strings.Contains(k, `workflow_type="ReviewCycle"`) && strings.Contains(k, `task_queue="`+strings.ReplaceAll(queueOf(e), "-", "_")+`"`)
+	})
 	for series, v := range want {
 		if got, ok := w[series]; !ok || got != v {
 			t.Errorf("worker: %s = %v (present %v), want %v", series, got, ok, v)
@@ -265,17 +272,9 @@ FROM notifications`); err != nil {
 		`oho_notices_pending`:                          1,
 		`oho_tasks_overdue`:                            3,
 	}
-	var s map[string]float64
-	deadline = time.Now().Add(30 * time.Second)
-	for {
-		s = scrape(t, serverMetrics)
-		if slices.ContainsFunc(family(s, "temporal_long_request_total"), func(k string) bool {
-			return strings.Contains(k, `operation="UpdateWorkflowExecution"`)
-		}) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	s := scrapeUntil(t, serverMetrics, "temporal_long_request_total", func(k string) bool {
+		return strings.Contains(k, `operation="UpdateWorkflowExecution"`)
+	})
 	for series, v := range want {
 		if got, ok := s[series]; !ok || got != v {
 			t.Errorf("server: %s = %v (present %v), want %v", series, got, ok, v)

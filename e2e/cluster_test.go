@@ -430,7 +430,12 @@ func TestClusterCycleAcrossServerRestart(t *testing.T) {
 			}
 		}
 		slices.Sort(listed)
-		want := []string{wfID, review.UnitReviewID(wfID, "FOREST"), review.UnitReviewID(wfID, "HARBOUR"), review.UnitReviewID(wfID, "NORTH")}
+		// The cycle, its three units, and their sign-offs of rounds 1
+		// (NORTH's request for changes, the other two superseded) and 2.
+		want := []string{wfID}
+		for _, u := range []string{"FOREST", "HARBOUR", "NORTH"} {
+			want = append(want, review.UnitReviewID(wfID, u), review.SignOffWorkflowID(wfID, u, 1), review.SignOffWorkflowID(wfID, u, 2))
+		}
 		slices.Sort(want)
 		if err == nil && slices.Equal(listed, want) {
 			break

@@ -257,11 +257,20 @@ func TestAuditExportOfFinishedCycle(t *testing.T) {
 		}
 	}
 
-	// The cycle, then its units in code order, each closed with its whole
-	// history.
+	// The cycle, then its units in code order, each unit's review followed
+	// by its round's sign-off, each closed with its whole history.
 	wantIDs := []string{cycleID}
 	for _, u := range slices.Sorted(slices.Values(units)) {
-		wantIDs = append(wantIDs, review.UnitReviewID(cycleID, u))
+		wantIDs = append(wantIDs, review.UnitReviewID(cycleID, u), review.SignOffWorkflowID(cycleID, u, 1))
+	}
+	workflowType := func(id string) string {
+		switch {
+		case id == cycleID:
+			return "ReviewCycle"
+		case strings.Contains(id, "/signoff/"):
+			return "UnitSignOff"
+		}
+		return "UnitReview"
 	}
 	var gotIDs []string
 	historyTotal := 0
@@ -273,7 +282,7 @@ func TestAuditExportOfFinishedCycle(t *testing.T) {
 			!strings.Contains(l.WebUI, url.PathEscape(l.WorkflowID)+"/"+l.RunID+"/history") {
 			t.Errorf("workflow line %+v with %d history events", l, len(w.events))
 		}
-		if want := map[bool]string{true: "ReviewCycle", false: "UnitReview"}[l.WorkflowID == cycleID]; l.WorkflowType != want {
+		if want := workflowType(l.WorkflowID); l.WorkflowType != want {
 			t.Errorf("%s: workflow type %s, want %s", l.WorkflowID, l.WorkflowType, want)
 		}
 		if n := len(w.events); n < 2 || w.events[0].EventType != "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED" ||
@@ -350,10 +359,10 @@ func TestAuditExportOfFinishedCycle(t *testing.T) {
 	if want := 3 + 3 + 1 + 3 + 1; completions != want || allUpdates != want {
 		t.Errorf("%d task.completed events and %d completed Updates, want %d of each", completions, allUpdates, want)
 	}
-	// Each evaluation and consultation was recorded by a local activity
-	// inside its Update (a marker in its unit's history), not by an activity
-	// task of the server; the cycle's own tasks (draft, sign-offs, approval)
-	// by an activity task, so that many Updates at once do not queue.
+	// Each completion was recorded by a local activity inside its Update (a
+	// marker in its workflow's history), not by an activity task of the
+	// server: each unit's tasks in its own workflows, the draft and the
+	// approval one at a time in the cycle's.
 	localActivities, completeTasks := 0, 0
 	for _, w := range wfs {
 		for _, ev := range w.events {
@@ -365,8 +374,8 @@ func TestAuditExportOfFinishedCycle(t *testing.T) {
 			}
 		}
 	}
-	if localActivities != 3+3 || completeTasks != 1+3+1 {
-		t.Errorf("%d local activities and %d CompleteTask activity tasks in the histories, want 6 and 5", localActivities, completeTasks)
+	if localActivities != 3+3+1+3+1 || completeTasks != 0 {
+		t.Errorf("%d local activities and %d CompleteTask activity tasks in the histories, want 11 and none", localActivities, completeTasks)
 	}
 
 	// cycle history: the same workflows and runs, with their addresses.

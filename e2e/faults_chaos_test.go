@@ -383,7 +383,7 @@ func TestWorkerChaos(t *testing.T) {
 	}
 	for _, cy := range all {
 		id := review.CycleID(cy.code, 2026)
-		want := []string{id, review.UnitReviewID(id, "MAIN")}
+		want := []string{id, review.UnitReviewID(id, "MAIN"), review.SignOffWorkflowID(id, "MAIN", 1)}
 		query := fmt.Sprintf("OhoProvider = '%s'", cy.code)
 		deadline := time.Now().Add(30 * time.Second)
 		for {

@@ -57,6 +57,14 @@ func UnitReviewID(cycleID, unit string) string {
 	return cycleID + "/unit/" + unit
 }
 
+// SignOffWorkflowID is the ID of the workflow in which a unit's head signs
+// the draft of a round off: a child of the cycle's workflow, one per unit
+// and round, so that every head signing at the same moment meets no other
+// in one workflow.
+func SignOffWorkflowID(cycleID, unit string, round int) string {
+	return fmt.Sprintf("%s/unit/%s/signoff/r%d", cycleID, unit, round)
+}
+
 // TaskID is the deterministic ID of a human task of the first attempt at the
 // provider's cycle for the year (CycleRef.TaskID).
 func TaskID(provider string, year int, kind TaskKind, round int, unit string) string {

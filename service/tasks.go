@@ -105,16 +105,8 @@ func (s *Service) CompleteTask(ctx context.Context, a Actor, id string, outcome 
 	if err := a.authorize(t.Provider, authz.OpRead, subject(t)); err != nil {
 		return res, err
 	}
-	switch t.Status {
-	case review.TaskDone:
-		if t.CompletedBy == a.ID() && sameJSON(t.Outcome, outcome) {
-			return workflows.CompleteTaskResult{TaskID: id, Status: review.TaskDone, CompletedBy: a.ID()}, nil
-		}
-		return res, errorOf(ErrConflict, "refused: task %s is already done (completed by %s)", id, t.CompletedBy)
-	case review.TaskSuperseded:
-		return res, errorOf(ErrConflict, "refused: task %s is closed: it was superseded and needs no outcome", id)
-	case review.TaskCancelled:
-		return res, errorOf(ErrConflict, "refused: task %s is closed: its cycle was cancelled", id)
+	if res, closed, err := closedTask(t, a, outcome); closed {
+		return res, err
 	}
 	if err := a.authorize(t.Provider, authz.OpComplete, subject(t)); err != nil {
 		return res, err
@@ -124,17 +116,38 @@ func (s *Service) CompleteTask(ctx context.Context, a Actor, id string, outcome 
 	}
 	res, err = s.sendCompletion(ctx, t, a, outcome)
 	if err != nil {
-		// The same completion, sent at once through another front end, may
-		// have been recorded and have closed the task's workflow (a unit's
-		// last task, the approval) before this one reached it: then the
-		// person is told it is done, as for a completion sent again.
-		if done, rerr := s.store.Task(ctx, id); rerr == nil && done.Status == review.TaskDone &&
-			done.CompletedBy == a.ID() && sameJSON(done.Outcome, outcome) {
-			return workflows.CompleteTaskResult{TaskID: id, Status: review.TaskDone, CompletedBy: a.ID()}, nil
+		// The task may have closed, and its workflow ended, while this
+		// completion was on its way: the same completion sent at once
+		// through another front end was recorded first (then the person is
+		// told it is done, as for a completion sent again), or another
+		// unit's request for changes superseded a sign-off. The task's
+		// record says which, better than "no longer running".
+		if now, rerr := s.store.Task(ctx, id); rerr == nil {
+			if res, closed, cerr := closedTask(now, a, outcome); closed {
+				return res, cerr
+			}
 		}
 		return res, err
 	}
 	return res, nil
+}
+
+// closedTask answers a completion of a task that is no longer open, from
+// its record: the same completion again is answered as done; anything else
+// is refused with why the task is closed. closed is false for an open task.
+func closedTask(t store.Task, a Actor, outcome json.RawMessage) (res workflows.CompleteTaskResult, closed bool, err error) {
+	switch t.Status {
+	case review.TaskDone:
+		if t.CompletedBy == a.ID() && sameJSON(t.Outcome, outcome) {
+			return workflows.CompleteTaskResult{TaskID: t.ID, Status: review.TaskDone, CompletedBy: a.ID()}, true, nil
+		}
+		return res, true, errorOf(ErrConflict, "refused: task %s is already done (completed by %s)", t.ID, t.CompletedBy)
+	case review.TaskSuperseded:
+		return res, true, errorOf(ErrConflict, "refused: task %s is closed: it was superseded and needs no outcome", t.ID)
+	case review.TaskCancelled:
+		return res, true, errorOf(ErrConflict, "refused: task %s is closed: its cycle was cancelled", t.ID)
+	}
+	return res, false, nil
 }
 
 // sendCompletion sends the task's workflow the complete-task Update and

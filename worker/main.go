@@ -90,6 +90,7 @@ func run(logger *slog.Logger) error {
 	w := worker.New(c, connect.TaskQueue(), worker.Options{})
 	w.RegisterWorkflow(workflows.ReviewCycle)
 	w.RegisterWorkflow(workflows.UnitReview)
+	w.RegisterWorkflow(workflows.UnitSignOff)
 	w.RegisterWorkflow(workflows.YearlyStart)
 	w.RegisterActivity(&activities.Activities{Store: store.New(db)})
 

@@ -167,3 +167,30 @@ func TestCancelCycle(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelCycleDuringSignOff cancels a cycle while two of its units'
+// sign-offs are still open in their own workflows: those are cancelled
+// with the cycle, the one already signed stays as it ended.
+func TestCancelCycleDuringSignOff(t *testing.T) {
+	h := newHarness(t, nil)
+	h.evaluateAll()
+	h.draftRound(1)
+	h.send(review.KindSignOff, 1, "A", "head-a", signOff(review.DecisionApprove, ""), "")
+	h.update("cancel by boss", cycleID, workflows.UpdateCancelCycle, workflows.CancelCycleRequest{Actor: "boss", Reason: "The draft went to the board instead"}, "")
+	h.run(review.Config{})
+
+	if got := h.summary(); got.Status != review.CycleCancelled {
+		t.Errorf("summary: got %+v, want cancelled", got)
+	}
+	if err := h.env.GetWorkflowErrorByID(review.SignOffWorkflowID(cycleID, "A", 1)); err != nil {
+		t.Errorf("unit A's signed sign-off: got %v, want it completed", err)
+	}
+	for _, u := range []string{"B", "C"} {
+		if err := h.env.GetWorkflowErrorByID(review.SignOffWorkflowID(cycleID, u, 1)); err == nil || !strings.Contains(err.Error(), "canceled") {
+			t.Errorf("unit %s's open sign-off: got %v, want it cancelled", u, err)
+		}
+	}
+	if len(h.cancelled) != 1 || len(h.published) != 0 || len(h.failed) != 0 {
+		t.Errorf("cancelled %+v, published %+v, failed %+v; want one cancellation only", h.cancelled, h.published, h.failed)
+	}
+}

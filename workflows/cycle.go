@@ -57,6 +57,9 @@ type cycle struct {
 	draft     review.PlanContent
 	draftHash string
 	comments  []review.Comment
+	// signing lists the sign-offs of every round run in UnitSignOff
+	// children, for the status query.
+	signing []review.TaskProgress
 
 	// stop cancels the stages; reason is why a manager cancelled the cycle.
 	stop   workflow.CancelFunc
@@ -265,14 +268,10 @@ func (c *cycle) update(ctx workflow.Context) error {
 	return c.board.wait(ctx, []*task{t}, nil)
 }
 
-// signOff has every unit head sign the draft off in parallel. It reports
-// whether all approved; at the first request for changes the other sign-offs
-// are closed as superseded and the comments go to the next round's draft.
-func (c *cycle) signOff(ctx workflow.Context) (bool, error) {
-	if err := c.setPhase(ctx, review.PhaseSignOff); err != nil {
-		return false, err
-	}
-	c.setUnits("signoff")
+// signOffInCycle is how sign-offs ran before versionSignOffInUnits: as
+// tasks of the cycle's own workflow. Histories recorded before that change
+// replay through it.
+func (c *cycle) signOffInCycle(ctx workflow.Context) (bool, error) {
 	var requests []review.Comment
 	tasks := make([]*task, len(c.units))
 	for i, u := range c.units {
@@ -399,7 +398,7 @@ func (c *cycle) query() (review.Progress, error) {
 	s := review.Progress{
 		Provider: c.in.Provider, Year: c.in.Year, WorkflowID: c.id,
 		Status: c.status, Phase: c.phase, Round: c.round, Attempt: max(c.in.Restart.Attempt, 1), RestartOf: c.in.Restart.Of,
-		Units: make([]review.UnitProgress, len(c.units)), Tasks: c.board.statuses(),
+		Units: make([]review.UnitProgress, len(c.units)), Tasks: append(c.board.statuses(), c.signing...),
 	}
 	for i, u := range c.units {
 		s.Units[i] = review.UnitProgress{Unit: u.Code, Phase: c.unitPhase[u.Code]}

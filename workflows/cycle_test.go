@@ -91,6 +91,7 @@ func newHarness(t *testing.T, previousChanges []string) *harness {
 	h.start = h.env.Now()
 	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: cycleID})
 	h.env.RegisterWorkflow(workflows.UnitReview)
+	h.env.RegisterWorkflow(workflows.UnitSignOff)
 	reg := func(name string, fn any) {
 		h.env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
@@ -163,12 +164,18 @@ func newHarness(t *testing.T, previousChanges []string) *harness {
 // wantErr is empty when the Update must succeed, otherwise a part of the
 // refusal message it must get.
 func (h *harness) send(kind review.TaskKind, round int, unit, actor string, outcome any, wantErr string) {
-	h.sendTo(review.TaskID(provider, year, kind, round, unit), workflowOf(kind, unit), actor, outcome, wantErr)
+	h.sendTo(review.TaskID(provider, year, kind, round, unit), workflowOf(kind, round, unit), actor, outcome, wantErr)
 }
 
-func workflowOf(kind review.TaskKind, unit string) string {
-	if kind == review.KindEvaluate || kind == review.KindConsult {
+// workflowOf is the workflow that holds a task: a unit's evaluation and
+// consultation are in its UnitReview, each unit's sign-off of a round in a
+// UnitSignOff, the draft and the approval in the cycle's own.
+func workflowOf(kind review.TaskKind, round int, unit string) string {
+	switch kind {
+	case review.KindEvaluate, review.KindConsult:
 		return review.UnitReviewID(cycleID, unit)
+	case review.KindSignOff:
+		return review.SignOffWorkflowID(cycleID, unit, round)
 	}
 	return cycleID
 }
@@ -328,7 +335,7 @@ func TestReviewCycleHappyPath(t *testing.T) {
 	h := newHarness(t, nil)
 	h.evaluateAll()
 	h.draftRound(1)
-	var during review.Progress
+	var during, unitA review.Progress
 	h.clock += time.Minute
 	h.env.RegisterDelayedCallback(func() {
 		v, err := h.env.QueryWorkflow(workflows.QueryStatus)
@@ -337,6 +344,14 @@ func TestReviewCycleHappyPath(t *testing.T) {
 			return
 		}
 		if err := v.Get(&during); err != nil {
+			t.Errorf("decoding status: %v", err)
+		}
+		v, err = h.env.QueryWorkflowByID(review.SignOffWorkflowID(cycleID, "A", 1), workflows.QueryStatus)
+		if err != nil {
+			t.Errorf("status query of unit A's sign-off: %v", err)
+			return
+		}
+		if err := v.Get(&unitA); err != nil {
 			t.Errorf("decoding status: %v", err)
 		}
 	}, h.clock)
@@ -358,6 +373,11 @@ func TestReviewCycleHappyPath(t *testing.T) {
 	}
 	if want := "[TST/2026/signoff/r1/A unit_head@A TST/2026/signoff/r1/B unit_head@B TST/2026/signoff/r1/C unit_head@C]"; fmt.Sprint(open) != want {
 		t.Errorf("open tasks during sign-off: got %v, want %s", open, want)
+	}
+
+	if len(unitA.Tasks) != 1 || unitA.Tasks[0].ID != "TST/2026/signoff/r1/A" || unitA.Tasks[0].Status != review.TaskOpen ||
+		unitA.Tasks[0].Holder != "unit_head@A" || unitA.Round != 1 || fmt.Sprint(unitA.Units) != "[{A signoff}]" {
+		t.Errorf("status of unit A's sign-off workflow: got %+v", unitA)
 	}
 
 	got := h.summary()
@@ -391,8 +411,10 @@ func TestReviewCycleChangesRequestedThenApproved(t *testing.T) {
 	h.draftRound(1)
 	h.send(review.KindSignOff, 1, "A", "head-a", signOff(review.DecisionApprove, ""), "")
 	h.send(review.KindSignOff, 1, "B", "head-b", signOff(review.DecisionRequestChanges, "Name the supervisors' rota owner"), "")
-	// The third unit's sign-off was closed when B asked for changes.
-	h.send(review.KindSignOff, 1, "C", "head-c", signOff(review.DecisionApprove, ""), "is closed: it was superseded")
+	// The third unit's sign-off was closed when B asked for changes, and
+	// its workflow ended (the service tells the person from the task's
+	// record that it was superseded).
+	h.send(review.KindSignOff, 1, "C", "head-c", signOff(review.DecisionApprove, ""), "already completed")
 	h.draftRound(2)
 	h.signAll(2)
 	h.send(review.KindApprove, 2, "", "approver", approval(review.DecisionApprove, ""), "")

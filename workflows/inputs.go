@@ -1,6 +1,10 @@
 package workflows
 
-import "github.com/oho-dev/oho/review"
+import (
+	"encoding/json"
+
+	"github.com/oho-dev/oho/review"
+)
 
 // CycleInput starts a ReviewCycle.
 type CycleInput struct {
@@ -52,4 +56,30 @@ type Summary struct {
 	Hash          string `json:"hash"`
 	EffectiveFrom string `json:"effective_from"`
 	Rounds        int    `json:"rounds"`
+}
+
+// UnitSignOffInput starts a unit's UnitSignOff child workflow: its head
+// signs the round's draft, bound to its hash, or requests changes.
+type UnitSignOffInput struct {
+	CycleID     string                `json:"cycle_id"`
+	Provider    string                `json:"provider"`
+	Year        int                   `json:"year"`
+	Attempt     int                   `json:"attempt,omitempty"`
+	Unit        string                `json:"unit"`
+	Round       int                   `json:"round"`
+	VersionHash string                `json:"version_hash"`
+	Phases      review.PhaseDurations `json:"phases"`
+	Reminders   review.Reminders      `json:"reminders"`
+	Managers    []string              `json:"managers"`
+}
+
+// UnitSignOffResult is how a unit's sign-off ended: done, with who signed
+// and the outcome, or superseded because another unit requested changes
+// first.
+type UnitSignOffResult struct {
+	Unit    string          `json:"unit"`
+	TaskID  string          `json:"task_id"`
+	Status  string          `json:"status"`
+	Actor   string          `json:"actor,omitempty"`
+	Outcome json.RawMessage `json:"outcome,omitempty"`
 }

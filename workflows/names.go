@@ -1,6 +1,7 @@
 // Package workflows holds OHO's Temporal workflows — the yearly ReviewCycle of
-// a provider's student welfare plan, the UnitReview child each unit runs and
-// the YearlyStart a provider's schedule runs — with the names of their
+// a provider's student welfare plan, the UnitReview child each unit runs, the
+// UnitSignOff child in which each unit's head signs a round's draft, and the
+// YearlyStart a provider's schedule runs — with the names of their
 // Updates, queries, activities and search attributes, which clients share.
 // The domain types they carry live in package review.
 //
@@ -23,8 +24,12 @@ const (
 	// refuses unknown or closed tasks, people who may not complete the task and
 	// outcomes that break the rules, before anything is written.
 	UpdateCompleteTask = "complete-task"
-	// QueryStatus returns the review.Progress of a cycle or UnitReview.
+	// QueryStatus returns the review.Progress of a cycle, UnitReview or
+	// UnitSignOff.
 	QueryStatus = "status"
+	// SignalSupersede tells a UnitSignOff that its sign-off is no longer
+	// needed, with the reason: another unit requested changes to the draft.
+	SignalSupersede = "supersede"
 )
 
 // Activity names. The activities package registers methods with exactly these

@@ -51,6 +51,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(workflows.ReviewCycle)
 			r.RegisterWorkflow(workflows.UnitReview)
+			r.RegisterWorkflow(workflows.UnitSignOff)
 			r.RegisterWorkflow(workflows.YearlyStart)
 			// The workflows derive their children's IDs from their own, so
 			// the replay runs under the recorded ID, which the file is named

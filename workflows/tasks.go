@@ -60,21 +60,26 @@ var localActivityOptions = workflow.LocalActivityOptions{
 // they recorded (workflow.GetVersion gives DefaultVersion there).
 //
 // Version 1 recorded every completion with a local activity. Version 2
-// keeps that for the tasks of a unit's workflow (evaluation and
+// kept that for the tasks of a unit's workflow (evaluation and
 // consultation, most of a cycle's tasks, which meet few others in their
-// workflow) and records those of the cycle's own workflow (drafts,
-// sign-offs, approvals) with an activity task again: every unit head signs
+// workflow) and recorded those of the cycle's own workflow (drafts,
+// sign-offs, approvals) with an activity task again: every unit head signed
 // in that one workflow, often at the same moment, and a local activity
 // keeps the workflow task open while it runs, so the sign-offs queued
 // behind one another (100 at once: p99 9.7 s with local activities, 3.7 s
-// with activity tasks; README, "Performance").
+// with activity tasks).
+//
+// Version 3 records every completion with a local activity again: since
+// versionSignOffInUnits each sign-off has a workflow of its own, and the
+// cycle's own workflow has one task open at a time, the draft or the
+// approval (README, "Performance").
 const versionLocalCompletion = "complete-task-local-activity"
 
 // localCompletion says whether a task of the kind is recorded with a local
 // activity at the version of versionLocalCompletion.
 func localCompletion(version workflow.Version, kind review.TaskKind) bool {
 	switch version {
-	case 1:
+	case 1, 3:
 		return true
 	case 2:
 		return kind == review.KindEvaluate || kind == review.KindConsult
@@ -314,7 +319,7 @@ func stateRefusal(t *task) error {
 }
 
 // complete records a validated outcome through the CompleteTask activity,
-// run as a local activity for a unit's tasks (localCompletion), and marks
+// run as a local activity (localCompletion), and marks
 // the task done once it is recorded.
 func (b *board) complete(ctx workflow.Context, req CompleteTaskRequest) (CompleteTaskResult, error) {
 	t := b.tasks[req.TaskID]
@@ -324,7 +329,7 @@ func (b *board) complete(ctx workflow.Context, req CompleteTaskRequest) (Complet
 		in.Draft = t.draft(req.Outcome)
 	}
 	var recorded workflow.Future
-	if localCompletion(workflow.GetVersion(ctx, versionLocalCompletion, workflow.DefaultVersion, 2), t.spec.Kind) {
+	if localCompletion(workflow.GetVersion(ctx, versionLocalCompletion, workflow.DefaultVersion, 3), t.spec.Kind) {
 		recorded = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localActivityOptions), ActivityCompleteTask, in)
 	} else {
 		recorded = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions), ActivityCompleteTask, in)

@@ -128,6 +128,7 @@ func replay(workflowID string, h *historypb.History) (float64, error) {
 		r := worker.NewWorkflowReplayer()
 		r.RegisterWorkflow(workflows.ReviewCycle)
 		r.RegisterWorkflow(workflows.UnitReview)
+		r.RegisterWorkflow(workflows.UnitSignOff)
 		t := time.Now()
 		if err := r.ReplayWorkflowHistoryWithOptions(quiet, h, worker.ReplayWorkflowHistoryOptions{
 			OriginalExecution: workflow.Execution{ID: workflowID, RunID: "recorded"},

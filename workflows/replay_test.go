@@ -34,13 +34,13 @@ func TestReplayRecordedHistories(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range []string{"ReviewCycle", "UnitReview", "YearlyStart"} {
+		for _, name := range []string{"ReviewCycle", "UnitReview", "UnitSignOff", "YearlyStart"} {
 			if strings.Contains(string(b), `"name": "`+name+`"`) {
 				types[name] = true
 			}
 		}
 	}
-	for _, name := range []string{"ReviewCycle", "UnitReview", "YearlyStart"} {
+	for _, name := range []string{"ReviewCycle", "UnitReview", "UnitSignOff", "YearlyStart"} {
 		if !types[name] {
 			t.Errorf("no recorded history of %s in testdata/histories", name)
 		}

@@ -16,7 +16,8 @@ import (
 // completion, sent at once through another front end, is recorded first and
 // closes the task's workflow, so that this one cannot reach it: the person
 // is told the task is done, as for a completion sent again. Had someone else
-// completed it, or the same person otherwise, the failure is the answer.
+// completed it, or the same person otherwise, the answer is the refusal a
+// completion of a done task gets, naming who completed it.
 func TestCompletionRecordedByTheOtherFrontEnd(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
@@ -55,11 +56,12 @@ func TestCompletionRecordedByTheOtherFrontEnd(t *testing.T) {
 		t.Fatalf("the completion another front end recorded first: got %+v, %v; want done by acme.nurse.north", res, err)
 	}
 
-	// Recorded first with another outcome: the failure stands.
+	// Recorded first with another outcome: refused, as done.
 	g := newFixture(t)
 	f = g
 	svc = service.New(service.Config{Store: g.st, Temporal: other("acme.nurse.north", json.RawMessage(`{"findings":[]}`))})
-	if _, err := svc.CompleteTask(ctx, nurse(svc), id, outcome); !errors.Is(err, reached) {
-		t.Errorf("another outcome recorded first: got %v, want the failure to reach the workflow", err)
+	_, err = svc.CompleteTask(ctx, nurse(svc), id, outcome)
+	if want := "refused: task " + id + " is already done (completed by acme.nurse.north)"; !errors.Is(err, service.ErrConflict) || err.Error() != want {
+		t.Errorf("another outcome recorded first: got %v, want %q", err, want)
 	}
 }

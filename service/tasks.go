@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/oho-dev/oho/authz"
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
@@ -98,7 +100,12 @@ func (s *Service) Task(ctx context.Context, a Actor, id string) (store.Task, err
 // completion of a done task is refused.
 func (s *Service) CompleteTask(ctx context.Context, a Actor, id string, outcome json.RawMessage) (workflows.CompleteTaskResult, error) {
 	var res workflows.CompleteTaskResult
-	t, err := s.store.Task(ctx, id)
+	// Temporal's health is checked while the task is read and checked,
+	// rather than after: a person waits for the longer of the two.
+	hctx, stop := context.WithCancel(ctx)
+	defer stop()
+	temporal := s.clientSoon(hctx)
+	t, err := s.store.TaskState(ctx, id)
 	if err != nil {
 		return res, taskError(id, err)
 	}
@@ -114,7 +121,7 @@ func (s *Service) CompleteTask(ctx context.Context, a Actor, id string, outcome 
 	if err := checkOutcome(id, t.Kind, outcome); err != nil {
 		return res, err
 	}
-	res, err = s.sendCompletion(ctx, t, a, outcome)
+	res, err = s.sendCompletion(ctx, temporal, t, a, outcome)
 	if err != nil {
 		// The task may have closed, and its workflow ended, while this
 		// completion was on its way: the same completion sent at once
@@ -122,7 +129,7 @@ func (s *Service) CompleteTask(ctx context.Context, a Actor, id string, outcome 
 		// told it is done, as for a completion sent again), or another
 		// unit's request for changes superseded a sign-off. The task's
 		// record says which, better than "no longer running".
-		if now, rerr := s.store.Task(ctx, id); rerr == nil {
+		if now, rerr := s.store.TaskState(ctx, id); rerr == nil {
 			if res, closed, cerr := closedTask(now, a, outcome); closed {
 				return res, cerr
 			}
@@ -150,10 +157,28 @@ func closedTask(t store.Task, a Actor, outcome json.RawMessage) (res workflows.C
 	return res, false, nil
 }
 
-// sendCompletion sends the task's workflow the complete-task Update and
-// waits for its result.
-func (s *Service) sendCompletion(ctx context.Context, t store.Task, a Actor, outcome json.RawMessage) (workflows.CompleteTaskResult, error) {
-	c, err := s.client(ctx)
+// clientSoon starts checking Temporal's health (Service.client) at once
+// and returns how to wait for the answer.
+func (s *Service) clientSoon(ctx context.Context) func() (client.Client, error) {
+	type answer struct {
+		c   client.Client
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		c, err := s.client(ctx)
+		ch <- answer{c, err}
+	}()
+	return func() (client.Client, error) {
+		a := <-ch
+		return a.c, a.err
+	}
+}
+
+// sendCompletion sends the task's workflow the complete-task Update, once
+// temporal gives the client, and waits for its result.
+func (s *Service) sendCompletion(ctx context.Context, temporal func() (client.Client, error), t store.Task, a Actor, outcome json.RawMessage) (workflows.CompleteTaskResult, error) {
+	c, err := temporal()
 	if err != nil {
 		return workflows.CompleteTaskResult{}, err
 	}

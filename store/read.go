@@ -290,6 +290,29 @@ ORDER BY t.due_at, t.id`
 	return tasks, nil
 }
 
+// TaskState returns one task's record with its outcome, without its input,
+// its candidates or the draft it signs: what deciding on a completion
+// needs, in one read. ErrNotFound when there is none.
+func (s *Store) TaskState(ctx context.Context, id string) (Task, error) {
+	var t Task
+	const q = `
+SELECT ` + taskColumns + `, COALESCE(t.outcome, 'null'::jsonb) AS outcome
+FROM tasks t JOIN cycles c ON c.id = t.cycle_id
+WHERE t.id = $1`
+	err := sqlx.GetContext(ctx, s.db, &t, q, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Task{}, errorf(ErrNotFound, "task %q is not recorded", id)
+	}
+	if err != nil {
+		return Task{}, fmt.Errorf("reading task %s: %w", id, dbError(err))
+	}
+	if string(t.Outcome) == "null" {
+		t.Outcome = nil
+	}
+	t.Pool = review.Pool(t.Role, t.Unit)
+	return t, nil
+}
+
 // Task returns one task with its input, outcome and current candidates, or
 // ErrNotFound.
 func (s *Store) Task(ctx context.Context, id string) (Task, error) {

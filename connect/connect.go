@@ -1,6 +1,11 @@
 // Package connect dials the services OHO's programs use — PostgreSQL and
 // Temporal — from the environment, with errors that say what to check.
 //
+// Every Temporal client OHO makes is dialled here, with the payload codec
+// (package payloadcrypt, keys from OHO_PAYLOAD_KEYS_FILE or
+// OHO_PAYLOAD_KEYS), so that the worker, the command line and the web server
+// encrypt and decrypt alike.
+//
 // PostgreSQL is reached under two roles (README, "Roles in PostgreSQL"): the
 // programs' work goes through DATABASE_URL, a member of the application role
 // oho_app, which cannot alter the schema or rewrite the audit trail;
@@ -14,6 +19,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -21,6 +28,7 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/log"
 
+	"github.com/oho-dev/oho/payloadcrypt"
 	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
 )
@@ -95,14 +103,31 @@ func roleHint(err error) error {
 // key settings) or a Temporal config file, so the same binaries work against
 // the dev server, a self-hosted cluster or Temporal Cloud.
 // Options such as WithMetrics change what the client is dialled with.
+//
+// Payloads go through the codec of WithPayloadCodec or, without it, of the
+// keys the environment configures (PayloadCodec): a key setting that does
+// not read stops the dial with a line naming it.
 func Temporal(ctx context.Context, logger *slog.Logger, options ...Option) (client.Client, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return nil, fmt.Errorf("reading the Temporal client configuration: %w", err)
 	}
 	opts.Logger = log.NewStructuredLogger(logger)
+	d := dial{opts: &opts}
 	for _, o := range options {
-		o(&opts)
+		o(&d)
+	}
+	if d.codec == nil {
+		if d.codec, err = PayloadCodec(); err != nil {
+			return nil, err
+		}
+	}
+	opts.DataConverter = d.codec.DataConverter()
+	opts.FailureConverter = d.codec.FailureConverter()
+	if keys := d.codec.Keys(); keys != nil {
+		logger.Info("Temporal payloads are encrypted", "current_key", keys.Current(), "keys", len(keys.IDs()))
+	} else {
+		logger.Info("Temporal payloads are not encrypted: no payload keys are configured (" + payloadcrypt.KeysFileVar + " or " + payloadcrypt.KeysVar + ")")
 	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
@@ -119,18 +144,61 @@ func Temporal(ctx context.Context, logger *slog.Logger, options ...Option) (clie
 	return c, nil
 }
 
-// Option changes the options a Temporal client is dialled with.
-type Option func(*client.Options)
+// Option changes what a Temporal client is dialled with.
+type Option func(*dial)
+
+// dial is what Temporal dials with: the client's options and the payload
+// codec.
+type dial struct {
+	opts  *client.Options
+	codec *payloadcrypt.Codec
+}
 
 // WithMetrics makes the client report the Temporal SDK's metrics to h (the
 // worker's and the web server's metrics.Endpoint); a nil h leaves the SDK's
 // no-op handler, as the command line has.
 func WithMetrics(h client.MetricsHandler) Option {
-	return func(o *client.Options) {
+	return func(d *dial) {
 		if h != nil {
-			o.MetricsHandler = h
+			d.opts.MetricsHandler = h
 		}
 	}
+}
+
+// PayloadCodec returns the codec of the payload keys the environment
+// configures (payloadcrypt.KeysFromEnv), binding each payload to the
+// provider of the workflow it belongs to (WorkflowProvider). Without keys it
+// encrypts nothing, unless OHO_PAYLOAD_ENCRYPTION=required, which makes
+// missing keys an error.
+func PayloadCodec() (*payloadcrypt.Codec, error) {
+	return payloadcrypt.FromEnv(WorkflowProvider)
+}
+
+// WithPayloadCodec makes the client encode and decode payloads, and the
+// messages of failures, through the codec: one a program loaded once
+// (PayloadCodec) and also decodes with itself.
+func WithPayloadCodec(c *payloadcrypt.Codec) Option {
+	return func(d *dial) { d.codec = c }
+}
+
+// scheduledSuffix is what a Temporal Schedule appends to the workflow ID of
+// each run it starts: "-" and the time the run was meant for, RFC 3339.
+var scheduledSuffix = regexp.MustCompile(`-\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$`)
+
+// WorkflowProvider is the code of the provider a workflow of OHO's belongs
+// to, read from its ID: "review-cycle/<provider>/..." (review.CycleID and
+// the IDs under it) or "yearly-start/<provider>" (workflows.YearlyStartWorkflowID,
+// and the runs of the schedule, which carry a time after it); "" for an ID
+// that is none of OHO's. The payload codec binds what it encrypts to it.
+func WorkflowProvider(workflowID string) string {
+	if rest, ok := strings.CutPrefix(workflowID, "review-cycle/"); ok {
+		p, _, _ := strings.Cut(rest, "/")
+		return p
+	}
+	if rest, ok := strings.CutPrefix(workflowID, "yearly-start/"); ok && !strings.Contains(rest, "/") {
+		return scheduledSuffix.ReplaceAllString(rest, "")
+	}
+	return ""
 }
 
 func namespace(opts client.Options) string {

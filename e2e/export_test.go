@@ -28,6 +28,13 @@ type exportLine struct {
 	CycleID       string    `json:"cycle_id"`
 	ExportedAt    time.Time `json:"exported_at"`
 	FormatVersion int       `json:"format_version"`
+	Payloads      *struct {
+		Written   string   `json:"written"`
+		For       string   `json:"for"`
+		Encrypted int      `json:"encrypted"`
+		Plain     int      `json:"plain"`
+		KeyIDs    []string `json:"key_ids"`
+	} `json:"payloads"`
 	// audit_event
 	Seq     int64  `json:"seq"`
 	Actor   string `json:"actor"`
@@ -185,8 +192,13 @@ func TestAuditExportOfFinishedCycle(t *testing.T) {
 	}
 	head, end := lines[0], lines[len(lines)-1]
 	if head.Type != "export" || head.Provider != e.provider || head.Year != 2026 || head.CycleID != cycleID ||
-		head.FormatVersion != 1 || head.ExportedAt.Before(before) || head.ExportedAt.After(time.Now()) {
+		head.FormatVersion != 2 || head.ExportedAt.Before(before) || head.ExportedAt.After(time.Now()) {
 		t.Errorf("export header: got %+v", head)
+	}
+	// Without payload keys Temporal holds every payload in plain text; the
+	// header says they are written decoded, for the operator.
+	if p := head.Payloads; p == nil || p.Written != "decrypted" || p.For != "operator" || p.Encrypted != 0 || p.Plain == 0 || len(p.KeyIDs) != 0 {
+		t.Errorf("export header's payloads: got %+v, want decrypted for the operator, none encrypted", p)
 	}
 	if !strings.HasPrefix(string(b), `{"type":"export",`) || !strings.HasSuffix(string(b), "\n") {
 		t.Errorf("export does not start with its type or end with a newline: %.40q…", b)

@@ -15,7 +15,10 @@ import (
 // ExportFormatVersion is the version of the audit export's layout, written
 // in its first line. Readers of older exports rely on it: change it with any
 // change to the lines, and never change the lines of a version.
-const ExportFormatVersion = 1
+//
+// Version 2 added "payloads" to the header (Decoding): the histories'
+// payloads, encrypted in Temporal since then, are written decrypted.
+const ExportFormatVersion = 2
 
 // Workflow is one workflow of a cycle as Temporal knows it. Its JSON is a
 // line of the audit export and a row of cycle history --json.
@@ -47,6 +50,9 @@ type Export struct {
 	// Workflows are the cycle's workflow and its units' workflows, each with
 	// its history, in the order they are to be written.
 	Workflows []Workflow
+	// Payloads says how the histories' payloads were decoded; the header
+	// carries it.
+	Payloads *Decoding
 	// ChainHead is the audit chain's head when the export was gathered: the
 	// end line carries it, so that a kept export anchors the whole trail
 	// (every event of every cycle up to it), not only this cycle's events.
@@ -61,6 +67,25 @@ type ExportCounts struct {
 	HistoryEvents int `json:"history_events"`
 }
 
+// Decoding is what the header says of the histories' payloads: Temporal
+// holds them encrypted (package payloadcrypt), and the export writes them
+// decrypted for the person who exported, so that they read as people wrote
+// them. Their metadata says how each was stored.
+type Decoding struct {
+	// Written is "decrypted".
+	Written string `json:"written"`
+	// For is who they were decrypted for: the ID of the person who
+	// exported (or "operator").
+	For string `json:"for"`
+	// Encrypted is how many payloads Temporal holds encrypted; Plain how
+	// many it holds in plain text (written before encryption was turned
+	// on, or by a program without keys).
+	Encrypted int `json:"encrypted"`
+	Plain     int `json:"plain"`
+	// KeyIDs are the keys the encrypted ones were encrypted with, sorted.
+	KeyIDs []string `json:"key_ids"`
+}
+
 // exportHeader is the first line of an export.
 type exportHeader struct {
 	Type          string    `json:"type"`
@@ -69,6 +94,7 @@ type exportHeader struct {
 	CycleID       string    `json:"cycle_id"`
 	ExportedAt    time.Time `json:"exported_at"`
 	FormatVersion int       `json:"format_version"`
+	Payloads      *Decoding `json:"payloads,omitempty"`
 }
 
 // exportHistoryEvent is one event of a workflow's history, as protojson (the
@@ -98,7 +124,7 @@ func AuditExport(w io.Writer, e Export) (ExportCounts, error) {
 		return nil
 	}
 	if err := line(exportHeader{Type: "export", Provider: e.Provider, Year: e.Year, CycleID: e.CycleID,
-		ExportedAt: e.ExportedAt.UTC(), FormatVersion: ExportFormatVersion}); err != nil {
+		ExportedAt: e.ExportedAt.UTC(), FormatVersion: ExportFormatVersion, Payloads: e.Payloads}); err != nil {
 		return ExportCounts{}, err
 	}
 	for _, ev := range e.Events {

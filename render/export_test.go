@@ -42,6 +42,7 @@ func exportFixture(t *testing.T) Export {
 			{WorkflowID: "review-cycle/ACME/2025/unit/NORTH", RunID: "run-2", WorkflowType: "UnitReview", Status: "Running",
 				StartTime: at, WebUI: "http://ui/2"},
 		},
+		Payloads: &Decoding{Written: "decrypted", For: "a.auditor", Encrypted: 3, Plain: 1, KeyIDs: []string{"k1", "k2"}},
 	}
 }
 
@@ -51,10 +52,11 @@ func TestAuditExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Format version 1, byte for byte: readers of exports already written
+	// Format version 2, byte for byte: readers of exports already written
 	// depend on it.
 	want := []string{
-		`{"type":"export","provider":"ACME","year":2025,"cycle_id":"review-cycle/ACME/2025","exported_at":"2025-09-01T12:04:05Z","format_version":1}`,
+		`{"type":"export","provider":"ACME","year":2025,"cycle_id":"review-cycle/ACME/2025","exported_at":"2025-09-01T12:04:05Z","format_version":2,` +
+			`"payloads":{"written":"decrypted","for":"a.auditor","encrypted":3,"plain":1,"key_ids":["k1","k2"]}}`,
 		`{"type":"audit_event","id":7,"seq":1,"at":"2025-03-01T11:00:00+02:00","actor":"m.manager","action":"cycle.started","subject":"review-cycle/ACME/2025","cycle_id":"review-cycle/ACME/2025","payload":{"note":"<b> & co"},"prev_hash":"` + strings.Repeat("0", 64) + `","hash":"` + strings.Repeat("a", 64) + `"}`,
 		`{"type":"audit_event","id":8,"seq":2,"at":"2025-03-01T11:00:00+02:00","actor":"system","action":"task.opened","subject":"ACME/2025/evaluate/NORTH","payload":{},"prev_hash":"` + strings.Repeat("a", 64) + `","hash":"` + strings.Repeat("b", 64) + `"}`,
 		`{"type":"workflow","workflow_id":"review-cycle/ACME/2025","run_id":"run-1","workflow_type":"ReviewCycle","status":"Completed","start_time":"2025-03-01T11:00:00+02:00","close_time":"2025-03-01T12:00:00+02:00","history_length":2,"web_ui":"http://ui/1"}`,

@@ -132,7 +132,9 @@ func (s *Service) cycleWorkflows(ctx context.Context, provider string, year int,
 // AuditExport gathers what the audit export of the provider's cycle for the
 // year holds: the cycle's audit events and its workflows with their whole
 // histories, stamped with the time of the export. The provider's auditors
-// and managers may export.
+// and managers may export. The histories' payloads are decrypted for them
+// (the export's header says so, and for whom), so that what people wrote
+// reads in the export and each completion can be matched to its Update.
 func (s *Service) AuditExport(ctx context.Context, a Actor, provider string, year int) (render.Export, error) {
 	if err := checkCycle(provider, year); err != nil {
 		return render.Export{}, err
@@ -163,11 +165,16 @@ func (s *Service) AuditExport(ctx context.Context, a Actor, provider string, yea
 	if err != nil {
 		return render.Export{}, err
 	}
+	decoding, err := s.decodeHistories(ctx, a, provider, wfs)
+	if err != nil {
+		return render.Export{}, err
+	}
 	head, err := s.store.Head(ctx)
 	if err != nil {
 		return render.Export{}, fromStore(err)
 	}
-	return render.Export{Provider: provider, Year: year, CycleID: cyc.ID, ExportedAt: s.now(), Events: events, Workflows: wfs, ChainHead: &head}, nil
+	return render.Export{Provider: provider, Year: year, CycleID: cyc.ID, ExportedAt: s.now(), Events: events, Workflows: wfs,
+		Payloads: &decoding, ChainHead: &head}, nil
 }
 
 // CycleSummary is what a cycle did, for people: the store's report of it

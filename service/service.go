@@ -25,6 +25,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/oho-dev/oho/authz"
+	"github.com/oho-dev/oho/payloadcrypt"
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/store"
 	"github.com/oho-dev/oho/workflows"
@@ -52,6 +53,10 @@ type Config struct {
 	// as a started cycle it could not record before a worker does;
 	// slog.Default() when nil.
 	Logger *slog.Logger
+	// Payloads is the codec of the payload keys (the Temporal client's):
+	// the codec server and the audit export decrypt with it. Nil: no keys,
+	// so encrypted payloads are refused, saying which key they need.
+	Payloads *payloadcrypt.Codec
 }
 
 // DefaultUpdateTimeout bounds how long a change waits for the worker.
@@ -69,6 +74,7 @@ type Service struct {
 	ui, namespace string
 	updateTimeout time.Duration
 	log           *slog.Logger
+	payloads      *payloadcrypt.Codec
 	// hashing limits the Argon2id computations of logins running at once.
 	hashing chan struct{}
 	// pruned is when login attempts were last pruned (Unix seconds).
@@ -80,7 +86,10 @@ func New(cfg Config) *Service {
 	s := &Service{
 		store: cfg.Store, temporal: cfg.Temporal, queue: cfg.TaskQueue, now: cfg.Now,
 		ui: strings.TrimRight(cfg.TemporalUI, "/"), namespace: cfg.Namespace, updateTimeout: cfg.UpdateTimeout,
-		log: cfg.Logger,
+		log: cfg.Logger, payloads: cfg.Payloads,
+	}
+	if s.payloads == nil {
+		s.payloads = payloadcrypt.New(nil, nil)
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
 
 	"github.com/oho-dev/oho/check"
 	"github.com/oho-dev/oho/connect"
+	"github.com/oho-dev/oho/payloadcrypt"
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/service"
 	"github.com/oho-dev/oho/store"
@@ -29,6 +31,10 @@ type app struct {
 	st       *store.Store
 	temporal client.Client
 	svc      *service.Service
+	// codec is the payload codec of the keys the environment configures,
+	// loaded once: the Temporal client encodes with it and the service
+	// decodes with it (the codec server, the audit export).
+	codec *payloadcrypt.Codec
 	// temporalOptions are what the Temporal client is dialled with beyond
 	// the environment: serve's metrics handler.
 	temporalOptions []connect.Option
@@ -38,6 +44,10 @@ type app struct {
 // database (opened now) and Temporal (dialled when a command needs it).
 func (a *app) service(ctx context.Context) (*service.Service, error) {
 	if a.svc == nil {
+		codec, err := a.payloadCodec()
+		if err != nil {
+			return nil, err
+		}
 		st, err := a.store(ctx)
 		if err != nil {
 			return nil, err
@@ -45,6 +55,7 @@ func (a *app) service(ctx context.Context) (*service.Service, error) {
 		a.svc = service.New(service.Config{
 			Store: st, Temporal: a.client, TaskQueue: connect.TaskQueue(),
 			TemporalUI: os.Getenv("TEMPORAL_UI_URL"), Namespace: os.Getenv("TEMPORAL_NAMESPACE"),
+			Payloads: codec,
 		})
 	}
 	return a.svc, nil
@@ -106,9 +117,25 @@ func (a *app) store(ctx context.Context) (*store.Store, error) {
 	return a.st, nil
 }
 
+// payloadCodec loads the payload keys the environment configures, once.
+func (a *app) payloadCodec() (*payloadcrypt.Codec, error) {
+	if a.codec == nil {
+		c, err := connect.PayloadCodec()
+		if err != nil {
+			return nil, err
+		}
+		a.codec = c
+	}
+	return a.codec, nil
+}
+
 func (a *app) client(ctx context.Context) (client.Client, error) {
 	if a.temporal == nil {
-		c, err := connect.Temporal(ctx, a.logger, a.temporalOptions...)
+		codec, err := a.payloadCodec()
+		if err != nil {
+			return nil, err
+		}
+		c, err := connect.Temporal(ctx, a.logger, append(slices.Clip(a.temporalOptions), connect.WithPayloadCodec(codec))...)
 		if err != nil {
 			return nil, err
 		}

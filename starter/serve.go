@@ -32,6 +32,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	keyFile := fs.String("tls-key", "", "TLS private key file (PEM)")
 	feedback := fs.String("feedback-email", os.Getenv("OHO_FEEDBACK_EMAIL"), "where the accessibility statement asks for feedback (default OHO_FEEDBACK_EMAIL)")
 	proxyList := fs.String("trusted-proxies", os.Getenv("OHO_TRUSTED_PROXIES"), "addresses and networks of the reverse proxies whose X-Forwarded-For names the client (default OHO_TRUSTED_PROXIES)")
+	codecOrigins := fs.String("codec-cors-origin", os.Getenv("OHO_CODEC_CORS_ORIGIN"), "origins of the Temporal Web UI whose pages may call the codec server at /codec, separated by commas (default OHO_CODEC_CORS_ORIGIN; on this machine, the dev server's UI)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -45,6 +46,10 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	proxies, err := web.ParseTrustedProxies(*proxyList)
 	if err != nil {
 		return usagef("serve: --trusted-proxies (OHO_TRUSTED_PROXIES): %v", err)
+	}
+	origins, err := web.ParseCodecOrigins(*codecOrigins)
+	if err != nil {
+		return usagef("serve: --codec-cors-origin (OHO_CODEC_CORS_ORIGIN): %v", err)
 	}
 	if *base == "" {
 		*base = os.Getenv("OHO_BASE_URL")
@@ -83,7 +88,8 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(web.Config{Service: svc, DB: a.db.DB, BaseURL: *base, IdentityProviders: idps, Logger: logger, FeedbackEmail: *feedback, TrustedProxies: proxies})
+	srv, err := web.New(web.Config{Service: svc, DB: a.db.DB, BaseURL: *base, IdentityProviders: idps, Logger: logger, FeedbackEmail: *feedback, TrustedProxies: proxies,
+		CodecOrigins: origins})
 	if err != nil {
 		return err
 	}

@@ -123,6 +123,11 @@ func (s *Server) routeTable() []route {
 		api("POST", "/api/v1/people/{id}/invite", s.apiInvite),
 		api("POST", "/api/v1/people/{id}/disable", s.apiDisable),
 
+		// The codec server of the Temporal Web UI and CLI (codec.go).
+		page("POST", codecPath+"/decode", s.codecDecode),
+		page("OPTIONS", codecPath+"/decode", s.codecPreflight),
+		page("POST", codecPath+"/encode", s.codecEncode),
+
 		page("GET", "/healthz", s.healthz),
 		page("GET", "/readyz", s.readyz),
 		page("GET", "/{$}", s.pageInbox),

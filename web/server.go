@@ -79,6 +79,10 @@ type Config struct {
 	// of the server, whose X-Forwarded-For names the client
 	// (ParseTrustedProxies); none when empty.
 	TrustedProxies []netip.Prefix
+	// CodecOrigins are the origins of the Temporal Web UI whose pages may
+	// call the codec server (ParseCodecOrigins); when empty and the base
+	// URL is this machine, DevCodecOrigins.
+	CodecOrigins []string
 }
 
 // Server serves OHO over HTTP. Create it with New; Close it to stop the
@@ -94,6 +98,8 @@ type Server struct {
 	handler  http.Handler
 	proxies  []netip.Prefix
 	feedback string
+	// codecOrigins are the origins the codec server answers (codec.go).
+	codecOrigins []string
 }
 
 // New returns a server for the configuration, refusing a base URL that
@@ -106,7 +112,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Service == nil || cfg.DB == nil {
 		return nil, errors.New("web: a service and a database are needed")
 	}
-	s := &Server{svc: cfg.Service, base: base, logger: cfg.Logger, feedback: cfg.FeedbackEmail, proxies: cfg.TrustedProxies}
+	s := &Server{svc: cfg.Service, base: base, logger: cfg.Logger, feedback: cfg.FeedbackEmail, proxies: cfg.TrustedProxies,
+		codecOrigins: cfg.CodecOrigins}
+	if len(s.codecOrigins) == 0 && loopback(base.Hostname()) {
+		s.codecOrigins = DevCodecOrigins
+	}
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
@@ -162,6 +172,11 @@ func (s *Server) build() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errorOf(service.ErrForbidden, "refused: a request from another site may not change anything here"))
 	}))
+	// The codec server is called from the Web UI's origin, and changes
+	// nothing: it checks the origin itself (codecOrigin).
+	for _, p := range []string{"POST " + codecPath + "/decode", "POST " + codecPath + "/encode"} {
+		cop.AddInsecureBypassPattern(p)
+	}
 	var h http.Handler = s.sessions.LoadAndSave(mux)
 	h = cop.Handler(h)
 	h = limitBody(h)

@@ -75,16 +75,24 @@ func TaskQueue() string {
 }
 
 // Database opens the database named by DATABASE_URL, for the programs' work.
+// With OHO_REQUIRE_TLS set, a URL that does not check the server's
+// certificate is refused first.
 func Database(ctx context.Context) (*sqlx.DB, error) {
+	if err := checkDatabaseTLS("DATABASE_URL", DatabaseURL()); err != nil {
+		return nil, err
+	}
 	db, err := store.Open(ctx, DatabaseURL())
-	return db, roleHint(err)
+	return db, databaseHint("DATABASE_URL", DatabaseURL(), err)
 }
 
 // MigrationDatabase opens the database named by MigrationDatabaseURL, for
 // applying migrations.
 func MigrationDatabase(ctx context.Context) (*sqlx.DB, error) {
+	if err := checkDatabaseTLS(migrationVariable(), MigrationDatabaseURL()); err != nil {
+		return nil, err
+	}
 	db, err := store.Open(ctx, MigrationDatabaseURL())
-	return db, roleHint(err)
+	return db, databaseHint(migrationVariable(), MigrationDatabaseURL(), err)
 }
 
 // roleHint adds where roles come from to a refused login: since the roles
@@ -111,6 +119,9 @@ func Temporal(ctx context.Context, logger *slog.Logger, options ...Option) (clie
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return nil, fmt.Errorf("reading the Temporal client configuration: %w", err)
+	}
+	if err := checkTemporalTLS(opts); err != nil {
+		return nil, err
 	}
 	opts.Logger = log.NewStructuredLogger(logger)
 	d := dial{opts: &opts}

@@ -4,14 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,134 +18,6 @@ import (
 	"github.com/oho-dev/oho/smtptest"
 	"github.com/oho-dev/oho/store"
 )
-
-// pgBinDir holds PostgreSQL's server programs (initdb, pg_ctl): OHO_PG_BIN,
-// or where Debian's postgresql-15 puts them.
-func pgBinDir() string {
-	if d := os.Getenv("OHO_PG_BIN"); d != "" {
-		return d
-	}
-	return "/usr/lib/postgresql/15/bin"
-}
-
-// pgCluster is a PostgreSQL cluster of the test's own, in a temporary folder
-// and on a free loopback port, with trust authentication and the superuser
-// postgres: a server the test may stop and start (or crash) without touching
-// the one other tests share. It is stopped and removed when the test ends,
-// whether it passed or not.
-type pgCluster struct {
-	t    *testing.T
-	dir  string // the folder, owned by the cluster's OS user: data/, the log and the socket
-	port int
-	// as runs PostgreSQL's programs as the cluster's OS user: postgres when
-	// the test runs as root (initdb refuses root), else the test's own user.
-	as      []string
-	running bool
-}
-
-// startCluster creates a cluster with initdb and starts it. It fails the test,
-// saying what is missing, when PostgreSQL's programs or (as root) the
-// postgres OS user are not there.
-func startCluster(t *testing.T) *pgCluster {
-	t.Helper()
-	bin := pgBinDir()
-	for _, prog := range []string{"initdb", "pg_ctl"} {
-		if _, err := os.Stat(filepath.Join(bin, prog)); err != nil {
-			t.Fatalf("the PostgreSQL fault test runs a cluster of its own and needs %s (PostgreSQL 15's server programs; set OHO_PG_BIN to their folder): %v", filepath.Join(bin, prog), err)
-		}
-	}
-	dir, err := os.MkdirTemp("", "oho-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &pgCluster{t: t, dir: dir}
-	t.Cleanup(func() {
-		if c.running {
-			c.pgCtl("stop", "-m", "immediate")
-		}
-		if t.Failed() {
-			if b, err := os.ReadFile(filepath.Join(c.dir, "log")); err == nil {
-				t.Logf("the test's PostgreSQL log:\n%s", tail(string(b), 40))
-			}
-		}
-		if err := os.RemoveAll(c.dir); err != nil {
-			t.Errorf("removing the test's PostgreSQL cluster: %v", err)
-		}
-	})
-	if os.Geteuid() == 0 {
-		// initdb refuses to run as root: the cluster belongs to postgres.
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			t.Fatalf("the PostgreSQL fault test runs as root, and initdb refuses root: it needs the OS user postgres to own its cluster: %v", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatalf("giving the cluster's folder to postgres: %v", err)
-		}
-		runuser, err := exec.LookPath("runuser")
-		if err != nil {
-			t.Fatalf("the PostgreSQL fault test runs as root and needs runuser (util-linux) to run initdb as postgres: %v", err)
-		}
-		c.as = []string{runuser, "-u", "postgres", "--"}
-	}
-	addr := freeAddr(t)
-	c.port, _ = strconv.Atoi(addr[strings.LastIndex(addr, ":")+1:])
-	c.run(filepath.Join(bin, "initdb"), "-D", c.data(), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")
-	c.start()
-	return c
-}
-
-func (c *pgCluster) data() string { return filepath.Join(c.dir, "data") }
-
-// adminURL is the superuser's URL.
-func (c *pgCluster) adminURL() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
-}
-
-// run runs one of PostgreSQL's programs as the cluster's user.
-func (c *pgCluster) run(prog string, args ...string) {
-	c.t.Helper()
-	argv := append(append(c.as[:len(c.as):len(c.as)], prog), args...)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = c.dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		c.t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
-	}
-}
-
-func (c *pgCluster) pgCtl(args ...string) {
-	c.t.Helper()
-	c.run(filepath.Join(pgBinDir(), "pg_ctl"), append([]string{"-D", c.data(), "-w", "-t", "60"}, args...)...)
-}
-
-// start starts the server and waits until it accepts connections. fsync is
-// off: the test crashes the server, never the machine.
-func (c *pgCluster) start() {
-	c.t.Helper()
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories='%s' -c fsync=off", c.port, c.dir)
-	c.pgCtl("start", "-l", filepath.Join(c.dir, "log"), "-o", opts)
-	c.running = true
-}
-
-// stop stops the server: mode fast (a clean shutdown, sessions ended) or
-// immediate (a crash: the server recovers from its WAL at the next start).
-func (c *pgCluster) stop(mode string) {
-	c.t.Helper()
-	c.pgCtl("stop", "-m", mode)
-	c.running = false
-}
-
-// tail is the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
 
 // newEnvOnCluster is newEnv on the test's own cluster: the roles and a
 // database owned by the owner role, migrated by 'starter migrate'. The
@@ -171,8 +38,8 @@ func newEnvOnCluster(t *testing.T, c *pgCluster) *env {
 	e := &env{
 		t: t, dir: t.TempDir(), db: db, provider: "E2E" + suffix,
 		vars: append(os.Environ(),
-			"DATABASE_URL="+dbtest.AppURL(t, url),
-			"MIGRATION_DATABASE_URL="+dbtest.OwnerURL(t, url),
+			"DATABASE_URL="+c.urlAs(url, dbtest.AppRole),
+			"MIGRATION_DATABASE_URL="+c.urlAs(url, dbtest.OwnerRole),
 			"OHO_TASK_QUEUE=oho-e2e-"+suffix),
 	}
 	e.ok("migrate")

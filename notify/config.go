@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -21,6 +20,24 @@ type Config struct {
 	// or smtps://… for TLS from the first byte (port 465). Empty means
 	// log-only mode: every notice is written to the log instead of mailed.
 	SMTPURL string
+	// TLS is how the connection to the SMTP server is protected
+	// (OHO_SMTP_TLS). Empty means what SMTP_URL says (smtps:// is
+	// TLSImplicit, starttls=true TLSStartTLS, starttls=false TLSNone), and
+	// when it says nothing, TLSStartTLS, except to a server on this machine
+	// (localhost, 127.0.0.1, ::1), where the mail cannot be overheard on its
+	// way and TLSNone is the default unless RequireTLS is set.
+	TLS TLSMode
+	// CAFile is a PEM file of the CA certificates the SMTP server's
+	// certificate must chain to (OHO_SMTP_CA_FILE), instead of the system's
+	// (or TLSConfig's RootCAs).
+	CAFile string
+	// TLSServerName is the name the SMTP server's certificate must be for
+	// (OHO_SMTP_TLS_SERVER_NAME); default TLSConfig's ServerName, else the
+	// host of SMTPURL.
+	TLSServerName string
+	// RequireTLS refuses every TLS mode but TLSStartTLS and TLSImplicit,
+	// even to this machine (OHO_REQUIRE_TLS).
+	RequireTLS bool
 	// From is the sender address ("OHO <oho@example.fi>" or a bare
 	// address); when empty, the URL's from parameter is used. Mail needs
 	// one of the two.
@@ -50,9 +67,10 @@ type Config struct {
 	// HelloName is the name the sender gives in EHLO. Default: the host
 	// name.
 	HelloName string
-	// TLSConfig, when set, is used for STARTTLS and smtps (tests use it to
-	// trust their server's certificate); its ServerName defaults to the
-	// URL's host. Nil means the system's roots.
+	// TLSConfig, when set, is the base of the configuration used for
+	// STARTTLS and smtps (tests use it to trust their server's
+	// certificate); CAFile and TLSServerName override its RootCAs and
+	// ServerName. Nil means the system's roots and the URL's host.
 	TLSConfig *tls.Config
 	// BaseURL is where people reach OHO's web pages, which the notices link
 	// to: an absolute http or https URL, possibly with a path, without query
@@ -89,9 +107,26 @@ const (
 // OHO_NOTIFY_SEND_TIMEOUT, the bound on one SMTP conversation (SendTimeout,
 // "30s" by default, at most 5m), which a slow relay may need longer, and
 // after which a notice a dead sender left before handing it over is sent
-// again. Errors never contain the password.
+// again. The mail's TLS comes from OHO_SMTP_TLS (starttls, tls,
+// opportunistic or none; see Config.TLS for the default),
+// OHO_SMTP_CA_FILE and OHO_SMTP_TLS_SERVER_NAME, and OHO_REQUIRE_TLS
+// (true: nothing in clear, even to this machine); all are checked with
+// SMTP_URL, the CA file read. Errors never contain the password.
 func ConfigFromEnv() (Config, error) {
-	cfg := Config{SMTPURL: strings.TrimSpace(os.Getenv("SMTP_URL"))}
+	cfg := Config{
+		SMTPURL:       strings.TrimSpace(os.Getenv("SMTP_URL")),
+		TLS:           TLSMode(strings.TrimSpace(os.Getenv("OHO_SMTP_TLS"))),
+		CAFile:        strings.TrimSpace(os.Getenv("OHO_SMTP_CA_FILE")),
+		TLSServerName: strings.TrimSpace(os.Getenv("OHO_SMTP_TLS_SERVER_NAME")),
+	}
+	if err := cfg.TLS.check(); err != nil {
+		return Config{}, err
+	}
+	require, err := RequireTLSFromEnv()
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.RequireTLS = require
 	base, err := checkBaseURL(os.Getenv("OHO_BASE_URL"))
 	if err != nil {
 		return Config{}, fmt.Errorf("OHO_BASE_URL %w", err)
@@ -121,7 +156,7 @@ func ConfigFromEnv() (Config, error) {
 	if cfg.SMTPURL == "" {
 		return cfg, nil
 	}
-	target, err := parseSMTPURL(cfg.SMTPURL)
+	target, _, err := cfg.smtpSetup()
 	if err != nil {
 		return Config{}, err
 	}
@@ -238,25 +273,37 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// smtpTarget is SMTP_URL, read.
+// smtpTarget is SMTP_URL, read, with the TLS settings resolved.
 type smtpTarget struct {
-	host        string // for TLS verification and AUTH
-	addr        string // host:port to dial
-	implicitTLS bool   // smtps://
-	startTLS    bool   // ?starttls=true: upgrade, and refuse to go on without it
-	user, pass  string
-	from        string // the from parameter, "" when absent
+	host       string  // for TLS verification and AUTH
+	port       string  // as the URL gives it, "" when absent
+	addr       string  // host:port to dial
+	urlMode    TLSMode // what the URL says about TLS, "" when nothing
+	mode       TLSMode // how the connection is protected, resolved
+	caFile     string  // the CA file the certificate is checked against, "" for the system's
+	serverName string  // the name the certificate must be for
+	user, pass string
+	from       string // the from parameter, "" when absent
 }
 
-// describe says where mail goes, without credentials.
+// describe says where mail goes and how, without credentials.
 func (t smtpTarget) describe() string {
-	switch {
-	case t.implicitTLS:
-		return t.addr + " (TLS)"
-	case t.startTLS:
-		return t.addr + " (STARTTLS)"
+	var how string
+	switch t.mode {
+	case TLSImplicit:
+		how = "TLS"
+	case TLSStartTLS:
+		how = "STARTTLS required"
+	case TLSOpportunistic:
+		how = "STARTTLS if offered"
+	default:
+		return t.addr + " (no TLS)"
 	}
-	return t.addr + " (no TLS)"
+	roots := "the system's CAs"
+	if t.caFile != "" {
+		roots = t.caFile
+	}
+	return fmt.Sprintf("%s (%s, certificate for %s checked against %s)", t.addr, how, t.serverName, roots)
 }
 
 // urlHelp is the shape of SMTP_URL, for error messages.
@@ -277,11 +324,10 @@ func parseSMTPURL(raw string) (smtpTarget, error) {
 		return smtpTarget{}, fmt.Errorf("SMTP_URL is not a URL of the form %s", urlHelp)
 	}
 	var t smtpTarget
-	defaultPort := "25"
 	switch u.Scheme {
 	case "smtp":
 	case "smtps":
-		t.implicitTLS, defaultPort = true, "465"
+		t.urlMode = TLSImplicit
 	default:
 		return t, fmt.Errorf("SMTP_URL must start with smtp:// or smtps:// (got %q), as in %s", u.Scheme+"://", urlHelp)
 	}
@@ -291,15 +337,10 @@ func parseSMTPURL(raw string) (smtpTarget, error) {
 	if u.Path != "" && u.Path != "/" {
 		return t, fmt.Errorf("SMTP_URL has a path (%q); an SMTP server takes none", u.Path)
 	}
-	t.host = u.Hostname()
-	port := u.Port()
-	if port == "" {
-		port = defaultPort
+	t.host, t.port = u.Hostname(), u.Port()
+	if n, err := strconv.Atoi(t.port); t.port != "" && (err != nil || n < 1 || n > 65535) {
+		return t, fmt.Errorf("SMTP_URL has port %q; want a number from 1 to 65535", t.port)
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return t, fmt.Errorf("SMTP_URL has port %q; want a number from 1 to 65535", port)
-	}
-	t.addr = net.JoinHostPort(t.host, port)
 
 	if u.User != nil {
 		t.user = u.User.Username()
@@ -325,19 +366,19 @@ func parseSMTPURL(raw string) (smtpTarget, error) {
 		if err != nil {
 			return t, fmt.Errorf("SMTP_URL has starttls=%s; want true or false", v)
 		}
-		t.startTLS = b
-	}
-	if t.startTLS && t.implicitTLS {
-		return t, errors.New("SMTP_URL asks for both smtps:// and starttls=true; smtps is TLS already, drop starttls")
+		if t.urlMode == TLSImplicit {
+			return t, fmt.Errorf("SMTP_URL asks for both smtps:// and starttls=%s; smtps is TLS from the first byte, drop starttls", v)
+		}
+		t.urlMode = TLSNone
+		if b {
+			t.urlMode = TLSStartTLS
+		}
 	}
 	if from := q.Get("from"); from != "" {
 		if _, err := mail.ParseAddress(from); err != nil {
 			return t, fmt.Errorf("SMTP_URL has from=%q, which is not an e-mail address: %v", from, err)
 		}
 		t.from = from
-	}
-	if t.user != "" && !t.implicitTLS && !t.startTLS && !isLoopback(t.host) {
-		return t, fmt.Errorf("SMTP_URL gives a password for %s without TLS, which would send it in clear: use smtps:// or add starttls=true", t.addr)
 	}
 	return t, nil
 }

@@ -1,6 +1,8 @@
 package notify_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"
 
+	"github.com/oho-dev/oho/certtest"
 	"github.com/oho-dev/oho/notify"
 )
 
@@ -35,7 +38,8 @@ func TestConfigFromEnv(t *testing.T) {
 		{"smtp://mail.example.fi?from=oho@example.fi&starttls=maybe", "starttls=maybe"},
 		{"smtps://mail.example.fi?from=oho@example.fi&starttls=true", "both smtps"},
 		{"smtp://oho@mail.example.fi?from=oho@example.fi&starttls=true", "both a user name and a password"},
-		{"smtp://oho:" + password + "@mail.example.fi?from=oho@example.fi", "in clear"},
+		{"smtp://oho:" + password + "@mail.example.fi?from=oho@example.fi", ""}, // STARTTLS by default
+		{"smtp://oho:" + password + "@mail.example.fi?from=oho@example.fi&starttls=false", "in clear"},
 		{"smtp://oho:" + password + "%zz@mail.example.fi?from=oho@example.fi", "bad %-escape"},
 		{"smtp://oho:" + password + "@mail.example.fi:port?from=oho@example.fi", "not a URL"},
 	} {
@@ -204,5 +208,63 @@ func TestSendTimeoutFromEnv(t *testing.T) {
 		if _, err := notify.ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), "OHO_NOTIFY_SEND_TIMEOUT must be a duration from 1s to 5m0s") {
 			t.Errorf("OHO_NOTIFY_SEND_TIMEOUT=%q: got %v, want a clear error", bad, err)
 		}
+	}
+}
+
+// TestTLSSettingsFromEnv checks the settings of the mail's TLS as the
+// worker reads them: each bad value stops it with a line naming the setting.
+func TestTLSSettingsFromEnv(t *testing.T) {
+	caFile := certtest.NewCA(t, "mail CA").File(t)
+	notPEM := filepath.Join(t.TempDir(), "ca.txt")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const remote, local = "smtp://mail.example.fi?from=oho@example.fi", "smtp://127.0.0.1:2525?from=oho@example.fi"
+	for _, tc := range []struct {
+		name, url, mode, caFile, serverName, require string
+		wantErr                                      string // "" for valid
+	}{
+		{"defaults", remote, "", "", "", "", ""},
+		{"starttls with a CA file and a name", remote, "starttls", caFile, "smtp.example.fi", "", ""},
+		{"implicit TLS", remote, "tls", "", "", "true", ""},
+		{"opportunistic", remote, "opportunistic", caFile, "", "", ""},
+		{"none to this machine", local, "none", "", "", "", ""},
+		{"required TLS to this machine", local, "starttls", caFile, "", "1", ""},
+		{"unknown mode", remote, "ssl", "", "", "", `OHO_SMTP_TLS must be starttls, tls, opportunistic or none (got "ssl")`},
+		{"unknown mode without SMTP_URL", "", "STARTTLS", "", "", "", "OHO_SMTP_TLS must be"},
+		{"bad switch", remote, "", "", "", "yes please", `OHO_REQUIRE_TLS must be true or false (got "yes please")`},
+		{"URL and variable disagree", remote + "&starttls=true", "none", "", "", "", "SMTP_URL says starttls=true (starttls) but OHO_SMTP_TLS says none"},
+		{"smtps and starttls", "smtps://mail.example.fi?from=oho@example.fi", "starttls", "", "", "", "SMTP_URL says smtps:// (tls) but OHO_SMTP_TLS says starttls"},
+		{"required, but none", remote, "none", "", "", "true", "OHO_REQUIRE_TLS is set, but mail to mail.example.fi:25 would go in clear"},
+		{"required, but opportunistic", remote, "opportunistic", "", "", "true", "in clear whenever STARTTLS is not offered"},
+		{"required, local default", local, "", "", "", "true", ""},
+		{"password, opportunistic", "smtp://oho:" + password + "@mail.example.fi?from=oho@example.fi", "opportunistic", "", "", "", "SMTP_URL gives a password for mail.example.fi:25, which would go in clear whenever"},
+		{"CA file without TLS", local, "", caFile, "", "", "OHO_SMTP_CA_FILE is set, but mail to 127.0.0.1:2525 goes without TLS"},
+		{"server name without TLS", remote, "none", "", "mail.example.fi", "", "OHO_SMTP_TLS_SERVER_NAME is set, but mail to mail.example.fi:25 goes without TLS"},
+		{"missing CA file", remote, "", "/nonexistent/ca.pem", "", "", "OHO_SMTP_CA_FILE cannot be read: open /nonexistent/ca.pem: no such file or directory"},
+		{"CA file without a certificate", remote, "", notPEM, "", "", "OHO_SMTP_CA_FILE " + notPEM + " holds no PEM certificate"},
+		{"server name with a port", remote, "", "", "mail.example.fi:25", "", "OHO_SMTP_TLS_SERVER_NAME must be a host name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("SMTP_URL", tc.url)
+			t.Setenv("OHO_BASE_URL", "")
+			t.Setenv("OHO_SMTP_TLS", tc.mode)
+			t.Setenv("OHO_SMTP_CA_FILE", tc.caFile)
+			t.Setenv("OHO_SMTP_TLS_SERVER_NAME", tc.serverName)
+			t.Setenv("OHO_REQUIRE_TLS", tc.require)
+			cfg, err := notify.ConfigFromEnv()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("got %v, want no error", err)
+				}
+				if cfg.TLS != notify.TLSMode(tc.mode) || cfg.CAFile != tc.caFile || cfg.TLSServerName != tc.serverName {
+					t.Errorf("got TLS %q, CA file %q, server name %q; want %q, %q, %q", cfg.TLS, cfg.CAFile, cfg.TLSServerName, tc.mode, tc.caFile, tc.serverName)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("got %v, want one line containing %q", err, tc.wantErr)
+			}
+		})
 	}
 }

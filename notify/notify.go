@@ -69,6 +69,7 @@ package notify
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -100,6 +101,7 @@ type Sender struct {
 	db     *sqlx.DB
 	cfg    Config
 	smtp   *smtpTarget // nil in log-only mode
+	tls    *tls.Config // for STARTTLS and smtps; nil when mail goes in clear
 	from   *mail.Address
 	logger *slog.Logger
 }
@@ -123,7 +125,7 @@ func New(db *sqlx.DB, cfg Config, logger *slog.Logger) (*Sender, error) {
 	if cfg.SMTPURL == "" {
 		return s, nil
 	}
-	target, err := parseSMTPURL(cfg.SMTPURL)
+	target, tlsCfg, err := cfg.smtpSetup()
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +140,7 @@ func New(db *sqlx.DB, cfg Config, logger *slog.Logger) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("notice sender: the sender address %q is not an e-mail address: %v", from, err)
 	}
-	s.smtp, s.from = &target, addr
+	s.smtp, s.tls, s.from = &target, tlsCfg, addr
 	return s, nil
 }
 

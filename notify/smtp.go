@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"mime/quotedprintable"
@@ -52,10 +53,12 @@ func (s *Sender) deliver(ctx context.Context, n notice, m message, handOver func
 	t := s.smtp
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 	defer cancel()
-	tlsCfg := s.tlsConfig()
 	var conn net.Conn
-	if t.implicitTLS {
-		conn, err = (&tls.Dialer{Config: tlsCfg}).DialContext(ctx, "tcp", t.addr)
+	if t.mode == TLSImplicit {
+		conn, err = (&tls.Dialer{Config: s.tls}).DialContext(ctx, "tcp", t.addr)
+		if isTLSFailure(err) {
+			return t.tlsFailure(err)
+		}
 	} else {
 		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", t.addr)
 	}
@@ -75,15 +78,26 @@ func (s *Sender) deliver(ctx context.Context, n notice, m message, handOver func
 	if err := c.Hello(s.cfg.HelloName); err != nil {
 		return fmt.Errorf("EHLO: %w", err)
 	}
-	if t.startTLS {
-		if ok, _ := c.Extension("STARTTLS"); !ok {
-			return fmt.Errorf("%s does not offer STARTTLS, which SMTP_URL asks for", t.addr)
-		}
-		if err := c.StartTLS(tlsCfg); err != nil {
-			return fmt.Errorf("STARTTLS: %w", err)
+	if t.mode == TLSStartTLS || t.mode == TLSOpportunistic {
+		offered, _ := c.Extension("STARTTLS")
+		switch {
+		case offered:
+			if err := c.StartTLS(s.tls); err != nil {
+				if isTLSFailure(err) {
+					return t.tlsFailure(err)
+				}
+				return fmt.Errorf("STARTTLS with %s: %w", t.addr, err)
+			}
+		case t.mode == TLSStartTLS:
+			return fmt.Errorf("%s does not offer STARTTLS, which OHO_SMTP_TLS=starttls (or SMTP_URL's starttls=true) requires: nothing was sent", t.addr)
 		}
 	}
 	if t.user != "" {
+		// AUTH PLAIN only over TLS, or to this machine (the rule of
+		// smtp.PlainAuth, which checks it again).
+		if _, encrypted := c.TLSConnectionState(); !encrypted && !isLoopback(t.host) {
+			return fmt.Errorf("%s did not offer STARTTLS, and the password is not sent in clear", t.addr)
+		}
 		if err := c.Auth(smtp.PlainAuth("", t.user, t.pass, t.host)); err != nil {
 			return fmt.Errorf("AUTH PLAIN as %s: %w", t.user, err)
 		}
@@ -118,17 +132,20 @@ func (s *Sender) deliver(ctx context.Context, n notice, m message, handOver func
 	return nil
 }
 
-// tlsConfig is the configuration for STARTTLS and smtps, checking the
-// server's certificate against the URL's host.
-func (s *Sender) tlsConfig() *tls.Config {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if s.cfg.TLSConfig != nil {
-		cfg = s.cfg.TLSConfig.Clone()
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = s.smtp.host
-	}
-	return cfg
+// isTLSFailure reports whether err is the TLS handshake's: a certificate
+// that failed the check, or a server that does not speak TLS, rather than a
+// connection refused or timed out.
+func isTLSFailure(err error) bool {
+	var (
+		verify  *tls.CertificateVerificationError
+		record  tls.RecordHeaderError
+		alert   tls.AlertError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		invalid x509.CertificateInvalidError
+	)
+	return err != nil && (errors.As(err, &verify) || errors.As(err, &record) || errors.As(err, &alert) ||
+		errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid))
 }
 
 // compose writes the mail of a notice with the text m: RFC 5322 headers and

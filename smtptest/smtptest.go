@@ -5,8 +5,9 @@
 //
 // The server speaks enough SMTP for net/smtp: EHLO/HELO, AUTH PLAIN, MAIL,
 // RCPT, DATA with dot-unstuffing, RSET, NOOP and QUIT, and on request
-// STARTTLS or implicit TLS with a certificate made at start that
-// ClientTLSConfig trusts. It
+// STARTTLS or implicit TLS, with a certificate for 127.0.0.1, ::1 and
+// localhost signed by a CA of the server's own (CA; ClientTLSConfig trusts
+// it), or a certificate the test gives. It
 // can be told to refuse the next messages with a 4xx or 5xx reply
 // (RejectNext), to receive the next messages and hang up without answering
 // (DropNext), and it can be closed so that connecting is refused (Close).
@@ -22,17 +23,11 @@ package smtptest
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"mime"
 	"mime/quotedprintable"
 	"net"
@@ -42,6 +37,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oho-dev/oho/certtest"
 )
 
 // Stage is the point of an SMTP transaction at which RejectNext refuses a
@@ -81,6 +78,10 @@ type Options struct {
 	// ImplicitTLS makes the server speak TLS from the first byte, as on
 	// port 465 (smtps://), instead of offering STARTTLS.
 	ImplicitTLS bool
+	// Certificate, when set, is the certificate the server presents for
+	// TLS instead of one its own CA signs: a test that makes its own CA
+	// (package certtest) gives one for a host name of its choosing.
+	Certificate *tls.Certificate
 	// Username and Password, when Username is set, are the only
 	// credentials AUTH PLAIN accepts, and MAIL is refused until a client
 	// has authenticated. Otherwise AUTH PLAIN accepts any credentials and
@@ -153,6 +154,14 @@ func (n newlineStripper) Read(p []byte) (int, error) {
 	return j, err
 }
 
+// Auth is one AUTH PLAIN a client sent, accepted or not.
+type Auth struct {
+	// User is the user name given.
+	User string
+	// TLS tells whether the credentials came over TLS.
+	TLS bool
+}
+
 // Server is an SMTP server listening on 127.0.0.1. Start one with Start or
 // StartWith; it stops when the test ends or when Close is called.
 type Server struct {
@@ -160,10 +169,11 @@ type Server struct {
 	ln     net.Listener
 	addr   string
 	tlsCfg *tls.Config // the server's side
-	roots  *x509.CertPool
+	ca     *certtest.CA
 
 	mu       sync.Mutex
 	messages []Message
+	auths    []Auth
 	changed  chan struct{} // closed and replaced when a message arrives
 	reject   rejection
 	drop     int
@@ -196,9 +206,10 @@ func Start(t testing.TB) *Server {
 // ends.
 func StartWith(t testing.TB, opts Options) *Server {
 	t.Helper()
-	cert, roots, err := selfSigned()
-	if err != nil {
-		t.Fatalf("smtptest: making a certificate: %v", err)
+	ca := certtest.NewCA(t, "smtptest CA")
+	cert := ca.Server(t, "127.0.0.1", "::1", "localhost")
+	if opts.Certificate != nil {
+		cert = *opts.Certificate
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -209,7 +220,7 @@ func StartWith(t testing.TB, opts Options) *Server {
 		ln:      ln,
 		addr:    ln.Addr().String(),
 		tlsCfg:  &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		roots:   roots,
+		ca:      ca,
 		changed: make(chan struct{}),
 		conns:   map[net.Conn]struct{}{},
 	}
@@ -236,11 +247,16 @@ func (s *Server) URL() string {
 	return u.String()
 }
 
-// ClientTLSConfig returns a TLS configuration that trusts the server's
-// certificate, for clients that use STARTTLS or implicit TLS.
+// ClientTLSConfig returns a TLS configuration that trusts the server's own
+// CA, for clients that use STARTTLS or implicit TLS.
 func (s *Server) ClientTLSConfig() *tls.Config {
-	return &tls.Config{RootCAs: s.roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	return &tls.Config{RootCAs: s.ca.Pool(), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 }
+
+// CA returns the CA that signed the server's certificate (unless
+// Options.Certificate gave another): CA().File(t) is a file for a client's
+// setting of the CA to trust.
+func (s *Server) CA() *certtest.CA { return s.ca }
 
 // Messages returns a copy of the messages accepted so far, in the order they
 // were accepted.
@@ -248,6 +264,14 @@ func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.messages...)
+}
+
+// Auths returns the AUTH PLAIN commands received so far, accepted or not:
+// who tried, and whether their password came over TLS.
+func (s *Server) Auths() []Auth {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Auth(nil), s.auths...)
 }
 
 // WaitFor waits until the server has accepted at least n messages and
@@ -608,6 +632,9 @@ func (ss *session) auth(arg string) bool {
 		return ss.reply(501, "5.5.2 malformed PLAIN response")
 	}
 	user, pass := parts[1], parts[2]
+	ss.s.mu.Lock()
+	ss.s.auths = append(ss.s.auths, Auth{User: user, TLS: ss.tls})
+	ss.s.mu.Unlock()
 	if o := ss.s.opts; o.Username != "" && (user != o.Username || pass != o.Password) {
 		return ss.reply(535, "5.7.8 authentication credentials invalid")
 	}
@@ -707,36 +734,4 @@ func refusal(code int) string {
 		return "4.3.0 try again later (smtptest)"
 	}
 	return "5.7.1 refused (smtptest)"
-}
-
-// selfSigned makes a certificate for 127.0.0.1 and localhost and a pool that
-// trusts it.
-func selfSigned() (tls.Certificate, *x509.CertPool, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "smtptest"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool, nil
 }

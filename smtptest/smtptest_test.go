@@ -2,6 +2,7 @@ package smtptest_test
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oho-dev/oho/certtest"
 	"github.com/oho-dev/oho/smtptest"
 )
 
@@ -121,6 +123,43 @@ func TestStartTLSAndAuth(t *testing.T) {
 	msgs := srv.Messages()
 	if len(msgs) != 1 || !msgs[0].TLS || msgs[0].User != "oho" {
 		t.Fatalf("got %+v, want one message over TLS from user oho", msgs)
+	}
+	if got, want := fmt.Sprint(srv.Auths()), "[{oho true} {oho true}]"; got != want {
+		t.Errorf("got AUTH commands %s, want %s (the wrong and the right password, both over TLS)", got, want)
+	}
+}
+
+// TestCertificates checks the certificates the server presents: by default
+// one for 127.0.0.1, ::1 and localhost signed by its own CA, which a client
+// trusting another CA refuses; with Options.Certificate the one given.
+func TestCertificates(t *testing.T) {
+	handshake := func(srv *smtptest.Server, cfg *tls.Config) error {
+		conn, err := tls.Dial("tcp", srv.Addr(), cfg)
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	}
+	srv := smtptest.StartWith(t, smtptest.Options{ImplicitTLS: true})
+	for _, name := range []string{"127.0.0.1", "::1", "localhost"} {
+		if err := handshake(srv, &tls.Config{RootCAs: srv.CA().Pool(), ServerName: name}); err != nil {
+			t.Errorf("trusting the server's CA, for %s: %v", name, err)
+		}
+	}
+	other := certtest.NewCA(t, "another CA")
+	var unknown x509.UnknownAuthorityError
+	if err := handshake(srv, &tls.Config{RootCAs: other.Pool(), ServerName: "127.0.0.1"}); !errors.As(err, &unknown) {
+		t.Errorf("trusting another CA: got %v, want x509: certificate signed by unknown authority", err)
+	}
+
+	cert := other.Server(t, "mail.example.fi")
+	given := smtptest.StartWith(t, smtptest.Options{ImplicitTLS: true, Certificate: &cert})
+	if err := handshake(given, &tls.Config{RootCAs: other.Pool(), ServerName: "mail.example.fi"}); err != nil {
+		t.Errorf("the given certificate, checked for mail.example.fi: %v", err)
+	}
+	var host x509.HostnameError
+	if err := handshake(given, &tls.Config{RootCAs: other.Pool(), ServerName: "127.0.0.1"}); !errors.As(err, &host) {
+		t.Errorf("the given certificate, checked for 127.0.0.1: got %v, want a host name error", err)
 	}
 }
 

@@ -337,3 +337,32 @@ func TestKeySettings(t *testing.T) {
 		t.Errorf("FromEnv: got %v, %v", c, err)
 	}
 }
+
+// BenchmarkEncodeDecode encrypts and decrypts one payload the size of an
+// evaluation with a few findings (2 KiB), as a completion's Update does.
+func BenchmarkEncodeDecode(b *testing.B) {
+	raw := make([]byte, KeySize)
+	if _, err := rand.Read(raw); err != nil {
+		b.Fatal(err)
+	}
+	keys, err := ParseKeys("k1 "+base64.StdEncoding.EncodeToString(raw), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := New(keys, nil).ForProvider("DEMO")
+	p, err := converter.GetDefaultDataConverter().ToPayload(map[string]string{"text": strings.Repeat(secretText+". ", 50)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := []*commonpb.Payload{p}
+	b.SetBytes(int64(len(p.Data)))
+	for b.Loop() {
+		enc, err := c.Encode(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Decode(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -13,6 +13,10 @@
 #
 # Exits with the demo's status (1 if the worker dies first). Uses TEMPORAL_ADDRESS, DATABASE_URL
 # and MIGRATION_DATABASE_URL like every OHO binary, with the defaults of scripts/devenv.sh.
+#
+# Temporal payloads are encrypted (README, "Configuration"): with the keys of OHO_PAYLOAD_KEYS_FILE
+# or OHO_PAYLOAD_KEYS when set, otherwise with the development key .dev/payload-keys, which
+# `scripts/devenv.sh payload-keys` makes once. DEMO_ENCRYPT=0 runs the demo without encryption.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,6 +56,17 @@ worker_log_tail() {
 
 [[ -x bin/worker && -x bin/starter ]] || die "bin/worker or bin/starter is missing; run make build"
 mkdir -p .dev
+
+if [[ ${DEMO_ENCRYPT:-1} == 0 ]]; then
+	log "payloads are not encrypted (DEMO_ENCRYPT=0)"
+	export OHO_PAYLOAD_KEYS_FILE='' OHO_PAYLOAD_KEYS=''
+elif [[ -z ${OHO_PAYLOAD_KEYS_FILE:-} && -z ${OHO_PAYLOAD_KEYS:-} ]]; then
+	eval "$(scripts/devenv.sh payload-keys)"
+	log "payloads are encrypted with the key in ${OHO_PAYLOAD_KEYS_FILE#"$ROOT"/}"
+fi
+# The Web UI the pages link to, on the same site as the pages (127.0.0.1), so that the browser
+# sends the session cookie to the codec server the UI calls at http://$DEMO_ADDR/codec.
+export TEMPORAL_UI_URL=${TEMPORAL_UI_URL:-http://127.0.0.1:8233}
 
 log "migrating the database"
 bin/starter migrate
@@ -128,6 +143,9 @@ if [[ ${DEMO_SERVE:-1} == 0 ]]; then
 	exit 0
 fi
 log "serving the web pages on http://$DEMO_ADDR (log $SERVE_LOG); log in as a person listed above; Ctrl-C stops"
+if [[ -n ${OHO_PAYLOAD_KEYS_FILE:-}${OHO_PAYLOAD_KEYS:-} ]]; then
+	log "to read the histories in the Web UI ($TEMPORAL_UI_URL), set its codec server to http://$DEMO_ADDR/codec with 'Include cross-origin credentials', and log in here as the auditor or the manager in the same browser"
+fi
 OHO_BASE_URL=${OHO_BASE_URL:-http://$DEMO_ADDR} bin/starter serve --addr "$DEMO_ADDR" </dev/null >"$SERVE_LOG" 2>&1 &
 demo_pid=$!
 while alive "$demo_pid"; do

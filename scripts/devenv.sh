@@ -3,7 +3,7 @@
 # start"): the pinned Temporal CLI, Debian's Chromium for the browser tests, a Temporal dev server
 # and a PostgreSQL database.
 #
-# Usage: scripts/devenv.sh tools|chromium|temporal|search-attributes|postgres|up|stop|status
+# Usage: scripts/devenv.sh tools|chromium|temporal|search-attributes|postgres|up|payload-keys|stop|status
 #
 #   tools     install the pinned Temporal CLI into .tools/bin when missing or another version
 #   chromium  install Debian's chromium package when /usr/bin/chromium is missing (the browser
@@ -16,11 +16,17 @@
 #             exists, owned by the role of $MIGRATION_DATABASE_URL
 #   up        tools + chromium + postgres + temporal, then print the environment on stdout, so that
 #             `eval "$(scripts/devenv.sh up)"` sets it in the calling shell
+#   payload-keys
+#             make .dev/payload-keys (one fresh AES-256 key, readable by you alone; .dev/ is never
+#             committed) when missing, and print `export OHO_PAYLOAD_KEYS_FILE=…` on stdout, so that
+#             `eval "$(scripts/devenv.sh payload-keys)"` turns payload encryption on in the calling
+#             shell (scripts/demo.sh does it for the demo)
 #   stop      stop the Temporal dev server started by this script (PostgreSQL is left alone)
 #   status    one line per service
 #
 # Every subcommand is idempotent and returns quickly when everything is already up. Messages go
-# to stderr and start with "devenv: "; only `up` writes to stdout (the export lines).
+# to stderr and start with "devenv: "; only `up` and `payload-keys` write to stdout (the export
+# lines).
 #
 # Environment:
 #   TEMPORAL_ADDRESS  host:port of the Temporal frontend (default 127.0.0.1:7233). A dev server is
@@ -63,6 +69,8 @@ DEV_DIR=$ROOT/.dev
 TEMPORAL_DB=$DEV_DIR/temporal.db
 TEMPORAL_LOG=$DEV_DIR/temporal.log
 TEMPORAL_PID=$DEV_DIR/temporal.pid
+# The development payload key file (README, "Configuration"): lines "ID BASE64KEY".
+PAYLOAD_KEYS=$DEV_DIR/payload-keys
 
 TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
 TEMPORAL_HOST=${TEMPORAL_ADDRESS%:*}
@@ -631,6 +639,23 @@ cmd_up() {
 	echo "export MIGRATION_DATABASE_URL=${MIGRATION_DATABASE_URL@Q}"
 }
 
+# cmd_payload_keys: the development payload key file, made once. A new key is never written over
+# an old one: histories encrypted with it would become unreadable.
+cmd_payload_keys() {
+	if [[ ! -s $PAYLOAD_KEYS ]]; then
+		mkdir -p "$DEV_DIR"
+		local key
+		key=$(head -c 32 /dev/urandom | base64 -w 0)
+		(
+			umask 077
+			printf '# OHO payload keys of this development environment (README, "Configuration").\n# Lines "ID BASE64KEY"; the first, or the one followed by "current", encrypts.\ndev1 %s\n' "$key" >"$PAYLOAD_KEYS.tmp"
+		)
+		mv "$PAYLOAD_KEYS.tmp" "$PAYLOAD_KEYS"
+		log "made a payload key in ${PAYLOAD_KEYS#"$ROOT"/} (key ID dev1)"
+	fi
+	echo "export OHO_PAYLOAD_KEYS_FILE=${PAYLOAD_KEYS@Q}"
+}
+
 # cmd_status: one line per service; exit status 0 when all are up, 1 otherwise.
 cmd_status() {
 	local ok=0 pid how
@@ -677,7 +702,7 @@ SELECT coalesce((SELECT 'database ' || datname || ' exists, owned by ' || datdba
 }
 
 usage() {
-	sed -n '5,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '5,26s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -690,6 +715,7 @@ main() {
 	search-attributes) cmd_search_attributes ;;
 	postgres) cmd_postgres ;;
 	up) cmd_up ;;
+	payload-keys) cmd_payload_keys ;;
 	stop) cmd_stop ;;
 	status) cmd_status ;;
 	-h | --help | help) usage ;;

@@ -5,7 +5,9 @@
 #   1. a Temporal dev server of its own from the pinned CLI (.tools/bin/temporal; installed by
 #      'scripts/devenv.sh tools' when missing): headless on $BENCH_TEMPORAL_ADDRESS (default
 #      127.0.0.1:7833, never the shared 127.0.0.1:7233), its history in .dev/bench/temporal.db (made
-#      anew), with OHO's search attributes; stopped when the script ends, however it ends
+#      anew), with OHO's search attributes; stopped when the script ends, however it ends. On
+#      another port the files go to .dev/bench-PORT and out/bench-PORT instead of .dev/bench and
+#      out/bench, so that runs on two ports at once do not overwrite each other's
 #   2. the pages' benchmark (scripts/bench-pages.sh, its database oho_bench) on that server; its
 #      table is kept in out/bench/pages.txt and taken into the one table (BENCH_PAGES=0 skips it)
 #   3. a database of its own, oho_bench_cycle (made anew; BENCH_CYCLE_DB names another), migrated,
@@ -13,9 +15,15 @@
 #   4. bench/cycle, built into .dev/bench/cycle, runs the bare baseline's worker in a process of
 #      its own (-serve-bare), as OHO's worker is one ($BENCH_WORKER, default bin/worker: another
 #      build of the worker, an older commit's say, measures that one instead), then measures the
-#      complete-task round trip against two bare Temporal baselines on the same server, everyone
-#      signing at once, the history of a large cycle and its replay, and the audit trail's append
-#      and verify rates; prints the table and writes out/bench/cycle.json
+#      complete-task round trip against two bare Temporal baselines on the same server, whole
+#      cycles (-cycles, 10 of 10 units) against the same baselines doing the same Updates,
+#      everyone signing at once, the history of a large cycle and its replay, the audit trail's
+#      append and verify rates, and one worker's scale: bench/cycle starts a second process of
+#      $BENCH_WORKER on task queue oho-bench-scale (log .dev/bench/scale-worker.log), holds
+#      -scale-cycles open cycles of 10 units in it (default 1,000) and reads its memory, stops it
+#      with SIGTERM, starts a fresh one and times how long until every workflow is picked up again;
+#      bench/cycle stops the processes it starts however it ends (SIGTERM to them should it be
+#      killed). It prints the table and writes out/bench/cycle.json
 #
 # Arguments go to bench/cycle (e.g. -run roundtrip -clients 1,4). Figures are never judged on their
 # own: goals are ratios to the baselines measured in the same run on the same server. Nothing
@@ -37,6 +45,10 @@ PORT=${ADDR##*:}
 [[ $PORT != 7233 ]] || die "BENCH_TEMPORAL_ADDRESS=$ADDR is the shared dev server's port; the benchmarks run on a server of their own"
 DIR=.dev/bench
 OUT=out/bench
+if [[ $PORT != 7833 ]]; then
+	DIR+=-$PORT
+	OUT+=-$PORT
+fi
 DB=${BENCH_CYCLE_DB:-oho_bench_cycle}
 PG=${PG_HOST_PORT:-127.0.0.1:5432}
 TEMPORAL=.tools/bin/temporal
@@ -127,4 +139,4 @@ BENCH_TEMPORAL_CLI=$(cat .tools/bin/temporal.version 2>/dev/null || echo unknown
 BENCH_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -z $(git status --porcelain --untracked-files=no 2>/dev/null) ]] || BENCH_COMMIT+=-dirty
 export BENCH_TEMPORAL_CLI BENCH_COMMIT BENCH_WORKER
-"$DIR/cycle" -out "$OUT/cycle.json" "${pages[@]}" "$@"
+"$DIR/cycle" -out "$OUT/cycle.json" -scale-log "$DIR/scale-worker.log" "${pages[@]}" "$@"

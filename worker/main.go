@@ -15,9 +15,11 @@
 // pages the notices link to (default http://localhost:8080),
 // OHO_NOTIFY_POLL for how often the outbox is polled (default 5s),
 // OHO_NOTIFY_RETRY and OHO_NOTIFY_SEND_TIMEOUT for the notices' retries
-// (package notify), and OHO_METRICS_ADDRESS for a listener that serves
-// Prometheus metrics at /metrics (package metrics; unset: none). A malformed
-// value of any of them stops the worker at start.
+// (package notify), OHO_METRICS_ADDRESS for a listener that serves
+// Prometheus metrics at /metrics (package metrics; unset: none), and
+// OHO_WORKFLOW_CACHE for how many workflows it keeps in memory between their
+// tasks (default 1,000). A malformed value of any of them
+// stops the worker at start.
 package main
 
 import (
@@ -59,6 +61,10 @@ func run(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	cache, err := workflowCacheFromEnv()
+	if err != nil {
+		return err
+	}
 	db, err := connect.Database(ctx)
 	if err != nil {
 		return err
@@ -87,6 +93,8 @@ func run(logger *slog.Logger) error {
 	}
 	defer c.Close()
 
+	// The cache is the process's, shared by its workers: set before any.
+	worker.SetStickyWorkflowCacheSize(cache)
 	w := worker.New(c, connect.TaskQueue(), worker.Options{})
 	w.RegisterWorkflow(workflows.ReviewCycle)
 	w.RegisterWorkflow(workflows.UnitReview)
@@ -97,7 +105,7 @@ func run(logger *slog.Logger) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting the worker: %w", err)
 	}
-	logger.Info("worker started", "task_queue", connect.TaskQueue())
+	logger.Info("worker started", "task_queue", connect.TaskQueue(), "workflow_cache", cache)
 
 	// The sender runs beside the worker. It outlives database outages by
 	// itself; an error from it means retrying cannot help (the outbox table

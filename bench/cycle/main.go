@@ -1,19 +1,23 @@
 // Command cycle measures OHO side by side with bare Temporal programs on the
 // same server in the same run (issue 11): a task's completion through the
-// service against two minimal Update baselines, every unit head signing the
-// same draft at once, the history of a large cycle and its replay, and the
-// audit trail's append and verification rates. It prints one table and
-// writes the figures as JSON. It is a benchmark, not a test: it exits 0
-// whatever the figures are, unless it cannot run; goals are judged on
-// ratios to the baselines measured in the same run, never on absolute
-// times.
+// service against two minimal Update baselines, whole cycles against the
+// same baselines doing the same Updates, every unit head signing the same
+// draft at once, the history of a large cycle and its replay, the audit
+// trail's append and verification rates, and the memory of one worker
+// holding many open cycles and the time a fresh one takes to pick them up.
+// It prints one table and writes the figures as JSON. It is a benchmark,
+// not a test: it exits 0 whatever the figures are, unless it cannot run;
+// goals are judged on ratios to the baselines measured in the same run,
+// never on absolute times.
 //
 // scripts/bench.sh runs it the way it is meant to be run: on a Temporal dev
 // server and a database of its own, with OHO's worker (bin/worker) polling
 // OHO_TASK_QUEUE. It reads DATABASE_URL (that database, as the application
 // role), ADMIN_DATABASE_URL (the same database as a superuser, to fill the
 // audit trail) and the TEMPORAL_* variables; it refuses the shared dev
-// server's address, 127.0.0.1:7233.
+// server's address, 127.0.0.1:7233. The scale benchmark starts worker
+// processes of its own (BENCH_WORKER, default bin/worker) on task queue
+// oho-bench-scale, and stops them however the run ends.
 package main
 
 import (
@@ -25,11 +29,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
@@ -54,6 +60,10 @@ type options struct {
 	auditWriters int
 	auditAppends int
 	auditTrail   int
+	cycles       int
+	scaleCycles  int
+	scaleCache   string
+	scaleLog     string
 	pages        string
 	out          string
 	// serveBare runs only the baseline's worker, until SIGTERM; the
@@ -66,7 +76,7 @@ type options struct {
 func main() {
 	var o options
 	var levels, heads string
-	flag.StringVar(&o.run, "run", "roundtrip,signoffs,history,audit", "the benchmarks to run, in this order")
+	flag.StringVar(&o.run, "run", "roundtrip,cycles,signoffs,history,audit,scale", "the benchmarks to run, in this order")
 	flag.StringVar(&levels, "clients", "1,4,16", "numbers of concurrent clients of the round trip")
 	flag.IntVar(&o.perClient, "per-client", 25, "round trip: completions per client at each level")
 	flag.IntVar(&o.minOps, "min-ops", 100, "round trip: completions at least at each level")
@@ -77,13 +87,23 @@ func main() {
 	flag.IntVar(&o.auditWriters, "audit-writers", 4, "audit: concurrent writers")
 	flag.IntVar(&o.auditAppends, "audit-appends", 4000, "audit: events the writers append together")
 	flag.IntVar(&o.auditTrail, "audit-trail", 1_000_000, "audit: events the trail holds when it is verified (filled through the chain's trigger, about 4,500 a second)")
+	flag.IntVar(&o.cycles, "cycles", 10, "whole cycles: cycles of 10 units run at once")
+	flag.IntVar(&o.scaleCycles, "scale-cycles", 1000, "scale of one worker: open cycles of 10 units the worker holds")
+	flag.StringVar(&o.scaleCache, "scale-cache", "", "scale of one worker: OHO_WORKFLOW_CACHE for its worker (empty: the worker's default, or the environment's)")
+	flag.StringVar(&o.scaleLog, "scale-log", ".dev/bench/scale-worker.log", "scale of one worker: where its worker's output is appended")
 	flag.StringVar(&o.pages, "pages", "", "the pages benchmark's printed table, to take into this one's")
 	flag.StringVar(&o.out, "out", "out/bench/cycle.json", "where to write the figures as JSON")
 	flag.BoolVar(&o.serveBare, "serve-bare", false, "run only the bare baseline's worker, until SIGTERM (scripts/bench.sh starts one)")
 	flag.BoolVar(&o.inProcessBare, "in-process-bare", false, "run the bare baseline's worker in this process instead of expecting a -serve-bare one")
 	flag.Parse()
 	var err error
-	if o.levels, err = ints("clients", levels); err == nil {
+	if o.cycles < 1 || o.scaleCycles < 1 {
+		err = errors.New("-cycles and -scale-cycles must be at least 1")
+	}
+	if err == nil {
+		o.levels, err = ints("clients", levels)
+	}
+	if err == nil {
 		o.heads, err = ints("heads", heads)
 	}
 	if err == nil {
@@ -113,9 +133,11 @@ type report struct {
 	Date      time.Time    `json:"date"`
 	Machine   machine      `json:"machine"`
 	RoundTrip []roundTrip  `json:"round_trip,omitempty"`
+	Cycles    *wholeCycles `json:"whole_cycles,omitempty"`
 	SignOffs  []signOffs   `json:"everyone_at_once,omitempty"`
 	History   *history     `json:"history,omitempty"`
 	Audit     *auditFigure `json:"audit,omitempty"`
+	Scale     *scaleFigure `json:"scale_of_one_worker,omitempty"`
 	Pages     []pageRow    `json:"pages,omitempty"`
 	Missing   []string     `json:"not_measured,omitempty"`
 }
@@ -139,7 +161,10 @@ type machine struct {
 
 func run(o options) error {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
-	ctx := context.Background()
+	// SIGINT or SIGTERM ends the run through its deferred clean-ups, which
+	// stop the worker processes it started.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	addr := os.Getenv("TEMPORAL_ADDRESS")
 	if addr == "" || addr == "127.0.0.1:7233" || addr == "localhost:7233" {
 		return errors.New("TEMPORAL_ADDRESS must name a Temporal server of the benchmark's own, not the shared dev server on 127.0.0.1:7233 (scripts/bench.sh starts one on 127.0.0.1:7833)")
@@ -175,8 +200,8 @@ func run(o options) error {
 			Temporal: func(context.Context) (client.Client, error) { return c, nil }})}
 
 	r := report{Date: time.Now().UTC(), Machine: describe(ctx, c, addr)}
-	all := map[string]string{"roundtrip": "1 complete-task round trip", "signoffs": "7 everyone at once",
-		"history": "6 history", "audit": "4 audit"}
+	all := map[string]string{"roundtrip": "1 complete-task round trip", "cycles": "2 whole cycles",
+		"signoffs": "7 everyone at once", "history": "6 history", "audit": "4 audit", "scale": "5 scale of one worker"}
 	done := map[string]bool{}
 	for name := range strings.SplitSeq(o.run, ",") {
 		name = strings.TrimSpace(name)
@@ -185,6 +210,10 @@ func run(o options) error {
 		switch name {
 		case "roundtrip":
 			r.RoundTrip, err = runRoundTrip(ctx, b, c, o.levels, o.perClient, o.minOps, o.rtUnits)
+		case "cycles":
+			var w wholeCycles
+			w, err = runWholeCycles(ctx, b, c, o.cycles)
+			r.Cycles = &w
 		case "signoffs":
 			r.SignOffs, err = runSignOffs(ctx, b, o.heads)
 		case "history":
@@ -195,8 +224,12 @@ func run(o options) error {
 			var a auditFigure
 			a, err = runAudit(ctx, st, o.auditWriters, o.auditAppends, o.auditTrail)
 			r.Audit = &a
+		case "scale":
+			var s scaleFigure
+			s, err = runScale(ctx, b, c, o)
+			r.Scale = &s
 		default:
-			return fmt.Errorf("-run: unknown benchmark %q (roundtrip, signoffs, history, audit)", name)
+			return fmt.Errorf("-run: unknown benchmark %q (roundtrip, cycles, signoffs, history, audit, scale)", name)
 		}
 		if err != nil {
 			return fmt.Errorf("benchmark %s: %w", name, err)
@@ -204,15 +237,13 @@ func run(o options) error {
 		done[name] = true
 		slog.Info("benchmark done", "name", name, "took", time.Since(t0).Round(time.Second))
 	}
-	for _, name := range []string{"roundtrip", "signoffs", "history", "audit"} {
+	for _, name := range []string{"roundtrip", "cycles", "signoffs", "history", "audit", "scale"} {
 		if !done[name] {
 			r.Missing = append(r.Missing, all[name]+" (not in -run)")
 		}
 	}
 	r.Missing = append(r.Missing,
-		"2 whole cycles per minute (not built yet)",
-		"3 inbox with 10,000 open tasks (bench/pages measures the inbox with 1,000,000 done tasks and few open)",
-		"5 worker RSS at 1,000 open cycles (not built yet)")
+		"3 inbox with 10,000 open tasks (bench/pages measures the inbox with 1,000,000 done tasks and few open)")
 	if o.pages != "" {
 		if r.Pages, err = readPages(o.pages); err != nil {
 			return err

@@ -64,6 +64,20 @@ func printTable(w io.Writer, r report) {
 		}
 		row(append(append([]string{name, "OHO `service.CompleteTask`"}, lat(t.OHO)...), vs, goal)...)
 	}
+	if c := r.Cycles; c != nil {
+		name := fmt.Sprintf("2 whole cycles, %d × %d units", c.Cycles, c.Units)
+		cyc := func(x cyclesRun) []string {
+			return []string{ms(x.Cycle.P50), ms(x.Cycle.P99), ms(x.Cycle.Max), fmt.Sprintf("%.1f/min, all in %.1f s", x.PerMinute, x.Seconds)}
+		}
+		n := c.Cycles * c.UpdatesPerCycle
+		row(append(append([]string{name, fmt.Sprintf("(a) bare, %d Updates, no activity", n)}, cyc(c.BareA)...), fmt.Sprintf("Update p50 %s", ms(c.BareA.Update.P50)), "")...)
+		row(append(append([]string{name, fmt.Sprintf("(b) bare, %d Updates, one activity", n)}, cyc(c.BareB)...), fmt.Sprintf("Update p50 %s", ms(c.BareB.Update.P50)), "")...)
+		vs := fmt.Sprintf("time %.2f×(a) %.2f×(b); completion p50 %s", c.TimeOverA, c.TimeOverB, ms(c.OHO.Update.P50))
+		if w := c.OHO.OpenWait; w != nil {
+			vs += fmt.Sprintf("; a cycle waited %s (p50) for its tasks to open", ms(w.P50))
+		}
+		row(append(append([]string{name, fmt.Sprintf("OHO, %d completions through `service`", n)}, cyc(c.OHO)...), vs, "none set")...)
+	}
 	for _, s := range r.SignOffs {
 		goal := ""
 		if s.GoalMet != nil {
@@ -91,6 +105,23 @@ func printTable(w io.Writer, r report) {
 		}
 		row("4 audit verify", fmt.Sprintf("%d events (%s)", a.Verified, fill), "", "", fmt.Sprintf("%.1f s", a.VerifySeconds),
 			fmt.Sprintf("%.0f/s", a.VerifyPerSec), okBroken(a.VerifyOK), "≥ 100,000/s "+met(a.GoalVerify))
+	}
+	if s := r.Scale; s != nil {
+		name := fmt.Sprintf("5 one worker, %d cycles × %d units", s.Cycles, s.Units)
+		cache := ""
+		if s.Cache != "" {
+			cache = ", OHO_WORKFLOW_CACHE=" + s.Cache
+		}
+		goal := ""
+		if s.GoalMet != nil {
+			goal = "RSS ≤ 150 MB " + met(*s.GoalMet)
+		}
+		row(name, fmt.Sprintf("hold %d workflows, %d open tasks%s", s.Workflows, s.Tasks, cache), "", "", fmt.Sprintf("%.1f s", s.OpenSecs),
+			fmt.Sprintf("%.1f tasks/s opened", s.TasksPerSec),
+			fmt.Sprintf("RSS %.0f MB (idle %.0f, peak %.0f); %d workflows cached, %.0f kB each", s.OpenRSSMB, s.IdleRSSMB, s.OpenPeakMB, s.Open.Cached, s.KBPerCached), goal)
+		row(name, "restart: every workflow answers a query", "", "", fmt.Sprintf("%.1f s", s.PickupSecs),
+			fmt.Sprintf("%.0f replays/s", s.PickupPerSec),
+			fmt.Sprintf("RSS after %.0f MB (peak %.0f); polling after %.1f s", s.AfterRSSMB, s.AfterPeakMB, s.PollSecs), "")
 	}
 	for _, p := range r.Pages {
 		row("pages (p95 in p99's column)", fmt.Sprintf("`%s` as %s, %s", p.Page, p.As, p.HTML), p.P50, p.P95, "", "", "", "p95 ≤ 50 ms, ≤ 100 KB: "+p.Budget)

@@ -44,7 +44,7 @@ TEST_FUZZTIME ?= 3s
 test: up workflowcheck ## go vet, workflowcheck, every test (unit, end to end, faults), -race, a short fuzz run, then test-cluster
 	$(GO) vet ./...
 	$(GO) test -count=1 -p 1 -timeout 30m ./...
-	$(GO) test -race -count=1 ./review ./render ./check ./authz ./identity ./smtptest ./metrics
+	$(GO) test -race -count=1 ./review ./render ./check ./authz ./identity ./smtptest ./metrics ./payloadcrypt
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 	$(MAKE) --no-print-directory test-cluster
 

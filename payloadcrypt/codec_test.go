@@ -366,3 +366,38 @@ func BenchmarkEncodeDecode(b *testing.B) {
 		}
 	}
 }
+
+// TestConcurrentUse encodes and decodes from many goroutines at once, as a
+// worker's workflow and activity tasks do with one codec (run it with -race).
+func TestConcurrentUse(t *testing.T) {
+	c := New(mustKeys(t, "k1 "+newKey(t)), providerOf)
+	dc := c.DataConverter()
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			bound := converter.WithDataConverterSerializationContext(dc, converter.WorkflowSerializationContext{WorkflowID: fmt.Sprintf("wf/P%d/2027", i)})
+			for range 50 {
+				p, err := bound.ToPayload(secretText)
+				if err != nil {
+					errs <- err
+					return
+				}
+				var got string
+				if err := dc.FromPayload(p, &got); err != nil || got != secretText {
+					errs <- fmt.Errorf("read back %q: %v", got, err)
+					return
+				}
+				if l, _ := LabelOf(p); l.Provider != fmt.Sprintf("P%d", i) {
+					errs <- fmt.Errorf("bound to %q, want P%d", l.Provider, i)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -68,10 +68,11 @@ bench: build ## every benchmark on a Temporal server and databases of its own, s
 	scripts/bench.sh
 
 FUZZTIME ?= 30s
-fuzz: ## fuzz the outcome, config and org checks, flags, --due, --since and plan Markdown for FUZZTIME each (make test runs their seeds)
+fuzz: ## fuzz the outcome, config and org checks, flags, --due, --since, plan Markdown, payload keys and payloads for FUZZTIME each (make test runs their seeds)
 	for f in FuzzOutcome FuzzConfig FuzzOrg; do $(GO) test ./service -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) || exit 1; done
 	for f in FuzzParse FuzzParseDue FuzzParseSince; do $(GO) test ./starter -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) || exit 1; done
 	$(GO) test ./review -run '^$$' -fuzz '^FuzzPlanMarkdown$$' -fuzztime $(FUZZTIME)
+	for f in FuzzParseKeys FuzzDecode; do $(GO) test ./payloadcrypt -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 # The README's pictures of the pages: TestWholeCycleByClicking writes the top of four pages it
 # comes to (the inbox, a refused evaluation, the dashboard, the audit trail) to

@@ -255,6 +255,9 @@ func TestBoundToTheWorkflowsProvider(t *testing.T) {
 func TestKeySettings(t *testing.T) {
 	k1, k2 := newKey(t), newKey(t)
 	short := base64.StdEncoding.EncodeToString([]byte("sixteen byte key"))
+	// A key without padding whose base64 has no '+' or '/' looks like an
+	// ID but for its length.
+	rawKey := base64.RawStdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 	dir := t.TempDir()
 	file := func(name, text string) string {
 		p := filepath.Join(dir, name)
@@ -294,6 +297,7 @@ func TestKeySettings(t *testing.T) {
 		{"a short key", []string{KeysFileVar, file("short", "k1 "+short)}, "", `line 1: the key of "k1" is 16 bytes; AES-256 needs 32 (make one with: head -c 32 /dev/urandom | base64)`},
 		{"not base64", []string{KeysFileVar, file("b64", "\nk1 "+k1[:20]+"!!"+k1[22:])}, "", `line 2: the key of "k1" is not base64`},
 		{"the key first", []string{KeysFileVar, file("swapped", k1+" k1")}, "", "line 1: the first word must be the key's ID"},
+		{"the key first, unpadded", []string{KeysFileVar, file("swapped-raw", rawKey+" k1")}, "", "line 1: the first word must be the key's ID"},
 		{"a key alone", []string{KeysVar, k1}, "", KeysVar + ` entry 1: want "ID BASE64KEY" or "ID BASE64KEY current", got 1 words`},
 		{"a word after the key", []string{KeysFileVar, file("word", "k1 "+k1+" now")}, "", `line 1: only the word current may follow the key of "k1"`},
 		{"an ID twice", []string{KeysFileVar, file("twice", "k1 "+k1+"\nk1 "+k2)}, "", `line 2: key ID "k1" is given twice`},
@@ -310,7 +314,7 @@ func TestKeySettings(t *testing.T) {
 				case strings.Contains(err.Error(), "\n"):
 					t.Errorf("a message of more than one line: %q", err)
 				}
-				for _, k := range []string{k1, k2, short, k1[:20]} {
+				for _, k := range []string{k1, k2, short, k1[:20], rawKey} {
 					if strings.Contains(err.Error(), k) {
 						t.Errorf("the message quotes a key: %q", err)
 					}

@@ -32,7 +32,10 @@ const KeySize = 32
 // makeKey is how the messages tell people to make a key.
 const makeKey = "make one with: head -c 32 /dev/urandom | base64"
 
-var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// keyIDPattern is a key's ID: short enough that a key (43 or 44 characters
+// of base64) written where its ID belongs is never taken for one, and so
+// never quoted in a message.
+var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
 
 // Keyring holds the payload keys: every key decrypts, the current one
 // encrypts. It never shows a key's bytes, in messages or otherwise.
@@ -75,7 +78,7 @@ func parseEntries(entries []string, source, what string) (*Keyring, error) {
 		id := words[0]
 		if !keyIDPattern.MatchString(id) {
 			// The ID is not quoted: a key written first would be.
-			return nil, fmt.Errorf("%s: the first word must be the key's ID (up to 64 letters, digits, '.', '_' or '-'), then the key", at)
+			return nil, fmt.Errorf("%s: the first word must be the key's ID (up to 32 letters, digits, '.', '_' or '-'), then the key", at)
 		}
 		if len(words) == 3 && words[2] != "current" {
 			return nil, fmt.Errorf("%s: only the word current may follow the key of %q", at, id)

@@ -12,6 +12,10 @@
 # a change to the workflows breaks the replay of a recorded history, running
 # cycles would break the same way: version the change (workflow.GetVersion)
 # rather than re-recording, and record new histories for the new behaviour.
+#
+# Record runs made without payload encryption (`DEMO_ENCRYPT=0 make demo`, programs without
+# OHO_PAYLOAD_KEYS_FILE): the histories are committed and must replay without keys. A history
+# holding encrypted payloads is refused.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TEMPORAL=$ROOT/.tools/bin/temporal
@@ -26,6 +30,12 @@ for id in "$@"; do
 		--namespace "${TEMPORAL_NAMESPACE:-default}" --workflow-id "$id" --output json >"$tmp"; then
 		rm -f "$tmp"
 		echo "record-histories: could not fetch the history of $id" >&2
+		exit 1
+	fi
+	# "binary/encrypted", the payloadcrypt marker, as a payload's metadata holds it (base64).
+	if grep -q 'YmluYXJ5L2VuY3J5cHRlZA==' "$tmp"; then
+		rm -f "$tmp"
+		echo "record-histories: the history of $id holds encrypted payloads, which the replay tests cannot read without the key; record a run made without encryption (DEMO_ENCRYPT=0 make demo)" >&2
 		exit 1
 	fi
 	chmod 644 "$tmp"

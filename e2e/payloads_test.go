@@ -242,6 +242,11 @@ func TestEncryptedPayloadsAndCodecServer(t *testing.T) {
 		return c.do("POST", "/codec/decode", body, append([]string{"X-Namespace", "default"}, header...)...)
 	}
 	auditor := w.login("a.auditor")
+	// The auditor's page of the workflows says where to point the Web UI.
+	if p := auditor.get("/cycles/" + e.provider + "/" + year + "/workflows"); p.code != http.StatusOK ||
+		!strings.Contains(p.body, "koodekkipalvelimeksi (Codec Server) "+w.srv.base+"/codec") {
+		t.Errorf("the workflows page does not give the codec server's address: %d\n%s", p.code, p.body)
+	}
 	for _, who := range []string{"a.auditor", "m.manager"} {
 		c := auditor
 		if who != "a.auditor" {

@@ -63,6 +63,11 @@ func (s *Service) DecodePayloads(ctx context.Context, a Actor, namespace string,
 	return out, nil
 }
 
+// PayloadsEncrypted reports whether this program encrypts Temporal's
+// payloads (it has keys): then the Web UI needs the codec server to show
+// them.
+func (s *Service) PayloadsEncrypted() bool { return s.payloads.Encrypting() }
+
 // payloadError is a payload that does not decrypt: altered, or encrypted
 // with a key this program is not given. It names the payload.
 func payloadError(field, what string, err error) error {

@@ -441,6 +441,9 @@ type workflowsPage struct {
 	Year      int
 	Base      string
 	Workflows []workflowRow
+	// Codec is the codec server's address to give the Web UI when the
+	// histories' payloads are encrypted; empty when they are not.
+	Codec string
 }
 
 // pageWorkflows lists the workflows of a cycle as the Temporal server knows
@@ -462,6 +465,9 @@ func (s *Server) pageWorkflows(w http.ResponseWriter, r *http.Request) {
 	v := s.page(r, a, "audit.workflows.title", "audit-cycles")
 	v.Title = v.W.T("audit.workflows.heading", "Provider", provider, "Year", year)
 	p := workflowsPage{Provider: provider, Year: year, Base: cyclePath(provider, year)}
+	if s.svc.PayloadsEncrypted() {
+		p.Codec = s.base.String() + codecPath
+	}
 	for _, wf := range wfs {
 		row := workflowRow{Workflow: wf, StatusKey: "audit.wf." + strings.ToLower(wf.Status)}
 		if v.W.T(row.StatusKey) == row.StatusKey {

@@ -8,16 +8,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	commonpb "go.temporal.io/api/common/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/proxy"
@@ -376,4 +380,120 @@ func containsEncoded(protoJSON, text string) bool {
 	}
 	walk(v)
 	return found
+}
+
+// devServerUI is the Web UI of the Temporal dev server the tests run
+// against, by the name 127.0.0.1 (the site of the web server the tests
+// start, so that the browser sends it its cookie): port TEMPORAL_ADDRESS's
+// plus 1000, as scripts/devenv.sh starts it. A UI that does not answer
+// fails the test.
+func devServerUI(t *testing.T) string {
+	t.Helper()
+	addr := os.Getenv("TEMPORAL_ADDRESS")
+	if addr == "" {
+		addr = "127.0.0.1:7233"
+	}
+	_, port, err := net.SplitHostPort(addr)
+	p, perr := strconv.Atoi(port)
+	if err != nil || perr != nil {
+		t.Fatalf("TEMPORAL_ADDRESS %q is not host:port", addr)
+	}
+	ui := fmt.Sprintf("http://127.0.0.1:%d", p+1000)
+	resp, err := http.Get(ui + "/")
+	if err != nil {
+		t.Fatalf("the Temporal dev server's Web UI does not answer at %s (%v): run the tests against the dev server, which 'make test' starts", ui, err)
+	}
+	resp.Body.Close()
+	return ui
+}
+
+// TestWebUIReadsHistoriesThroughTheCodecServer opens a unit's history in
+// the Temporal dev server's Web UI, in Chromium, with the UI's codec server
+// set to OHO's web server and cross-origin credentials on, as an auditor
+// would: logged in to OHO as the provider's auditor, the UI shows the
+// workflow's input and an evaluation's findings in plain text; logged in as
+// the unit's staff, it shows only the ciphertext.
+func TestWebUIReadsHistoriesThroughTheCodecServer(t *testing.T) {
+	ui := devServerUI(t)
+	keys := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(keys, []byte(newPayloadKey(t, "k1")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := newWebWorld(t, webOptions{vars: []string{"OHO_PAYLOAD_KEYS_FILE=" + keys, "OHO_PAYLOAD_KEYS="},
+		people: []map[string]any{personOf("a.auditor", "Aino Auditor", "auditor", "")}})
+	e := w.env
+	cfg := e.file("config.json", `{"phases": {"evaluate": "2h", "consult": "2h", "update": "1h", "signoff": "1h", "approve": "1h"}}`)
+	cycleID := strings.TrimSpace(e.ok("cycle", "start", "--as", "m.manager", "--provider", e.provider, "--year", year, "--config", cfg))
+	e.complete(e.taskID(review.KindEvaluate, 0, "NORTH"), "north.staff", evaluation("NORTH"))
+	unit := review.UnitReviewID(cycleID, "NORTH")
+	desc, err := dialTemporal(t).DescribeWorkflow(context.Background(), unit, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	namespace := os.Getenv("TEMPORAL_NAMESPACE")
+	if namespace == "" {
+		namespace = "default"
+	}
+	history := ui + "/namespaces/" + namespace + "/workflows/" + url.PathEscape(unit) + "/" + desc.WorkflowExecution.RunID + "/history"
+	// The UI keeps its codec settings in its origin's local storage, as its
+	// Configure Codec Server dialog writes them.
+	settings := `localStorage.setItem("endpoint", JSON.stringify(` + strconv.Quote(w.srv.base+"/codec") + `));
+		localStorage.setItem("includeCredentials", "true"); localStorage.setItem("passAccessToken", "false");
+		localStorage.setItem("overrideRemoteCodecConfiguration", "true")`
+	// Expands the first event of the Update accepted, whose input is the
+	// completion's outcome.
+	expand := `(() => {
+		const label = [...document.querySelectorAll("*")].find(e => e.children.length === 0 && e.textContent.trim() === "Workflow Execution Update Accepted");
+		let row = label;
+		while (row && row.tagName !== "TR") row = row.parentElement;
+		if (!row) return false;
+		row.click();
+		return true;
+	})()`
+	const encrypted = "YmluYXJ5L2VuY3J5cHRlZA==" // binary/encrypted, as the UI shows metadata
+	textUntil := func(ctx context.Context, what string, done func(string) bool) string {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			text := run(t, ctx, what, chromedp.Evaluate[string](`document.body.innerText`))
+			if done(text) {
+				return text
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 30 s; the page says:\n%.3000s", what, text)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	for _, tc := range []struct {
+		who   string
+		reads bool
+	}{{"a.auditor", true}, {"north.staff", false}} {
+		ctx := newBrowser(t)
+		w.loginIn(ctx, tc.who)
+		openPage(t, ctx, ui+"/namespaces/"+namespace+"/workflows")
+		do(t, ctx, "setting the UI's codec server", chromedp.Evaluate[chromedp.Void](settings))
+		openPage(t, ctx, history)
+		// The UI shows the payload as Temporal holds it until the codec
+		// server answers.
+		if tc.reads {
+			textUntil(ctx, tc.who+": the workflow's input decoded", func(s string) bool { return strings.Contains(s, `"previous_changes"`) })
+		} else {
+			textUntil(ctx, tc.who+": the workflow's input encrypted", func(s string) bool { return strings.Contains(s, encrypted) })
+		}
+		textUntil(ctx, tc.who+": the Update in the history", func(s string) bool { return strings.Contains(s, "Workflow Execution Update Accepted") })
+		if !run(t, ctx, tc.who+": expanding the Update", chromedp.Evaluate[bool](expand)) {
+			t.Fatalf("%s: no Update accepted to expand", tc.who)
+		}
+		if tc.reads {
+			textUntil(ctx, tc.who+": the finding's text", func(s string) bool { return strings.Contains(s, "Supervision gaps in NORTH") })
+			continue
+		}
+		// Long enough for the codec server to have answered the auditor.
+		time.Sleep(3 * time.Second)
+		if text := run(t, ctx, "the page", chromedp.Evaluate[string](`document.body.innerText`)); strings.Contains(text, "Supervision gaps") ||
+			strings.Contains(text, `"previous_changes"`) || !strings.Contains(text, encrypted) {
+			t.Errorf("%s: the UI shows the input or the finding in plain text, or not the ciphertext:\n%.3000s", tc.who, text)
+		}
+	}
 }

@@ -141,16 +141,17 @@ func TestAuditorPagesOfFinishedCycle(t *testing.T) {
 	}
 	lines := parseExport(t, exported)
 	if len(lines) < 3 || lines[0].Type != "export" || lines[0].Provider != e.provider || lines[len(lines)-1].Type != "end" ||
-		lines[len(lines)-1].AuditEvents == 0 || lines[len(lines)-1].Workflows != 1+len(units) {
+		lines[len(lines)-1].AuditEvents == 0 || lines[len(lines)-1].Workflows != 1+2*len(units) {
 		t.Errorf("the export is not a header, the events and workflows, and an end line: %d lines, first %+v, last %+v", len(lines), lines[0], lines[len(lines)-1])
 	}
 
 	// The workflow histories, each linked to the Temporal Web UI.
 	workflows := auditor.get(cycle + "/workflows")
-	workflows.says(t, "the workflows", "ReviewCycle", "UnitReview", "valmis", "Avaa historia Temporalin käyttöliittymässä")
+	workflows.says(t, "the workflows", "ReviewCycle", "UnitReview", "UnitSignOff", "valmis", "Avaa historia Temporalin käyttöliittymässä")
+	// The cycle's, and each unit's review and round 1 sign-off.
 	if n := len(regexp.MustCompile(`<a href="http://localhost:8233/namespaces/[^"/]+/workflows/review-cycle%2[fF]`+e.provider+`%2[fF]2026[^"]*/history"`).
-		FindAllString(workflows.body, -1)); n != 1+len(units) {
-		t.Errorf("the workflows page links %d histories in the Temporal Web UI, want %d:\n%s", n, 1+len(units), workflows.body)
+		FindAllString(workflows.body, -1)); n != 1+2*len(units) {
+		t.Errorf("the workflows page links %d histories in the Temporal Web UI, want %d:\n%s", n, 1+2*len(units), workflows.body)
 	}
 
 	// Another provider's auditor is refused each address with a page.

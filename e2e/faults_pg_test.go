@@ -37,7 +37,7 @@ func newEnvOnCluster(t *testing.T, c *pgCluster) *env {
 	suffix := strings.ToUpper(randomHex(3))
 	e := &env{
 		t: t, dir: t.TempDir(), db: db, provider: "E2E" + suffix,
-		vars: append(os.Environ(),
+		vars: append(environ(),
 			"DATABASE_URL="+c.urlAs(url, dbtest.AppRole),
 			"MIGRATION_DATABASE_URL="+c.urlAs(url, dbtest.OwnerRole),
 			"OHO_TASK_QUEUE=oho-e2e-"+suffix),

@@ -99,6 +99,17 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// environ is this process's environment for the programs a test runs,
+// without the payload keys a developer may have exported for the demo: a
+// test that encrypts gives its programs keys of its own, and the others
+// read histories without a codec.
+func environ() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return strings.HasPrefix(name, "OHO_PAYLOAD_")
+	})
+}
+
 // newUnmigratedEnv returns a world whose database is as 'make up' leaves a
 // new one: owned by the owner role, and empty.
 func newUnmigratedEnv(t *testing.T) *env {
@@ -107,7 +118,7 @@ func newUnmigratedEnv(t *testing.T) *env {
 	suffix := strings.ToUpper(randomHex(3))
 	e := &env{
 		t: t, dir: t.TempDir(), db: db, provider: "E2E" + suffix,
-		vars: append(os.Environ(),
+		vars: append(environ(),
 			"DATABASE_URL="+dbtest.AppURL(t, url),
 			"MIGRATION_DATABASE_URL="+dbtest.OwnerURL(t, url),
 			"OHO_TASK_QUEUE=oho-e2e-"+suffix),

@@ -444,8 +444,9 @@ func TestNoticeWithoutAddressIsLogged(t *testing.T) {
 		t.Errorf("notice with an address: got %+v, want sent", r)
 	}
 	recs := logs.records(t, "notice (logged")
-	if len(recs) != 1 || recs[0]["notice"] != idRep || recs[0]["why"] != "no e-mail address" || recs[0]["body"] != body {
-		t.Errorf("got notice log records %v, want one for %s saying it has no address", recs, idRep)
+	if len(recs) != 1 || recs[0]["notice"] != idRep || recs[0]["why"] != "no e-mail address" || recs[0]["person"] != rep ||
+		recs[0]["body"] != nil || recs[0]["subject"] != nil {
+		t.Errorf("got notice log records %v, want one for %s saying it has no address, in codes without the text", recs, idRep)
 	}
 }
 

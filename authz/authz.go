@@ -60,11 +60,17 @@ const (
 	OpAudit Op = "audit"
 	// OpAdminister imports the organisation and invites or disables people.
 	OpAdminister Op = "administer"
+	// OpExportPerson reads everything OHO holds about a person (their
+	// right of access, GDPR article 15): the person themselves (Subject's
+	// Person), and the auditors and managers of their provider. With no
+	// Person in the subject (a list of the provider's people to choose
+	// from) only the auditors and managers may.
+	OpExportPerson Op = "export"
 )
 
 // Ops lists every operation, in the order of the README's table.
 var Ops = []Op{OpStart, OpCancel, OpReassign, OpExtend, OpClaim, OpUnclaim, OpDelegate, OpComplete,
-	OpRead, OpReadPlan, OpReport, OpAudit, OpAdminister}
+	OpRead, OpReadPlan, OpReport, OpAudit, OpAdminister, OpExportPerson}
 
 // Grant is a role a person holds, in a unit or provider-wide (Unit "").
 type Grant struct {
@@ -83,6 +89,8 @@ type Subject struct {
 	// On names what a subject other than a task is, for refusals ("the plan
 	// of DEMO"); empty means the cycle.
 	On string
+	// Person is the person whose data the subject is, for OpExportPerson.
+	Person string
 }
 
 func (s Subject) task() bool { return s.TaskID != "" }
@@ -198,6 +206,14 @@ func Check(actor string, grants []Grant, op Op, subject Subject) error {
 			return nil
 		}
 		return refuse("only the provider's managers may")
+	case OpExportPerson:
+		if operator || manager || holds(RoleAuditor, "") || (subject.Person != "" && subject.Person == actor) {
+			return nil
+		}
+		if subject.Person == "" {
+			return refuse("only the provider's auditors and managers may")
+		}
+		return refuse("only the person themselves and the auditors and managers of their provider may")
 	}
 	return refuse("there is no such operation")
 }

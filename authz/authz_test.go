@@ -15,21 +15,23 @@ import (
 // row's own role, unclaim on a task the row's person claimed (for managers,
 // auditors and the operator: that someone else claimed). "read cycle" reads
 // the provider's cycles; "read task" a task of unit A (the row's own unit),
-// "read other" a task of unit B offered to the row's role.
+// "read other" a task of unit B offered to the row's role. "export self"
+// exports the data of the row's own person, "export other" another
+// person's of the provider.
 var columns = []string{"start", "cancel", "reassign", "extend", "claim", "unclaim", "delegate",
 	"complete evaluate", "complete consult", "complete draft", "complete signoff", "complete approve",
-	"read_cycle", "read_task", "read_other", "read_plan", "report", "audit", "administer"}
+	"read_cycle", "read_task", "read_other", "read_plan", "report", "audit", "administer", "export self", "export other"}
 
 var matrix = map[string]string{
-	//              start cancel reass extend claim unclm deleg  eval cons draft sign appr  cycle task other plan report audit admin
-	"manager":       "yes  yes    yes   yes    -     yes   -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   yes",
-	"unit_head":     "-    -      -     -      yes   yes   yes    -    -    -     yes  -     yes   yes  yes   yes  yes    -     -",
-	"welfare_staff": "-    -      -     -      yes   yes   yes    yes  -    -     -    -     yes   yes  yes   yes  yes    -     -",
-	"student_rep":   "-    -      -     -      yes   yes   yes    -    yes  -     -    -     -     yes  -     yes  -      -     -",
-	"plan_editor":   "-    -      -     -      yes   yes   yes    -    -    yes   -    -     yes   yes  yes   yes  yes    -     -",
-	"approver":      "-    -      -     -      yes   yes   yes    -    -    -     -    yes   yes   yes  yes   yes  yes    -     -",
-	"auditor":       "-    -      -     -      -     -     -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   -",
-	"operator":      "-    -      -     -      -     -     -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   yes",
+	//              start cancel reass extend claim unclm deleg  eval cons draft sign appr  cycle task other plan report audit admin self other
+	"manager":       "yes  yes    yes   yes    -     yes   -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   yes   yes  yes",
+	"unit_head":     "-    -      -     -      yes   yes   yes    -    -    -     yes  -     yes   yes  yes   yes  yes    -     -     yes  -",
+	"welfare_staff": "-    -      -     -      yes   yes   yes    yes  -    -     -    -     yes   yes  yes   yes  yes    -     -     yes  -",
+	"student_rep":   "-    -      -     -      yes   yes   yes    -    yes  -     -    -     -     yes  -     yes  -      -     -     yes  -",
+	"plan_editor":   "-    -      -     -      yes   yes   yes    -    -    yes   -    -     yes   yes  yes   yes  yes    -     -     yes  -",
+	"approver":      "-    -      -     -      yes   yes   yes    -    -    -     -    yes   yes   yes  yes   yes  yes    -     -     yes  -",
+	"auditor":       "-    -      -     -      -     -     -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   -     yes  yes",
+	"operator":      "-    -      -     -      -     -     -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   yes   yes  yes",
 }
 
 // taskRole is the role each kind of task is offered to, and providerWide
@@ -64,6 +66,10 @@ func TestMatrix(t *testing.T) {
 			op, kind, _ := strings.Cut(col, " ")
 			var subject authz.Subject
 			switch {
+			case col == "export self":
+				op, subject = "export", authz.Subject{On: "the personal data of p", Person: "p"}
+			case col == "export other":
+				op, subject = "export", authz.Subject{On: "the personal data of q", Person: "q"}
 			case col == "read_cycle":
 				op = "read"
 			case col == "read_task":
@@ -141,5 +147,46 @@ func TestAssignmentInForce(t *testing.T) {
 				t.Errorf("got %q, want it to contain %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestExportPerson: a person's data goes to them and to their provider's
+// auditors and managers; no one else, not a colleague, not an auditor of one
+// unit only, not anyone of another provider (who holds no grants here).
+func TestExportPerson(t *testing.T) {
+	of := func(person string) authz.Subject {
+		return authz.Subject{On: "the personal data of " + person, Person: person}
+	}
+	list := authz.Subject{On: "the people of P"}
+	for _, c := range []struct {
+		name    string
+		actor   string
+		grants  []authz.Grant
+		subject authz.Subject
+		want    string // "" allowed, else the whole refusal
+	}{
+		{"the person themselves", "anna", []authz.Grant{{Role: "welfare_staff", Unit: "A"}}, of("anna"), ""},
+		{"a person with no roles left, themselves", "anna", nil, of("anna"), ""},
+		{"a colleague", "bert", []authz.Grant{{Role: "welfare_staff", Unit: "A"}}, of("anna"),
+			`"bert" may not export the personal data of anna: only the person themselves and the auditors and managers of their provider may`},
+		{"an auditor of one unit", "aud", []authz.Grant{{Role: "auditor", Unit: "A"}}, of("anna"),
+			`"aud" may not export the personal data of anna: only the person themselves and the auditors and managers of their provider may`},
+		{"another provider's manager", "mia", nil, of("anna"),
+			`"mia" may not export the personal data of anna: only the person themselves and the auditors and managers of their provider may`},
+		{"the provider's auditor", "aud", []authz.Grant{{Role: "auditor"}}, of("anna"), ""},
+		{"the provider's manager", "mia", []authz.Grant{{Role: "manager"}}, of("anna"), ""},
+		{"the operator", "operator", []authz.Grant{authz.Operator}, of("anna"), ""},
+		{"staff listing the people", "anna", []authz.Grant{{Role: "welfare_staff", Unit: "A"}}, list,
+			`"anna" may not export the people of P: only the provider's auditors and managers may`},
+		{"the auditor listing the people", "aud", []authz.Grant{{Role: "auditor"}}, list, ""},
+	} {
+		err := authz.Check(c.actor, c.grants, authz.OpExportPerson, c.subject)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != c.want {
+			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
+		}
 	}
 }

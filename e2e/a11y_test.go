@@ -156,6 +156,8 @@ func TestEveryPageAccessible(t *testing.T) {
 	visit("a.auditor", fmt.Sprintf("/cycles/%s/2026/workflows", e.provider), "workflows", 200)
 	visit("a.auditor", "/plans/"+e.provider, "plans", 200)
 	visit("a.auditor", "/plans/"+e.provider+"/diff?from=1&to=2", "plan-diff", 200)
+	visit("a.auditor", "/people", "people", 200)
+	visit("north.staff", "/people", "people-own", 200)
 	visit("north.rep", "/audit", "forbidden", http.StatusForbidden)
 	visit("north.staff", "/tasks/"+url.PathEscape(e.provider+"/2026/evaluate/WEST"), "not-found", http.StatusNotFound)
 	if checked < 58 {

@@ -1,7 +1,7 @@
 // Package render writes OHO's documents: the traceability report of a
 // cycle, the plan handbook, the diff between two plan versions, the audit
-// export of a cycle, and the audit log and a provider's indicator trends as
-// CSV.
+// export of a cycle, everything held about one person (PersonExportJSON),
+// and the audit log and a provider's indicator trends as CSV.
 //
 // Every front end (the command line today, the web pages and the API next)
 // shows the same document the same way because it renders it here, from

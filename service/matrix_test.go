@@ -139,18 +139,18 @@ var (
 // nothing to show); "-" that it was refused as forbidden.
 var columns = []string{"start", "cancel", "reassign", "extend", "claim", "unclaim", "delegate",
 	"complete evaluate", "complete consult", "complete draft", "complete signoff", "complete approve",
-	"read_cycle", "read_task", "read_other", "read_plan", "report", "audit", "administer"}
+	"read_cycle", "read_task", "read_other", "read_plan", "report", "audit", "administer", "export self", "export other"}
 
 var matrix = map[string]string{
-	//              start cancel reass extend claim unclm deleg  eval cons draft sign appr  cycle task other plan report audit admin
-	"manager":       "yes  yes    yes   yes    -     yes   -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   yes",
-	"unit_head":     "-    -      -     -      yes   yes   yes    -    -    -     yes  -     yes   yes  yes   yes  yes    -     -",
-	"welfare_staff": "-    -      -     -      yes   yes   yes    yes  -    -     -    -     yes   yes  yes   yes  yes    -     -",
-	"student_rep":   "-    -      -     -      yes   yes   yes    -    yes  -     -    -     -     yes  -     yes  -      -     -",
-	"plan_editor":   "-    -      -     -      yes   yes   yes    -    -    yes   -    -     yes   yes  yes   yes  yes    -     -",
-	"approver":      "-    -      -     -      yes   yes   yes    -    -    -     -    yes   yes   yes  yes   yes  yes    -     -",
-	"auditor":       "-    -      -     -      -     -     -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   -",
-	"operator":      "-    -      -     -      -     -     -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   yes",
+	//              start cancel reass extend claim unclm deleg  eval cons draft sign appr  cycle task other plan report audit admin self other
+	"manager":       "yes  yes    yes   yes    -     yes   -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   yes   yes  yes",
+	"unit_head":     "-    -      -     -      yes   yes   yes    -    -    -     yes  -     yes   yes  yes   yes  yes    -     -     yes  -",
+	"welfare_staff": "-    -      -     -      yes   yes   yes    yes  -    -     -    -     yes   yes  yes   yes  yes    -     -     yes  -",
+	"student_rep":   "-    -      -     -      yes   yes   yes    -    yes  -     -    -     -     yes  -     yes  -      -     -     yes  -",
+	"plan_editor":   "-    -      -     -      yes   yes   yes    -    -    yes   -    -     yes   yes  yes   yes  yes    -     -     yes  -",
+	"approver":      "-    -      -     -      yes   yes   yes    -    -    -     -    yes   yes   yes  yes   yes  yes    -     -     yes  -",
+	"auditor":       "-    -      -     -      -     -     -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   -     yes  yes",
+	"operator":      "-    -      -     -      -     -     -      -    -    -     -    -     yes   yes  yes   yes  yes    yes   yes   yes  yes",
 }
 
 // outcomes are valid outcomes of each kind, as far as the service checks
@@ -222,6 +222,15 @@ func (f *fixture) do(a service.Actor, role, col string) error {
 		_, err = f.svc.AuditLog(ctx, a, service.AuditFilter{Provider: "ACME"})
 	case col == "administer":
 		_, err = f.svc.ImportOrg(ctx, a, dbtest.Org("ACME"))
+	case col == "export self":
+		// The operator has no data of their own: they export a person's.
+		me := personOf[role]
+		if role == "operator" {
+			me = "acme.nurse.south"
+		}
+		_, err = f.svc.ExportPerson(ctx, a, me)
+	case col == "export other":
+		_, err = f.svc.ExportPerson(ctx, a, "acme.nurse.south")
 	default:
 		f.t.Fatalf("no use case for column %q", col)
 	}

@@ -46,6 +46,10 @@ func TestFlagsRefusedInOnePlace(t *testing.T) {
 		{[]string{"report", "--provider", "DEMO", "--year", "2026", "--out", ""}, `report: --out is empty`},
 		{[]string{"person", "disable", "p", "--reason", "   "}, `person disable: --reason is only white space`},
 		{[]string{"token", "revoke", ""}, `token revoke: TOKEN_ID is empty`},
+		{[]string{"person", "export"}, `person export needs PERSON`},
+		{[]string{"person", "export", " "}, `person export: PERSON is empty`},
+		{[]string{"person", "export", "p", "--out", ""}, `person export: --out is empty`},
+		{[]string{"person", "export", "p", "--as", "a", "--as", "b"}, `person export: --as is given twice`},
 		{[]string{"serve", "--addr", ""}, `serve: --addr is empty`},
 		{[]string{"org", "import", ""}, `org import: FILE.json is empty`},
 	} {

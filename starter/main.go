@@ -74,6 +74,9 @@ const usage = `usage: starter COMMAND [ARGS]
   person invite PERSON [--as MANAGER]      mail a one-time link to set a password
   person disable PERSON --reason TEXT [--as MANAGER]
                                            no login; the person's sessions and tokens stop working
+  person export PERSON [--as PERSON] [--out FILE]
+                                           everything OHO holds about the person, as JSON (their
+                                           right of access, GDPR article 15); --out is readable by you alone
   token revoke TOKEN_ID                    revoke anyone's API token (the operator)
 
 Environment: DATABASE_URL (PostgreSQL, as a member of the application role
@@ -276,6 +279,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.personInvite(ctx, r)
 		case "disable":
 			return a.personDisable(ctx, r)
+		case "export":
+			return a.personExport(ctx, r)
 		}
 	case "token":
 		s, r, err := sub()

@@ -103,15 +103,36 @@ func (d *demoRun) writeDemoReports(ctx context.Context, year int) error {
 
 // writeFileAtomic writes the file through a temporary file in the same
 // folder, renamed into place, so that a reader never sees half a report and
-// a failed write leaves any earlier report as it was.
+// a failed write leaves any earlier report as it was. Everyone may read it.
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
+	return writeFileMode(path, data, 0o644)
+}
+
+// checkOutPath refuses a path to write that names a folder, or a file in a
+// folder that does not exist: what a command can say before it does the
+// work whose result it writes.
+func checkOutPath(path string) error {
 	if info, err := os.Stat(path); err == nil && info.IsDir() {
 		return fmt.Errorf("cannot write %s: it is a folder; name a file", path)
 	}
-	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+	if dir := filepath.Dir(path); !isDir(dir) {
 		return fmt.Errorf("cannot write %s: there is no folder %s", path, dir)
 	}
+	return nil
+}
+
+func isDir(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir()
+}
+
+// writeFileMode is writeFileAtomic with the file's permissions: 0o600 for
+// a file of personal data, which only its writer should read.
+func writeFileMode(path string, data []byte, mode os.FileMode) error {
+	if err := checkOutPath(path); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		var pe *os.PathError
@@ -126,7 +147,7 @@ func writeFileAtomic(path string, data []byte) error {
 		f.Close()
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := f.Chmod(0o644); err != nil {
+	if err := f.Chmod(mode); err != nil {
 		f.Close()
 		return fmt.Errorf("writing %s: %w", path, err)
 	}

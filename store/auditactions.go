@@ -12,5 +12,5 @@ var AuditActions = []string{
 	ActionChangeRecorded, ActionDispositionRecorded, ActionDraftRecorded, ActionSignOffRecorded,
 	ActionApprovalRecorded, ActionPlanPublished, ActionCycleFailed, ActionCycleCancelled, ActionCycleRestarted,
 	ActionLoginSucceeded, ActionLoginFailed, ActionLoginLocked, ActionLogout, ActionInvitationSent,
-	ActionPasswordSet, ActionPersonDisabled, ActionTokenCreated, ActionTokenRevoked,
+	ActionPasswordSet, ActionPersonDisabled, ActionTokenCreated, ActionTokenRevoked, ActionPersonExported,
 }

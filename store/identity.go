@@ -24,6 +24,10 @@ const (
 	ActionPersonDisabled = "person.disabled"
 	ActionTokenCreated   = "token.created"
 	ActionTokenRevoked   = "token.revoked"
+	// ActionPersonExported records that someone read everything OHO holds
+	// about a person (their right of access): a read, but one of all of a
+	// person's data at once, which the person may ask about.
+	ActionPersonExported = "person.exported"
 )
 
 // PersonSubject is the audit subject of events about a person's identity.

@@ -122,6 +122,7 @@ func (s *Server) routeTable() []route {
 		api("POST", "/api/v1/org", s.apiImportOrg),
 		api("POST", "/api/v1/people/{id}/invite", s.apiInvite),
 		api("POST", "/api/v1/people/{id}/disable", s.apiDisable),
+		api("GET", "/api/v1/people/{id}/export", s.apiPersonExport),
 
 		// The codec server of the Temporal Web UI and CLI (codec.go).
 		page("POST", codecPath+"/decode", s.codecDecode),
@@ -134,6 +135,8 @@ func (s *Server) routeTable() []route {
 		page("POST", "/language", s.pageLanguage),
 		page("GET", "/accessibility", s.pageAccessibility),
 		page("GET", "/students", s.pageStudents),
+		page("GET", "/people", s.pagePeople),
+		page("GET", "/people/{id}/export", s.pagePersonExport),
 		page("GET", "/tasks/{id}", s.pageTask),
 		page("POST", "/tasks/{id}", s.pageTaskPost),
 		page("POST", "/tasks/{id}/claim", s.pageTaskChange(review.OpClaim)),

@@ -9,14 +9,16 @@ import (
 
 	"github.com/oho-dev/oho/review"
 	"github.com/oho-dev/oho/service"
+	"github.com/oho-dev/oho/store"
 )
 
 // Keys of what a session holds: who logged in, and the session's reference
-// in the audit trail (never its token). A login through an identity
+// in the audit trail (never its token), which the store also reads to list
+// a person's live sessions (store.PersonData). A login through an identity
 // provider in progress holds its state under sessionOIDC.
 const (
-	sessionPerson = "person"
-	sessionRef    = "ref"
+	sessionPerson = store.SessionPersonKey
+	sessionRef    = store.SessionRefKey
 	sessionOIDC   = "oidc"
 )
 

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -198,9 +199,16 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 // code (with the PKCE verifier), verifies the ID token and its nonce, and
 // logs in the person the configured claim finds.
 func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
-	l, err := s.finishOIDC(r)
+	var claimed string
+	l, err := s.finishOIDC(r, &claimed)
 	if err != nil {
-		s.logger.Info("login through an identity provider failed", "error", err)
+		// The person is told which address or subject found nobody; the
+		// log, which holds codes only, is not.
+		msg := err.Error()
+		if claimed != "" {
+			msg = strings.ReplaceAll(msg, claimed, "(withheld)")
+		}
+		s.logger.Info("login through an identity provider failed", "error", msg)
 		s.loginPage(w, r, statusOf(err), err.Error(), "")
 		return
 	}
@@ -211,7 +219,9 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-func (s *Server) finishOIDC(r *http.Request) (service.Login, error) {
+// finishOIDC sets claimed to the value of the claim that finds the person,
+// once it has one.
+func (s *Server) finishOIDC(r *http.Request, claimed *string) (service.Login, error) {
 	ctx := r.Context()
 	raw := s.sessions.PopString(ctx, sessionOIDC)
 	var p pendingLogin
@@ -261,6 +271,7 @@ func (s *Server) finishOIDC(r *http.Request) (service.Login, error) {
 	if value == "" {
 		return service.Login{}, errorOf(service.ErrUnauthenticated, "the identity provider sent no %s claim, which finds the person", claim)
 	}
+	*claimed = value
 	if verified, ok := claims["email_verified"].(bool); ok && !verified && claim == "email" {
 		return service.Login{}, errorOf(service.ErrUnauthenticated, "the identity provider has not verified this e-mail address")
 	}

@@ -11,16 +11,18 @@ import (
 // between their tasks when OHO_WORKFLOW_CACHE is not set.
 //
 // Temporal's Go SDK keeps up to 10,000 by default (its sticky cache), and
-// each of OHO's waiting workflows held there costs the worker about 90 kB
-// of resident memory: its state, and the goroutines of its coroutines (a
-// unit's own, and one for each open task's deadline timers, about 11 kB of
-// stack each). So the worker grew with every open workflow: 131 MB with
-// 100 open cycles of 10 units (1,100 workflows), 328 MB with 300, against
-// the goal of 150 MB with 1,000 (make bench, "5 one worker"). A workflow
-// left out of the cache loses nothing: its next task (a completion, a
-// timer) replays its history first, a few milliseconds for a unit or a
-// small cycle. OHO's workflows wait days or weeks between tasks, so holding
-// fewer of them costs little (README, "Configuration").
+// each of OHO's waiting workflows held there costs the worker about 90 to
+// 100 kB of resident memory: its state, and the goroutines of its
+// coroutines (a unit's own, and one for each open task's deadline timers,
+// about 11 kB of stack each). So the worker grew with every open workflow:
+// 131 MB with 100 open cycles of 10 units (1,100 workflows), 328 MB with
+// 300 and 941 MB with 1,000, against the goal of 150 MB with 1,000 (make
+// bench, "5 one worker"); with 1,000 cached it held the 1,000 cycles in
+// 136 MB. A workflow left out of the cache loses nothing: its next task (a
+// completion, a timer) replays its history first, a few milliseconds for a
+// unit or a small cycle. OHO's workflows wait days or weeks between tasks,
+// so holding fewer of them costs little (README, "Configuration" and
+// "Performance").
 const defaultWorkflowCache = 1000
 
 // maxWorkflowCache bounds OHO_WORKFLOW_CACHE at ten times the SDK's default,

@@ -49,15 +49,24 @@ type wholeCycles struct {
 
 // cyclesRun is one side's figures: Cycle is the time of each cycle from its
 // start to its workflow's end, Update each Update's (for OHO each
-// service.CompleteTask's) wait, and OpenWait (OHO's only) the time each
-// cycle's people waited for their next tasks to open, in all.
+// service.CompleteTask's) wait; OpenWait (OHO's only) the time each cycle's
+// people waited for their next tasks to open, in all, and StepWaits the
+// same wait before each step.
 type cyclesRun struct {
-	Seconds   float64 `json:"seconds"`
-	PerMinute float64 `json:"cycles_per_minute"`
-	Updates   int     `json:"updates"`
-	Cycle     stats   `json:"cycle"`
-	Update    stats   `json:"update"`
-	OpenWait  *stats  `json:"waiting_for_tasks_to_open,omitempty"`
+	Seconds   float64    `json:"seconds"`
+	PerMinute float64    `json:"cycles_per_minute"`
+	Updates   int        `json:"updates"`
+	Cycle     stats      `json:"cycle"`
+	Update    stats      `json:"update"`
+	OpenWait  *stats     `json:"waiting_for_tasks_to_open,omitempty"`
+	StepWaits []stepWait `json:"waiting_before_each_step,omitempty"`
+}
+
+// stepWait is how long the cycles waited for the tasks of one step to open.
+type stepWait struct {
+	Step string  `json:"step"`
+	P50  float64 `json:"p50_ms"`
+	Max  float64 `json:"max_ms"`
 }
 
 // runWholeCycles measures benchmark 2: baseline (a), baseline (b), then
@@ -94,15 +103,21 @@ func runWholeCycles(ctx context.Context, b *bench, c client.Client, n int) (whol
 	w.TimeOverB = ratio(w.OHO.Seconds, w.BareB.Seconds)
 	slog.Info("whole cycles", "cycles", n, "oho_s", fmt.Sprintf("%.1f", w.OHO.Seconds), "a_s", fmt.Sprintf("%.1f", w.BareA.Seconds),
 		"b_s", fmt.Sprintf("%.1f", w.BareB.Seconds), "oho_per_min", fmt.Sprintf("%.1f", w.OHO.PerMinute))
+	for _, sw := range w.OHO.StepWaits {
+		slog.Info("whole cycles: OHO's cycles waited for tasks to open", "before", sw.Step, "p50_ms", sw.P50, "max_ms", sw.Max)
+	}
 	return w, nil
 }
 
 // recorder collects the waits of the Updates of every cycle of a run, and
-// of OHO's cycles the time each waited for tasks to open.
+// of OHO's cycles the time each waited for tasks to open, in all and
+// before each step.
 type recorder struct {
 	mu    sync.Mutex
 	lat   []time.Duration
 	waits []time.Duration
+	steps []string
+	step  map[string][]time.Duration
 }
 
 func (r *recorder) add(d time.Duration) {
@@ -115,6 +130,18 @@ func (r *recorder) addWait(d time.Duration) {
 	r.mu.Lock()
 	r.waits = append(r.waits, d)
 	r.mu.Unlock()
+}
+
+func (r *recorder) addStepWait(step string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.step == nil {
+		r.step = map[string][]time.Duration{}
+	}
+	if _, ok := r.step[step]; !ok {
+		r.steps = append(r.steps, step)
+	}
+	r.step[step] = append(r.step[step], d)
 }
 
 // runCycles runs n cycles at once, each by one in a goroutine of its own,
@@ -166,6 +193,10 @@ func runCycles(ctx context.Context, n int, one func(ctx context.Context, i int, 
 	if len(rec.waits) > 0 {
 		w := summarize(slices.Clone(rec.waits), 0, elapsed)
 		r.OpenWait = &w
+	}
+	for _, name := range rec.steps {
+		w := summarize(slices.Clone(rec.step[name]), 0, elapsed)
+		r.StepWaits = append(r.StepWaits, stepWait{Step: name, P50: w.P50, Max: w.Max})
 	}
 	return r, nil
 }
@@ -224,7 +255,7 @@ func ohoCycle(ctx context.Context, b *bench, c client.Client, provider string, r
 		return err
 	}
 	var waited time.Duration
-	step := func(cs []completion) error {
+	step := func(name string, cs []completion) error {
 		var ids []string
 		for _, c := range cs {
 			ids = append(ids, c.TaskID)
@@ -234,17 +265,18 @@ func ohoCycle(ctx context.Context, b *bench, c client.Client, provider string, r
 			return err
 		}
 		waited += time.Since(t)
+		rec.addStepWait(name, time.Since(t))
 		var ops []func(context.Context) error
 		for _, c := range cs {
 			ops = append(ops, func(ctx context.Context) error { return b.complete(ctx, c) })
 		}
 		return inParallel(ctx, rec, ops)
 	}
-	if err := step(unitWork(provider, year, codes)); err != nil {
+	if err := step("evaluations and consultations (from the start)", unitWork(provider, year, codes)); err != nil {
 		return err
 	}
 	for round := 1; round <= 2; round++ {
-		if err := step([]completion{{TaskID: review.TaskID(provider, year, review.KindDraft, round, ""),
+		if err := step(fmt.Sprintf("draft %d", round), []completion{{TaskID: review.TaskID(provider, year, review.KindDraft, round, ""),
 			Actor: person(provider, "", "plan_editor"), Outcome: draft(codes, round)}}); err != nil {
 			return err
 		}
@@ -253,19 +285,20 @@ func ohoCycle(ctx context.Context, b *bench, c client.Client, provider string, r
 			return err
 		}
 		signs := signoffs(provider, year, round, codes, hash, round == 1)
+		name := fmt.Sprintf("sign-offs %d", round)
 		if round == 1 {
 			// The request for changes goes last, so that no sign-off is
 			// superseded and every cycle makes the same Updates.
-			if err := step(signs[:len(signs)-1]); err != nil {
+			if err := step(name, signs[:len(signs)-1]); err != nil {
 				return err
 			}
-			signs = signs[len(signs)-1:]
+			signs, name = signs[len(signs)-1:], "request for changes 1"
 		}
-		if err := step(signs); err != nil {
+		if err := step(name, signs); err != nil {
 			return err
 		}
 	}
-	if err := step([]completion{{TaskID: review.TaskID(provider, year, review.KindApprove, 2, ""), Actor: person(provider, "", "approver"),
+	if err := step("approval", []completion{{TaskID: review.TaskID(provider, year, review.KindApprove, 2, ""), Actor: person(provider, "", "approver"),
 		Outcome: raw(map[string]any{"decision": "approve", "effective_from": "2030-08-01"})}}); err != nil {
 		return err
 	}

@@ -240,16 +240,19 @@ FROM notifications`); err != nil {
 	if got := family(w, "oho_refusals_total"); len(got) != 0 {
 		t.Errorf("worker: refusals %v: the worker refuses no requests", got)
 	}
-	var workerEvents int
 	// Every event but those the command line (the organisation, the
-	// cycle's start) and the server (the logins) recorded.
-	if err := e.db.Get(&workerEvents, `SELECT count(*) FROM audit_events WHERE action NOT IN ('org.imported', 'cycle.started', 'login.succeeded')`); err != nil {
+	// cycle's start) and the server (the logins) recorded. A transaction
+	// appends its events in one INSERT, so there is an append for each
+	// transaction that recorded any (the events' xmin), more if one was run
+	// again.
+	var workerEvents, workerTxs int
+	if err := e.db.QueryRow(`SELECT count(*), count(DISTINCT xmin::text) FROM audit_events WHERE action NOT IN ('org.imported', 'cycle.started', 'login.succeeded')`).Scan(&workerEvents, &workerTxs); err != nil {
 		t.Fatal(err)
 	}
-	if got := w[`oho_audit_append_seconds_count`]; got < float64(workerEvents) || workerEvents == 0 || w[`oho_audit_append_seconds_sum`] <= 0 {
-		t.Errorf("worker: %v audit appends observed (sum %v s), want at least the %d events its activities recorded", got, w[`oho_audit_append_seconds_sum`], workerEvents)
+	if got := w[`oho_audit_append_seconds_count`]; got < float64(workerTxs) || workerTxs == 0 || w[`oho_audit_append_seconds_sum`] <= 0 {
+		t.Errorf("worker: %v audit appends observed (sum %v s), want at least one for each of the %d transactions whose events its activities recorded", got, w[`oho_audit_append_seconds_sum`], workerTxs)
 	}
-	t.Logf("worker: %v audit appends in %.4f s; %d events recorded by activities", w[`oho_audit_append_seconds_count`], w[`oho_audit_append_seconds_sum`], workerEvents)
+	t.Logf("worker: %v audit appends in %.4f s; %d events recorded by activities in %d transactions", w[`oho_audit_append_seconds_count`], w[`oho_audit_append_seconds_sum`], workerEvents, workerTxs)
 	t.Logf("worker: the Temporal SDK's metrics: %s", strings.Join(names(w, "temporal_"), " "))
 	for _, name := range []string{
 		"temporal_request_total", "temporal_workflow_task_execution_latency_seconds_bucket",

@@ -33,10 +33,10 @@
 //	oho_notices_uncertain_total              counter: notices whose mail may or may not have gone, which are
 //	                                         never resent automatically (package notify): each one needs an
 //	                                         operator, so alert on any increase.
-//	oho_audit_append_seconds                 histogram: how long appending one event to the audit trail took
-//	                                         (the INSERT, which waits for the chain's head row that
-//	                                         concurrent writers hold until they commit, so contention on the
-//	                                         chain shows here).
+//	oho_audit_append_seconds                 histogram: how long appending to the audit trail took: the
+//	                                         one INSERT of the events a transaction recorded, which waits for
+//	                                         the chain's head row that concurrent writers hold until they
+//	                                         commit, so contention on the chain shows here.
 //	oho_metrics_database_up                  gauge: 1 when the gauges above could be read at this scrape, 0
 //	                                         when the database did not answer (the gauges are then left out).
 //
@@ -92,7 +92,7 @@ var (
 	})
 	auditAppend = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "oho_audit_append_seconds",
-		Help: "Time to append one event to the hash-chained audit trail, waiting for the chain's head included.",
+		Help: "Time to append a transaction's events (one INSERT) to the hash-chained audit trail, waiting for the chain's head included.",
 		// 0.25 ms to about 4 s.
 		Buckets: prometheus.ExponentialBuckets(0.00025, 2, 15),
 	})
@@ -148,7 +148,8 @@ func NoticesUncertain(n int) {
 	noticesUncertain.Add(float64(n))
 }
 
-// AuditAppended observes the time one append to the audit trail took.
+// AuditAppended observes the time one append to the audit trail took: one
+// INSERT of the events a transaction recorded.
 func AuditAppended(d time.Duration) {
 	auditAppend.Observe(d.Seconds())
 }

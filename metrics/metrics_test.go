@@ -231,19 +231,27 @@ INSERT INTO notifications (id, provider_code, person_id, kind, task_id, subject,
 }
 
 // TestAuditAppendObserved records audit events through the store and sees
-// each append observed.
+// each append observed: the two events of one transaction are one append
+// (one INSERT, just before its commit), and an event alone is another.
 func TestAuditAppendObserved(t *testing.T) {
 	_, app := dbtest.NewWithApp(t)
 	reg := metrics.NewRegistry(nil, nil)
+	s := store.New(app)
 	before := value(t, reg, "oho_audit_append_seconds")
-	err := store.New(app).RecordIdentity(context.Background(),
+	err := s.RecordIdentity(context.Background(),
 		store.IdentityEvent{Actor: "acme.nurse", Action: store.ActionLogout, Person: "acme.nurse"},
 		store.IdentityEvent{Actor: "acme.nurse", Action: store.ActionLogout, Person: "acme.nurse"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := value(t, reg, "oho_audit_append_seconds") - before; got != 1 {
+		t.Errorf("observed %v appends of a transaction's two events, want 1", got)
+	}
+	if err := s.RecordScheduleChange(context.Background(), "acme.manager", store.ActionScheduleSet, "yearly-start/ACME", nil); err != nil {
+		t.Fatal(err)
+	}
 	if got := value(t, reg, "oho_audit_append_seconds") - before; got != 2 {
-		t.Errorf("observed %v appends, want 2", got)
+		t.Errorf("observed %v appends after an event alone, want 2", got)
 	}
 }
 

@@ -10,11 +10,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oho-dev/oho/metrics"
+	"github.com/oho-dev/oho/review"
 )
 
 // GenesisHash is the prev_hash of the first event of the chain.
@@ -45,16 +47,57 @@ func AuditHash(e Event) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// appendEvent runs the statement that appends an event to the audit trail
-// (record's INSERT) and observes how long it took in
-// oho_audit_append_seconds (package metrics). The INSERT's trigger waits
-// for the chain's head row, which a concurrent writer holds until its
-// transaction commits, so contention on the chain shows in this time.
-func appendEvent(ctx context.Context, ext sqlx.ExecerContext, q string, args ...any) error {
-	start := time.Now()
-	_, err := ext.ExecContext(ctx, q, args...)
-	metrics.AuditAppended(time.Since(start))
-	return err
+// pendingEvent is an audit event recorded and not yet appended to the trail.
+type pendingEvent struct {
+	actor, action, subject, cycleID string
+	workflowID, runID               string
+	channel                         review.Channel
+	channelRef                      string
+	payload                         string // JSON
+}
+
+// eventsOf holds, for each transaction of inTx still open, the events it has
+// recorded (*sqlx.Tx → *[]pendingEvent), which tryTx appends before it
+// commits. A transaction is used by one goroutine at a time, so only the map
+// itself is shared.
+var eventsOf sync.Map
+
+// appendBatch is how many events one INSERT appends at most (9 parameters
+// each, well under PostgreSQL's 65,535).
+const appendBatch = 1000
+
+// appendEvents appends the events to the audit trail in the order given, in
+// one INSERT of many rows (per appendBatch), and observes how long each took
+// in oho_audit_append_seconds (package metrics). The INSERT's trigger chains
+// the rows one after the other; it waits for the chain's head row, which a
+// concurrent writer holds until its transaction commits, so contention on the
+// chain shows in this time.
+func appendEvents(ctx context.Context, ext sqlx.ExecerContext, events []pendingEvent) error {
+	for len(events) > 0 {
+		n := min(len(events), appendBatch)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO audit_events (actor, action, subject, cycle_id, workflow_id, run_id, channel, channel_ref, payload) VALUES `)
+		args := make([]any, 0, 9*n)
+		for i, e := range events[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			k := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, NULLIF($%d, ''), $%d, $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8, k+9)
+			args = append(args, e.actor, e.action, e.subject, e.cycleID, e.workflowID, e.runID, e.channel, e.channelRef, e.payload)
+		}
+		start := time.Now()
+		_, err := ext.ExecContext(ctx, q.String(), args...)
+		metrics.AuditAppended(time.Since(start))
+		if err != nil {
+			if n == 1 {
+				return fmt.Errorf("recording audit event %s: %w", events[0].action, dbError(err))
+			}
+			return fmt.Errorf("recording %d audit events (%s, …): %w", n, events[0].action, dbError(err))
+		}
+		events = events[n:]
+	}
+	return nil
 }
 
 // BrokenEvent is where a chain stops being intact, and why.
@@ -333,7 +376,7 @@ func (s *Store) RecordScheduleChange(ctx context.Context, actor, action, schedul
 	if action != ActionScheduleSet && action != ActionScheduleDeleted {
 		return errorf(ErrInvalid, "%q is not a schedule action", action)
 	}
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		return record(ctx, tx, actor, action, scheduleID, "", payload)
-	})
+	// The event is the whole change: one INSERT, which commits by itself, is
+	// its transaction (no BEGIN and COMMIT to wait for).
+	return record(ctx, s.db, actor, action, scheduleID, "", payload)
 }

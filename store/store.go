@@ -206,7 +206,16 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
 	defer tx.Rollback()
+	events := new([]pendingEvent)
+	eventsOf.Store(tx, events)
+	defer eventsOf.Delete(tx)
 	if err := fn(tx); err != nil {
+		return err
+	}
+	// The events fn recorded go last, in one statement: the chain's head,
+	// which every other writer waits for, is held from here to the commit
+	// only.
+	if err := appendEvents(ctx, tx, *events); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -323,10 +332,17 @@ func WithVia(ctx context.Context, via review.Via) context.Context {
 	return context.WithValue(ctx, viaKey{}, via)
 }
 
-// record appends an event to the audit trail. Callers run it in the
+// record records an event for the audit trail. Callers run it in the
 // transaction of the change it describes, so the change and its event are
-// committed together or not at all. The database places it in the hash chain
-// (a trigger takes the chain's head under a row lock) and sets its time.
+// committed together or not at all. In a transaction of inTx the event waits
+// until fn has returned, and the transaction's events are then appended
+// together, in the order recorded, just before the commit (tryTx): the
+// chain's head is held for that last statement and the commit, not for
+// everything the transaction does after its first event. With any other ext
+// it is appended at once; with the database itself (not a transaction) it is
+// one statement that commits by itself. The database places each event in
+// the hash chain (a trigger takes the chain's head under a row lock) and sets
+// its time.
 func record(ctx context.Context, ext sqlx.ExtContext, actor, action, subject, cycleID string, payload any) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
@@ -334,13 +350,16 @@ func record(ctx context.Context, ext sqlx.ExtContext, actor, action, subject, cy
 	}
 	r, _ := ctx.Value(runKey{}).(run)
 	via, _ := ctx.Value(viaKey{}).(review.Via)
-	const q = `
-INSERT INTO audit_events (actor, action, subject, cycle_id, workflow_id, run_id, channel, channel_ref, payload)
-VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9)`
-	if err := appendEvent(ctx, ext, q, actor, action, subject, cycleID, r.workflowID, r.runID, via.Channel, via.Ref, string(b)); err != nil {
-		return fmt.Errorf("recording audit event %s: %w", action, dbError(err))
+	e := pendingEvent{actor: actor, action: action, subject: subject, cycleID: cycleID,
+		workflowID: r.workflowID, runID: r.runID, channel: via.Channel, channelRef: via.Ref, payload: string(b)}
+	if tx, ok := ext.(*sqlx.Tx); ok {
+		if events, ok := eventsOf.Load(tx); ok {
+			p := events.(*[]pendingEvent)
+			*p = append(*p, e)
+			return nil
+		}
 	}
-	return nil
+	return appendEvents(ctx, ext, []pendingEvent{e})
 }
 
 // Events returns the audit trail in chain order, all of it or, when cycleID

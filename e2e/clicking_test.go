@@ -640,7 +640,8 @@ func TestWholeCycleByClicking(t *testing.T) {
 	}
 	lines := parseExport(t, exported)
 	if len(lines) < 3 || lines[0].Type != "export" || lines[0].Provider != e.provider || lines[0].Year != yr ||
-		lines[len(lines)-1].Type != "end" || lines[len(lines)-1].AuditEvents == 0 || lines[len(lines)-1].Workflows != 1+len(units) {
+		// The cycle, and each unit's review and its sign-offs of rounds 1 and 2.
+		lines[len(lines)-1].Type != "end" || lines[len(lines)-1].AuditEvents == 0 || lines[len(lines)-1].Workflows != 1+3*len(units) {
 		t.Errorf("the downloaded export is not a header, the events and workflows, and an end line: %d lines, first %+v, last %+v",
 			len(lines), lines[0], lines[len(lines)-1])
 	}

@@ -123,6 +123,9 @@ func printTable(w io.Writer, r report) {
 			fmt.Sprintf("%.0f replays/s", s.PickupPerSec),
 			fmt.Sprintf("RSS after %.0f MB (peak %.0f); polling after %.1f s", s.AfterRSSMB, s.AfterPeakMB, s.PollSecs), "")
 	}
+	for _, cells := range inboxCells(r.Inbox) {
+		row(cells...)
+	}
 	for _, p := range r.Pages {
 		row("pages (p95 in p99's column)", fmt.Sprintf("`%s` as %s, %s", p.Page, p.As, p.HTML), p.P50, p.P95, "", "", "", "p95 ≤ 50 ms, ≤ 100 KB: "+p.Budget)
 	}

@@ -86,7 +86,7 @@ func main() {
 	flag.IntVar(&o.histRounds, "history-rounds", 3, "history: rounds of the cycle")
 	flag.IntVar(&o.auditWriters, "audit-writers", 4, "audit: concurrent writers")
 	flag.IntVar(&o.auditAppends, "audit-appends", 4000, "audit: events the writers append together")
-	flag.IntVar(&o.auditTrail, "audit-trail", 1_000_000, "audit: events the trail holds when it is verified (filled through the chain's trigger, about 4,500 a second)")
+	flag.IntVar(&o.auditTrail, "audit-trail", 1_000_000, "audit: events the trail holds when it is verified (filled through the chain's trigger, about 30,000 a second)")
 	flag.IntVar(&o.cycles, "cycles", 10, "whole cycles: cycles of 10 units run at once")
 	flag.IntVar(&o.scaleCycles, "scale-cycles", 1000, "scale of one worker: open cycles of 10 units the worker holds")
 	flag.StringVar(&o.scaleCache, "scale-cache", "", "scale of one worker: OHO_WORKFLOW_CACHE for its worker (empty: the worker's default, or the environment's)")

@@ -294,9 +294,15 @@ ORDER BY t.due_at, t.id`
 // its candidates or the draft it signs: what deciding on a completion
 // needs, in one read. ErrNotFound when there is none.
 func (s *Store) TaskState(ctx context.Context, id string) (Task, error) {
+	return s.taskRecord(ctx, id, "")
+}
+
+// taskRecord reads one task's row and its outcome, and the columns extra
+// names ("" or ", t.input").
+func (s *Store) taskRecord(ctx context.Context, id, extra string) (Task, error) {
 	var t Task
-	const q = `
-SELECT ` + taskColumns + `, COALESCE(t.outcome, 'null'::jsonb) AS outcome
+	q := `
+SELECT ` + taskColumns + extra + `, COALESCE(t.outcome, 'null'::jsonb) AS outcome
 FROM tasks t JOIN cycles c ON c.id = t.cycle_id
 WHERE t.id = $1`
 	err := sqlx.GetContext(ctx, s.db, &t, q, id)
@@ -316,22 +322,10 @@ WHERE t.id = $1`
 // Task returns one task with its input, outcome and current candidates, or
 // ErrNotFound.
 func (s *Store) Task(ctx context.Context, id string) (Task, error) {
-	var t Task
-	const q = `
-SELECT ` + taskColumns + `, t.input, COALESCE(t.outcome, 'null'::jsonb) AS outcome
-FROM tasks t JOIN cycles c ON c.id = t.cycle_id
-WHERE t.id = $1`
-	err := sqlx.GetContext(ctx, s.db, &t, q, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Task{}, errorf(ErrNotFound, "task %q is not recorded", id)
-	}
+	t, err := s.taskRecord(ctx, id, ", t.input")
 	if err != nil {
-		return Task{}, fmt.Errorf("reading task %s: %w", id, dbError(err))
+		return Task{}, err
 	}
-	if string(t.Outcome) == "null" {
-		t.Outcome = nil
-	}
-	t.Pool = review.Pool(t.Role, t.Unit)
 	if t.Candidates, err = candidates(ctx, s.db, t.Provider, t.Role, t.Unit); err != nil {
 		return Task{}, err
 	}

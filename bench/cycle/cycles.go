@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lib/pq"
 	"go.temporal.io/sdk/client"
 
 	"github.com/oho-dev/oho/review"
@@ -261,7 +260,7 @@ func ohoCycle(ctx context.Context, b *bench, c client.Client, provider string, r
 			ids = append(ids, c.TaskID)
 		}
 		t := time.Now()
-		if err := waitOpenQuick(ctx, b, ids); err != nil {
+		if err := b.waitOpen(ctx, ids, 10*time.Minute); err != nil {
 			return err
 		}
 		waited += time.Since(t)
@@ -308,28 +307,6 @@ func ohoCycle(ctx context.Context, b *bench, c client.Client, provider string, r
 	}
 	rec.addWait(waited)
 	return nil
-}
-
-// waitOpenQuick waits until the tasks are open in the database, looking
-// every 50 ms (a whole cycle's figures include these waits: they are the
-// time OHO's workflows take to open the next tasks).
-func waitOpenQuick(ctx context.Context, b *bench, ids []string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	for {
-		var n int
-		if err := b.db.GetContext(ctx, &n, `SELECT count(*) FROM tasks WHERE id = ANY($1) AND status = 'open'`, pq.Array(ids)); err != nil {
-			return fmt.Errorf("waiting for %d tasks to open: %w", len(ids), err)
-		}
-		if n == len(ids) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("only %d of %d tasks (%s, …) were open: %w", n, len(ids), ids[0], ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // bareCycle is the baselines' cycle: a workflow for the cycle and one for

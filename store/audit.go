@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,13 +25,19 @@ import (
 var GenesisHash = strings.Repeat("0", 64)
 
 // AuditHash is the hash of an event as the chain defines it (see
-// schema/003_audit_chain.sql and 007_audit_channel.sql): the SHA-256, in
-// lower-case hex, of each field written as "<length in bytes>:<value>\n", in
-// the order seq, at (UTC, to the microsecond), actor, action, subject, cycle
-// ID, workflow ID, run ID, payload (PostgreSQL's text form of the jsonb) and
-// prev_hash, then, for an event with a channel or channel reference, those
-// two. It is computed here independently of the database, which computed it
-// on insert.
+// schema/003_audit_chain.sql, 007_audit_channel.sql and
+// 018_pseudonymisation.sql): the SHA-256, in lower-case hex, of each field
+// written as "<length in bytes>:<value>\n", in the order seq, at (UTC, to the
+// microsecond), actor, action, subject, cycle ID, workflow ID, run ID,
+// payload (PostgreSQL's text form of the jsonb) and prev_hash; then, for an
+// event with a salt (recorded since migration 018), channel, channel
+// reference and salt; for an event without one, channel and channel
+// reference if either is set. It is computed here independently of the
+// database, which computed it on insert.
+//
+// A pseudonymised event has lost its salt and the names it held, so its
+// fields no longer give its recorded hash: they give the hash its
+// redaction certifies (VerifyAudit).
 func AuditHash(e Event) string {
 	h := sha256.New()
 	fields := []string{
@@ -38,7 +46,10 @@ func AuditHash(e Event) string {
 		e.Actor, e.Action, e.Subject, e.CycleID, e.WorkflowID, e.RunID,
 		string(e.Payload), e.PrevHash,
 	}
-	if e.Channel != "" || e.ChannelRef != "" {
+	switch {
+	case e.Salt != "":
+		fields = append(fields, string(e.Channel), e.ChannelRef, e.Salt)
+	case e.Channel != "" || e.ChannelRef != "":
 		fields = append(fields, string(e.Channel), e.ChannelRef)
 	}
 	for _, f := range fields {
@@ -132,6 +143,11 @@ type Verification struct {
 	// a chain that goes on from it from one rewritten or restored to an
 	// earlier moment.
 	Head *ChainHead `json:"head,omitempty"`
+	// Pseudonymised is how many events a pseudonymisation rewrote (each
+	// checked against what its run certified), and Pseudonymisations how
+	// many runs did (person.pseudonymised events).
+	Pseudonymised     int64 `json:"pseudonymised,omitempty"`
+	Pseudonymisations int64 `json:"pseudonymisations,omitempty"`
 }
 
 // ChainHead is the last event of the audit chain: its place and its hash,
@@ -166,6 +182,10 @@ func (s *Store) VerifyAudit(ctx context.Context) (Verification, error) {
 		return v, fmt.Errorf("beginning the audit verification: %w", dbError(err))
 	}
 	defer tx.Rollback()
+	red, err := readRedactions(ctx, tx)
+	if err != nil {
+		return v, err
+	}
 	rows, err := tx.QueryxContext(ctx, `SELECT `+eventColumns+` FROM audit_events e ORDER BY e.seq`)
 	if err != nil {
 		return v, fmt.Errorf("reading the audit trail: %w", dbError(err))
@@ -192,13 +212,39 @@ func (s *Store) VerifyAudit(ctx context.Context) (Verification, error) {
 		case e.PrevHash != prev:
 			return broken(fmt.Sprintf("prev_hash %s is not the hash of event seq %d, %s (an event before it was removed or replaced)", short(e.PrevHash), want-1, short(prev)))
 		}
-		if got := AuditHash(e); got != e.Hash {
+		if r, ok := red.newest[e.Seq]; ok {
+			if got := AuditHash(e); got != r.Hash {
+				return broken(fmt.Sprintf("its fields hash to %s, not to the hash %s its pseudonymisation (event seq %d) certified (the event was altered since)",
+					short(got), short(r.Hash), r.BySeq))
+			}
+			v.Pseudonymised++
+		} else if got := AuditHash(e); got != e.Hash {
 			return broken(fmt.Sprintf("its fields hash to %s, not to its recorded hash %s (the event was altered)", short(got), short(e.Hash)))
+		}
+		if e.Action == ActionPersonPseudonymised {
+			if reason := red.check(e); reason != "" {
+				return broken(reason)
+			}
+			v.Pseudonymisations++
 		}
 		prev = e.Hash
 	}
 	if err := rows.Err(); err != nil {
 		return v, fmt.Errorf("reading the audit trail: %w", dbError(err))
+	}
+	for by := range red.runs {
+		if !red.checked[by] {
+			// The lowest such run, so that the report is the same every time.
+			lowest := by
+			for other := range red.runs {
+				if !red.checked[other] && other < lowest {
+					lowest = other
+				}
+			}
+			v.Broken = &BrokenEvent{Seq: lowest, Reason: fmt.Sprintf(
+				"audit_redactions rewrites events in the name of event seq %d, which is no pseudonymisation that certified them", lowest)}
+			return v, nil
+		}
 	}
 	var head ChainHead
 	err = sqlx.GetContext(ctx, tx, &head, `SELECT seq, hash FROM audit_chain_head`)
@@ -215,6 +261,90 @@ func (s *Store) VerifyAudit(ctx context.Context) (Verification, error) {
 		v.Head = &head
 	}
 	return v, nil
+}
+
+// redaction is what a pseudonymisation made of an event (audit_redactions):
+// the hash of its new fields, certified by the person.pseudonymised event at
+// BySeq.
+type redaction struct {
+	Seq   int64  `db:"seq"`
+	BySeq int64  `db:"by_seq"`
+	Hash  string `db:"hash"`
+}
+
+// redactions are every redaction of the trail, as VerifyAudit checks them.
+type redactions struct {
+	// newest is each rewritten event's newest redaction, which its fields
+	// must give.
+	newest map[int64]redaction
+	// runs is, for each person.pseudonymised event, how many events it
+	// rewrote and the digest of their new hashes, as its payload must
+	// certify them; checked says which runs the chain certified.
+	runs    map[int64]*redactionRun
+	checked map[int64]bool
+}
+
+type redactionRun struct {
+	count  int64
+	digest hash.Hash
+}
+
+// readRedactions reads audit_redactions, by run and in chain order within
+// each, and computes each run's digest ("<seq>:<hash>\n" per event, SHA-256)
+// as 018_pseudonymisation.sql does.
+func readRedactions(ctx context.Context, q sqlx.QueryerContext) (redactions, error) {
+	red := redactions{newest: map[int64]redaction{}, runs: map[int64]*redactionRun{}, checked: map[int64]bool{}}
+	rows, err := q.QueryxContext(ctx, `SELECT seq, by_seq, hash FROM audit_redactions ORDER BY by_seq, seq`)
+	if err != nil {
+		return red, fmt.Errorf("reading the audit trail's pseudonymisations: %w", dbError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r redaction
+		if err := rows.StructScan(&r); err != nil {
+			return red, fmt.Errorf("reading the audit trail's pseudonymisations: %w", dbError(err))
+		}
+		if n, ok := red.newest[r.Seq]; !ok || r.BySeq > n.BySeq {
+			red.newest[r.Seq] = r
+		}
+		run := red.runs[r.BySeq]
+		if run == nil {
+			run = &redactionRun{digest: sha256.New()}
+			red.runs[r.BySeq] = run
+		}
+		run.count++
+		fmt.Fprintf(run.digest, "%d:%s\n", r.Seq, r.Hash)
+	}
+	if err := rows.Err(); err != nil {
+		return red, fmt.Errorf("reading the audit trail's pseudonymisations: %w", dbError(err))
+	}
+	return red, nil
+}
+
+// check compares a person.pseudonymised event's certificate (its payload's
+// audit_events: count and digest) with the redactions recorded in its name,
+// and says what differs ("" when nothing does).
+func (red redactions) check(e Event) string {
+	var p struct {
+		AuditEvents *struct {
+			Count  int64  `json:"count"`
+			Digest string `json:"digest"`
+		} `json:"audit_events"`
+	}
+	if err := json.Unmarshal(e.Payload, &p); err != nil || p.AuditEvents == nil {
+		return "a pseudonymisation whose payload certifies no rewritten events (audit_events: count and digest)"
+	}
+	red.checked[e.Seq] = true
+	count, digest := int64(0), sha256.Sum256(nil)
+	sum := hex.EncodeToString(digest[:])
+	if run := red.runs[e.Seq]; run != nil {
+		count, sum = run.count, hex.EncodeToString(run.digest.Sum(nil))
+	}
+	if count != p.AuditEvents.Count || sum != p.AuditEvents.Digest {
+		return fmt.Sprintf("it certifies %d rewritten events with digest %s, but audit_redactions holds %d in its name with digest %s (a pseudonymisation's record was altered)",
+			p.AuditEvents.Count, short(p.AuditEvents.Digest), count, short(sum))
+	}
+	return ""
 }
 
 func short(hash string) string {

@@ -64,11 +64,15 @@ type PersonRecord struct {
 	// the person (the audit event org.imported saying "person ID added").
 	AddedAt *time.Time `db:"added_at" json:"added_at"`
 	AddedBy string     `db:"added_by" json:"added_by,omitempty"`
-	// Status is "active" or "disabled" (they left, or may not log in).
-	Status         string     `db:"-" json:"status"`
-	DisabledAt     *time.Time `db:"disabled_at" json:"disabled_at"`
-	DisabledBy     string     `db:"disabled_by" json:"disabled_by,omitempty"`
-	DisabledReason string     `db:"disabled_reason" json:"disabled_reason,omitempty"`
+	// Status is "active", "disabled" (they left, or may not log in) or
+	// "pseudonymised" (they left, and this ID is the pseudonym that replaced
+	// theirs: see Store.Pseudonymise).
+	Status string `db:"-" json:"status"`
+	// PseudonymisedAt is when, for a pseudonym.
+	PseudonymisedAt *time.Time `db:"pseudonymised_at" json:"pseudonymised_at,omitempty"`
+	DisabledAt      *time.Time `db:"disabled_at" json:"disabled_at"`
+	DisabledBy      string     `db:"disabled_by" json:"disabled_by,omitempty"`
+	DisabledReason  string     `db:"disabled_reason" json:"disabled_reason,omitempty"`
 }
 
 // PersonRoleData is a role the person holds, in a unit (with its name) or
@@ -352,7 +356,7 @@ func (s *Store) PersonData(ctx context.Context, id string) (PersonData, error) {
 SELECT p.id, p.provider_code, pv.name AS provider_name, p.name, p.email, p.oidc_subject,
        COALESCE(a.language, '') AS language, a.disabled_at,
        COALESCE(a.disabled_by, '') AS disabled_by, COALESCE(a.disabled_reason, '') AS disabled_reason,
-       added.at AS added_at, COALESCE(added.actor, '') AS added_by
+       added.at AS added_at, COALESCE(added.actor, '') AS added_by, p.pseudonymised_at
 FROM people p
 JOIN providers pv ON pv.code = p.provider_code
 LEFT JOIN accounts a ON a.person_id = p.id
@@ -369,7 +373,10 @@ WHERE p.id = $1`
 		return d, fmt.Errorf("reading person %s: %w", id, dbError(err))
 	}
 	d.Person.Status = "active"
-	if d.Person.DisabledAt != nil {
+	switch {
+	case d.Person.PseudonymisedAt != nil:
+		d.Person.Status = "pseudonymised"
+	case d.Person.DisabledAt != nil:
 		d.Person.Status = "disabled"
 	}
 

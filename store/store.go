@@ -303,11 +303,14 @@ type Event struct {
 	Payload    json.RawMessage `db:"payload" json:"payload"`
 	PrevHash   string          `db:"prev_hash" json:"prev_hash"`
 	Hash       string          `db:"hash" json:"hash"`
+	// Salt is random and covered by the hash, for events recorded since
+	// migration 018; a pseudonymised event has none (see AuditHash).
+	Salt string `db:"salt" json:"salt,omitempty"`
 }
 
 // eventColumns are the columns an Event is read from, for audit_events e.
 const eventColumns = `e.id, e.seq, e.at, e.actor, e.action, e.subject, COALESCE(e.cycle_id, '') AS cycle_id,
-    e.workflow_id, e.run_id, e.channel, e.channel_ref, e.payload, e.prev_hash, e.hash`
+    e.workflow_id, e.run_id, e.channel, e.channel_ref, e.payload, e.prev_hash, e.hash, COALESCE(e.salt, '') AS salt`
 
 // runKey and viaKey are the context keys of the workflow run an activity
 // works for and of the way a person's change came in.

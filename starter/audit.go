@@ -39,6 +39,10 @@ func (a *app) auditVerify(ctx context.Context, args []string) error {
 	}
 	if !*asJSON {
 		a.printf("ok %d events\n", v.Events)
+		if v.Pseudonymisations > 0 {
+			a.printf("%s rewritten by %s, each as its run certified\n", plural(int(v.Pseudonymised), "event was", "events were"),
+				plural(int(v.Pseudonymisations), "pseudonymisation", "pseudonymisations"))
+		}
 	}
 	return nil
 }

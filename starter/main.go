@@ -78,13 +78,17 @@ const usage = `usage: starter COMMAND [ARGS]
                                            everything OHO holds about the person, as JSON (their
                                            right of access, GDPR article 15); --out is readable by you alone
   token revoke TOKEN_ID                    revoke anyone's API token (the operator)
+  retention run [--provider CODE] [--as MANAGER] [--dry-run] [--json]
+                                           delete the notices and pseudonymise the people who left
+                                           (OHO_RETAIN_NOTICES, OHO_RETAIN_LEFT; every provider's for the operator)
 
 Environment: DATABASE_URL (PostgreSQL, as a member of the application role
 oho_app), MIGRATION_DATABASE_URL (migrate and demo: the role that owns the
 schema; DATABASE_URL when unset, for a setup with one role), TEMPORAL_ADDRESS,
 TEMPORAL_NAMESPACE and the other standard TEMPORAL_* variables; for serve,
 OHO_BASE_URL (the address people reach OHO at), OHO_OIDC_FILE (the
-identity providers) and OHO_TRUSTED_PROXIES (the proxies in front of it).
+identity providers) and OHO_TRUSTED_PROXIES (the proxies in front of it);
+for retention run, OHO_RETAIN_NOTICES and OHO_RETAIN_LEFT (days, such as 400d).
 `
 
 func main() {
@@ -281,6 +285,14 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.personDisable(ctx, r)
 		case "export":
 			return a.personExport(ctx, r)
+		}
+	case "retention":
+		s, r, err := sub()
+		if err != nil {
+			return err
+		}
+		if s == "run" {
+			return a.retentionRun(ctx, r)
 		}
 	case "token":
 		s, r, err := sub()

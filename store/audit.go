@@ -186,7 +186,7 @@ func (s *Store) VerifyAudit(ctx context.Context) (Verification, error) {
 	if err != nil {
 		return v, err
 	}
-	rows, err := tx.QueryxContext(ctx, `SELECT `+eventColumns+` FROM audit_events e ORDER BY e.seq`)
+	rows, err := tx.QueryxContext(ctx, `SELECT `+chainColumns+` FROM audit_events e ORDER BY e.seq`)
 	if err != nil {
 		return v, fmt.Errorf("reading the audit trail: %w", dbError(err))
 	}

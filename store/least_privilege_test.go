@@ -137,6 +137,12 @@ func TestAppRoleCannotTamper(t *testing.T) {
 		`ALTER FUNCTION audit_events_chain() SECURITY INVOKER`,
 		`CREATE FUNCTION audit_forge() RETURNS int LANGUAGE sql AS 'SELECT 1'`,
 		`CREATE SCHEMA forged`,
+		// The pseudonymisations' certificates (018), and the rewriting of
+		// events that only pseudonymise_person may do.
+		`INSERT INTO audit_redactions (seq, by_seq, hash) VALUES (1, 2, repeat('0', 64))`,
+		`DELETE FROM audit_redactions`,
+		`ALTER TABLE audit_redactions DISABLE TRIGGER ALL`,
+		`ALTER FUNCTION pseudonymise_person(text, text, text, text, text) SECURITY INVOKER`,
 		// Which migrations ran.
 		`DELETE FROM schema_migrations`,
 	} {

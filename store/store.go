@@ -306,11 +306,24 @@ type Event struct {
 	// Salt is random and covered by the hash, for events recorded since
 	// migration 018; a pseudonymised event has none (see AuditHash).
 	Salt string `db:"salt" json:"salt,omitempty"`
+	// RedactedBy is, for an event a pseudonymisation rewrote, the seq of the
+	// newest person.pseudonymised event that did, and RedactedHash the hash
+	// it certified: what AuditHash of the event's fields now gives, while
+	// Hash stays the one the chain links.
+	RedactedBy   int64  `db:"redacted_by" json:"redacted_by,omitempty"`
+	RedactedHash string `db:"redacted_hash" json:"redacted_hash,omitempty"`
 }
 
-// eventColumns are the columns an Event is read from, for audit_events e.
-const eventColumns = `e.id, e.seq, e.at, e.actor, e.action, e.subject, COALESCE(e.cycle_id, '') AS cycle_id,
+// chainColumns are the columns of an Event the chain covers, for
+// audit_events e; eventColumns are all of an Event's, with the newest
+// redaction of a pseudonymised event.
+const (
+	chainColumns = `e.id, e.seq, e.at, e.actor, e.action, e.subject, COALESCE(e.cycle_id, '') AS cycle_id,
     e.workflow_id, e.run_id, e.channel, e.channel_ref, e.payload, e.prev_hash, e.hash, COALESCE(e.salt, '') AS salt`
+	eventColumns = chainColumns + `,
+    COALESCE((SELECT max(r.by_seq) FROM audit_redactions r WHERE r.seq = e.seq), 0) AS redacted_by,
+    COALESCE((SELECT r.hash FROM audit_redactions r WHERE r.seq = e.seq ORDER BY r.by_seq DESC LIMIT 1), '') AS redacted_hash`
+)
 
 // runKey and viaKey are the context keys of the workflow run an activity
 // works for and of the way a person's change came in.

@@ -50,6 +50,9 @@ func TestFlagsRefusedInOnePlace(t *testing.T) {
 		{[]string{"person", "export", " "}, `person export: PERSON is empty`},
 		{[]string{"person", "export", "p", "--out", ""}, `person export: --out is empty`},
 		{[]string{"person", "export", "p", "--as", "a", "--as", "b"}, `person export: --as is given twice`},
+		{[]string{"retention", "run", "--provider", ""}, `retention run: --provider is empty`},
+		{[]string{"retention", "run", "extra"}, `retention run takes no arguments`},
+		{[]string{"retention", "walk"}, `unknown subcommand "walk" of retention`},
 		{[]string{"serve", "--addr", ""}, `serve: --addr is empty`},
 		{[]string{"org", "import", ""}, `org import: FILE.json is empty`},
 	} {

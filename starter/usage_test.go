@@ -17,6 +17,7 @@ func TestCommandUsage(t *testing.T) {
 		{[]string{"cycle", "start", "--year", "x"}, []string{"cycle start", "start the provider's review cycle for the year"}, []string{"cycle cancel"}},
 		{[]string{"person", "disable", "x"}, []string{"person disable PERSON --reason TEXT", "no login"}, []string{"person invite"}},
 		{[]string{"person", "export"}, []string{"person export PERSON [--as PERSON] [--out FILE]", "right of access"}, []string{"person disable"}},
+		{[]string{"retention", "run", "--provider"}, []string{"retention run [--provider CODE] [--as MANAGER] [--dry-run] [--json]", "pseudonymise the people who left"}, []string{"token revoke"}},
 		{[]string{"serve", "--addr"}, []string{"serve [--addr", "[--feedback-email ADDRESS]"}, []string{"migrate"}},
 		{[]string{"report", "--year"}, []string{"report --provider CODE", "traceability report"}, []string{"plan"}},
 	} {

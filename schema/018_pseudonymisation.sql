@@ -247,8 +247,9 @@ CREATE TRIGGER audit_events_no_update_delete BEFORE UPDATE OR DELETE ON audit_ev
 -- everywhere OHO names them, and returns what it did: the chain position of
 -- its person.pseudonymised event, how many audit events it rewrote and how
 -- many rows of each table. It refuses a person who is unknown, already
--- pseudonymised, not disabled, or still assigned an open task, and a
--- pseudonym that is malformed or taken. actor, channel and channel_ref are
+-- pseudonymised, not disabled, still assigned an open task, or holding a
+-- role while a cycle of their provider runs (its workflow may name them
+-- again), and a pseudonym that is malformed or taken. actor, channel and channel_ref are
 -- who runs it and how (as for any audit event).
 --
 -- It takes the chain's head first, so that no event naming the person is
@@ -295,6 +296,14 @@ BEGIN
     SELECT t.id INTO spot FROM tasks t WHERE t.status = 'open' AND t.assignee = person LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'person % is still assigned open task %: reassign it first', person, spot.id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    -- A role holder may be among a running cycle's candidates, which its
+    -- workflow keeps and would name in the events it records next.
+    SELECT c.id INTO spot FROM person_roles r JOIN cycles c ON c.provider_code = who.provider_code AND c.status = 'running'
+    WHERE r.person_id = person ORDER BY c.id LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'person % holds a role while cycle % runs: pseudonymised once it has ended', person, spot.id
             USING ERRCODE = 'check_violation';
     END IF;
     IF pseudonym !~ '^former-[0-9a-f]{16}$' THEN

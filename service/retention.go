@@ -89,8 +89,8 @@ type RetentionReport struct {
 	Notices       int64      `json:"notices_deleted"`
 	// LeftBefore is the time before which people who left are
 	// pseudonymised (nil: they are kept); Pseudonymised are those who were,
-	// and HeldBack those who could not be yet: an open task is still
-	// assigned to them.
+	// and HeldBack those who could not be yet (store.LeftPerson.HeldBack
+	// says why).
 	LeftBefore    *time.Time            `json:"left_before,omitempty"`
 	Pseudonymised []PseudonymisedPerson `json:"pseudonymised"`
 	HeldBack      []store.LeftPerson    `json:"held_back"`
@@ -111,7 +111,8 @@ type PseudonymisedPerson struct {
 // notices dealt with that were queued longer than policy.Notices ago, and
 // pseudonymises every person who left longer than policy.Left ago (see
 // store.Pseudonymise), each in a transaction of its own that the audit trail
-// records. A person still assigned an open task is held back and reported.
+// records. A person still assigned an open task, or holding a role while a
+// cycle of their provider runs, is held back and reported.
 // With dryRun it changes nothing and reports what it would do. Managers of
 // the provider and the operator may run it (administer).
 func (s *Service) RunRetention(ctx context.Context, a Actor, provider string, policy Retention, dryRun bool) (RetentionReport, error) {
@@ -160,7 +161,7 @@ func (s *Service) RunRetention(ctx context.Context, a Actor, provider string, po
 			return rep, fromStore(err)
 		}
 		for _, p := range left {
-			if p.OpenTask != "" {
+			if p.HeldBack() != "" {
 				rep.HeldBack = append(rep.HeldBack, p)
 				continue
 			}

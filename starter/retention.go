@@ -65,10 +65,10 @@ func (a *app) retentionRun(ctx context.Context, args []string) error {
 		a.printf("  %s: %s rewritten\n", p.Person, plural(int(p.AuditEvents), "audit event", "audit events"))
 	}
 	for _, p := range rep.HeldBack {
-		a.printf("  %s: held back, still assigned open task %s (a manager reassigns it: task reassign %s --to PERSON)\n", p.ID, p.OpenTask, p.OpenTask)
+		a.printf("  %s: held back, %s\n", p.ID, p.HeldBack())
 	}
 	if len(rep.HeldBack) > 0 {
-		a.printf("%s held back: the next run pseudonymises them once their tasks are reassigned\n", plural(len(rep.HeldBack), "person", "people"))
+		a.printf("%s held back: the next run after that pseudonymises them\n", plural(len(rep.HeldBack), "person", "people"))
 	}
 	return nil
 }

@@ -86,6 +86,23 @@ type LeftPerson struct {
 	// OpenTask is an open task still assigned to them, which holds their
 	// pseudonymisation back until a manager reassigns it ("" if none).
 	OpenTask string `db:"open_task" json:"open_task,omitempty"`
+	// RunningCycle is a running cycle of their provider while they still
+	// hold a role, which holds it back until the cycle ends: its workflow
+	// may have them among a task's candidates, and name them in the events
+	// it records ("" if none).
+	RunningCycle string `db:"running_cycle" json:"running_cycle,omitempty"`
+}
+
+// HeldBack says why the person cannot be pseudonymised yet ("" if they
+// can).
+func (p LeftPerson) HeldBack() string {
+	switch {
+	case p.OpenTask != "":
+		return "still assigned open task " + p.OpenTask + " (a manager reassigns it: task reassign " + p.OpenTask + " --to PERSON)"
+	case p.RunningCycle != "":
+		return "holds a role while cycle " + p.RunningCycle + " runs (pseudonymised once it has ended)"
+	}
+	return ""
 }
 
 // LeftBefore lists the people of a provider ("" for every provider) who
@@ -94,7 +111,10 @@ type LeftPerson struct {
 func (s *Store) LeftBefore(ctx context.Context, provider string, before time.Time) ([]LeftPerson, error) {
 	const q = `
 SELECT p.id, p.provider_code, a.disabled_at,
-       COALESCE((SELECT min(t.id) FROM tasks t WHERE t.status = 'open' AND t.assignee = p.id), '') AS open_task
+       COALESCE((SELECT min(t.id) FROM tasks t WHERE t.status = 'open' AND t.assignee = p.id), '') AS open_task,
+       COALESCE((SELECT min(c.id) FROM cycles c
+                 WHERE c.provider_code = p.provider_code AND c.status = 'running'
+                   AND EXISTS (SELECT FROM person_roles r WHERE r.person_id = p.id)), '') AS running_cycle
 FROM people p JOIN accounts a ON a.person_id = p.id
 WHERE ($1 = '' OR p.provider_code = $1) AND a.disabled_at < $2 AND p.pseudonymised_at IS NULL
 ORDER BY p.provider_code, p.id`
@@ -134,7 +154,7 @@ func NewPseudonym() string {
 // see schema/018_pseudonymisation.sql, whose pseudonymise_person does it,
 // and the README, "Retention and pseudonymisation". The audit trail keeps
 // verifying. A person who is unknown is ErrNotFound; one not disabled,
-// already pseudonymised or still assigned an open task is ErrInvalid.
+// already pseudonymised or held back (LeftPerson.HeldBack) is ErrInvalid.
 func (s *Store) Pseudonymise(ctx context.Context, actor, person string) (Pseudonymisation, error) {
 	out := Pseudonymisation{Person: person}
 	if !check.Person(person) {

@@ -215,26 +215,46 @@ func TestPseudonymise(t *testing.T) {
 	}
 }
 
-// TestPseudonymiseWaitsForOpenTasks refuses a person who left while a task
-// is still assigned to them, naming it, until it is reassigned.
+// TestPseudonymiseWaitsForOpenTasks holds back a person who left while a
+// task is still assigned to them, naming it, and then, once it is
+// reassigned, while the cycle in whose pools they still hold a role runs;
+// once the cycle has ended they are pseudonymised.
 func TestPseudonymiseWaitsForOpenTasks(t *testing.T) {
 	ctx := context.Background()
+	const nurse = "acme.nurse.north"
 	s, db := imported(t, "ACME")
 	c := newCycle(t, s, db, "ACME", 2025, review.Config{}.WithDefaults())
 	north := c.task(review.KindEvaluate, 0, "NORTH")
 	c.open(review.PhaseEvaluate, 0, north)
-	c.taskOp(review.TaskOpInput{Task: north, Op: review.OpReassign, Seq: 1, Actor: "acme.manager", Assignee: "acme.nurse.north",
+	c.taskOp(review.TaskOpInput{Task: north, Op: review.OpReassign, Seq: 1, Actor: "acme.manager", Assignee: nurse,
 		Reason: "Yours.", DueAt: north.DueAt})
-	if err := s.Disable(ctx, "acme.manager", "acme.nurse.north", "Left."); err != nil {
+	if err := s.Disable(ctx, "acme.manager", nurse, "Left."); err != nil {
 		t.Fatal(err)
 	}
-	left, err := s.LeftBefore(ctx, "", time.Now().Add(time.Minute))
-	if err != nil || len(left) != 1 || left[0].OpenTask != north.ID {
-		t.Fatalf("got %+v, %v; want the nurse held back by %s", left, err, north.ID)
+	held := func(want string) {
+		t.Helper()
+		left, err := s.LeftBefore(ctx, "", time.Now().Add(time.Minute))
+		if err != nil || len(left) != 1 || !strings.Contains(left[0].HeldBack(), want) {
+			t.Fatalf("got %+v, %v; want the nurse held back by %s", left, err, want)
+		}
+		_, err = s.Pseudonymise(ctx, "acme.manager", nurse)
+		if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("got %v, want ErrInvalid naming %s", err, want)
+		}
 	}
-	_, err = s.Pseudonymise(ctx, "acme.manager", "acme.nurse.north")
-	if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), north.ID) {
-		t.Fatalf("got %v, want ErrInvalid naming %s", err, north.ID)
+	held("open task " + north.ID)
+	c.taskOp(review.TaskOpInput{Task: north, Op: review.OpReassign, Seq: 2, Actor: "acme.manager", Assignee: "acme.manager",
+		Reason: "She has left.", DueAt: north.DueAt})
+	held("cycle " + c.id + " runs")
+
+	if err := s.CancelCycle(ctx, review.CancelCycleInput{CycleID: c.id, Actor: "acme.manager", Reason: "Started by mistake."}); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := s.LeftBefore(ctx, "", time.Now().Add(time.Minute)); err != nil || len(left) != 1 || left[0].HeldBack() != "" {
+		t.Fatalf("after the cycle: got %+v, %v; want the nurse, free to go", left, err)
+	}
+	if _, err := s.Pseudonymise(ctx, "acme.manager", nurse); err != nil {
+		t.Fatal(err)
 	}
 	verifiedChain(t, s)
 }

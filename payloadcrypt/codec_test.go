@@ -266,6 +266,12 @@ func TestKeySettings(t *testing.T) {
 		}
 		return p
 	}
+	mode := func(p string, m os.FileMode) string {
+		if err := os.Chmod(p, m); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 	good := file("good", "# OHO payload keys\nold "+k1+"\nnew "+k2+" current\n")
 	env := func(vars ...string) func(string) string {
 		return func(name string) string {
@@ -302,6 +308,9 @@ func TestKeySettings(t *testing.T) {
 		{"a word after the key", []string{KeysFileVar, file("word", "k1 "+k1+" now")}, "", `line 1: only the word current may follow the key of "k1"`},
 		{"an ID twice", []string{KeysFileVar, file("twice", "k1 "+k1+"\nk1 "+k2)}, "", `line 2: key ID "k1" is given twice`},
 		{"two current", []string{KeysFileVar, file("current", "a "+k1+" current\nb "+k2+" current")}, "", `line 2: "a" and "b" are both marked current`},
+		{"readable by everyone", []string{KeysFileVar, mode(file("open", "k1 "+k1), 0o644)}, "", "has mode 0644, so that others than its owner may read or change it"},
+		{"writable by the group", []string{KeysFileVar, mode(file("group-w", "k1 "+k1), 0o660)}, "", "has mode 0660"},
+		{"readable by the group", []string{KeysFileVar, mode(file("group-r", "k1 "+k1), 0o440)}, "k1", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			keys, err := keysFrom(env(tc.vars...))

@@ -148,6 +148,9 @@ func keysFrom(getenv func(string) string) (*Keyring, error) {
 			}
 			return nil, fmt.Errorf("%s: cannot read the payload keys from %s: %v", KeysFileVar, file, err)
 		}
+		if err := checkKeyFileMode(file); err != nil {
+			return nil, err
+		}
 		return ParseKeys(string(b), fmt.Sprintf("%s (%s)", KeysFileVar, file))
 	case strings.TrimSpace(inline) != "":
 		return parseEntries(strings.FieldsFunc(inline, func(r rune) bool { return r == ',' || r == '\n' }), KeysVar, "entry")
@@ -155,4 +158,22 @@ func keysFrom(getenv func(string) string) (*Keyring, error) {
 		return nil, fmt.Errorf("%s=required, but no payload keys are configured: set %s (a file of \"ID BASE64KEY\" lines) or %s", ModeVar, KeysFileVar, KeysVar)
 	}
 	return nil, nil
+}
+
+// checkKeyFileMode refuses a key file that others than its owner and group
+// may read, or others than its owner may change: whoever reads it reads
+// every history, and whoever writes it chooses the key new payloads are
+// encrypted with. A file that its group may read is allowed, so that a file
+// owned by root can be given to the programs' group (0440, root:oho);
+// systemd's LoadCredential= hands out 0400 files of the service's own.
+func checkKeyFileMode(file string) error {
+	fi, err := os.Stat(file)
+	if err != nil {
+		return fmt.Errorf("%s: cannot read the payload keys from %s: %v", KeysFileVar, file, err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o027 != 0 {
+		return fmt.Errorf("%s: %s has mode %04o, so that others than its owner may read or change it, and with it every history: chmod 600 it (0640 for a group of readers; in Kubernetes a secret's defaultMode 0400)",
+			KeysFileVar, file, perm)
+	}
+	return nil
 }

@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -112,6 +114,27 @@ func TestRetentionRun(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM notifications WHERE created_at < now() - interval '400 days'`); n != 1 {
 		t.Errorf("%d old notices left, want the one still pending", n)
 	}
+
+	// The organisation file, which still lists them, does not bring them
+	// back; without them it imports.
+	raw, err := os.ReadFile(filepath.Join("..", "starter", "demo_org.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var org map[string]any
+	if err := json.Unmarshal(raw, &org); err != nil {
+		t.Fatal(err)
+	}
+	org["provider"].(map[string]any)["code"] = e.provider
+	e.refused(1, "these people left and were pseudonymised, so they are not added again: north.head, north.nurse;", "org", "import", e.file("org.json", org))
+	var staying []any
+	for _, p := range org["people"].([]any) {
+		if id := p.(map[string]any)["id"]; id != "north.head" && id != "north.nurse" {
+			staying = append(staying, p)
+		}
+	}
+	org["people"] = staying
+	e.ok("org", "import", e.file("org-now.json", org))
 
 	verify := e.ok("audit", "verify")
 	wantVerify := regexp.MustCompile(fmt.Sprintf(`^ok %d events\n\d+ events were rewritten by 2 pseudonymisations, each as its run certified\n$`,

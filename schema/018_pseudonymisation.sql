@@ -131,6 +131,17 @@ CREATE TRIGGER audit_redactions_no_truncate BEFORE TRUNCATE ON audit_redactions
 REVOKE ALL ON audit_redactions FROM oho_app;
 GRANT SELECT ON audit_redactions TO oho_app;
 
+-- The people who were pseudonymised, as the SHA-256 (hex) of the ID they
+-- had, and nothing else: an organisation file that still lists one of them
+-- is refused (store.ImportOrg), instead of adding as a new, active person
+-- someone who left. The hash names no one by itself; it tells only that an
+-- ID someone already knows was pseudonymised.
+CREATE TABLE departed_people (
+    id_hash char(64) PRIMARY KEY
+);
+REVOKE ALL ON departed_people FROM oho_app;
+GRANT SELECT ON departed_people TO oho_app;
+
 -- pseudonymise_text replaces each alias (an ID, an e-mail address, a name)
 -- standing as a whole word in t, in any letter case, by the pseudonym. A
 -- word is what an ID or an address is made of: letters, digits, '.', '_',
@@ -343,6 +354,8 @@ BEGIN
                           disabled_reason = pseudonymise_text(a.disabled_reason, aliases, pseudonym)
     WHERE a.person_id = person;
     DELETE FROM people p WHERE p.id = person;
+    INSERT INTO departed_people (id_hash) VALUES (encode(sha256(convert_to(person, 'UTF8')), 'hex'))
+    ON CONFLICT DO NOTHING;
 
     -- Where others' rows name them: exact IDs, and free text and documents
     -- by whole words.

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -188,6 +190,9 @@ func (s *Store) ImportOrg(ctx context.Context, actor string, org Org) (ImportRes
 		if err := refuseForeignPeople(ctx, tx, org); err != nil {
 			return err
 		}
+		if err := refuseDeparted(ctx, tx, org); err != nil {
+			return err
+		}
 		note := func(added, changed bool, what string) {
 			switch {
 			case added:
@@ -320,6 +325,34 @@ ORDER BY id`
 		return errorf(ErrDuplicate, "importing org: these person IDs already belong to another provider: %s", strings.Join(foreign, ", "))
 	}
 	return nil
+}
+
+// refuseDeparted refuses a file that lists people who left and were
+// pseudonymised (departed_people, 018): adding them again would make a new,
+// active person of someone who left. A person who returns gets a new ID.
+func refuseDeparted(ctx context.Context, q sqlx.QueryerContext, org Org) error {
+	byHash := map[string]string{}
+	hashes := make([]string, 0, len(org.People))
+	for _, p := range org.People {
+		sum := sha256.Sum256([]byte(p.ID))
+		h := hex.EncodeToString(sum[:])
+		byHash[h] = p.ID
+		hashes = append(hashes, h)
+	}
+	var found []string
+	if err := sqlx.SelectContext(ctx, q, &found, `SELECT id_hash FROM departed_people WHERE id_hash = ANY($1)`, pq.Array(hashes)); err != nil {
+		return fmt.Errorf("checking person IDs: %w", dbError(err))
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	ids := make([]string, len(found))
+	for i, h := range found {
+		ids[i] = byHash[h]
+	}
+	slices.Sort(ids)
+	return errorf(ErrInvalid, "importing org: these people left and were pseudonymised, so they are not added again: %s; remove them from the file (a person who returns gets a new ID)",
+		strings.Join(ids, ", "))
 }
 
 // upsert runs an INSERT … ON CONFLICT DO UPDATE … WHERE changed RETURNING

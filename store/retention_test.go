@@ -155,6 +155,14 @@ func TestPseudonymise(t *testing.T) {
 	if _, err := s.Pseudonymise(ctx, manager, p.Pseudonym); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("pseudonymising a pseudonym: got %v, want ErrInvalid", err)
 	}
+	// The organisation file that still lists her does not bring her back.
+	if _, err := s.ImportOrg(ctx, store.ActorOperator, org); !errors.Is(err, store.ErrInvalid) ||
+		!strings.Contains(err.Error(), "left and were pseudonymised, so they are not added again: "+nurse+";") {
+		t.Errorf("importing the file that lists the nurse: got %v, want ErrInvalid naming her", err)
+	}
+	if after := tracesOf(t, db, nurse); len(after) != 0 {
+		t.Errorf("the refused import left traces of the nurse: %v", after)
+	}
 
 	// The head signed; the look-alike shares the import event with both.
 	for _, who := range []string{head, lookalike.ID} {

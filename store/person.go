@@ -552,20 +552,23 @@ type PersonSummary struct {
 	Name       string         `db:"name" json:"name"`
 	Roles      pq.StringArray `db:"roles" json:"roles"`
 	DisabledAt *time.Time     `db:"disabled_at" json:"disabled_at,omitempty"`
+	// PseudonymisedAt is set for a pseudonym that replaced a person who
+	// left (Store.Pseudonymise).
+	PseudonymisedAt *time.Time `db:"pseudonymised_at" json:"pseudonymised_at,omitempty"`
 }
 
 // People lists the provider's people by ID, each with their roles written
 // as pools ("welfare_staff@NORTH", review.Pool).
 func (s *Store) People(ctx context.Context, provider string) ([]PersonSummary, error) {
 	const q = `
-SELECT p.id, p.name, a.disabled_at,
+SELECT p.id, p.name, a.disabled_at, p.pseudonymised_at,
        COALESCE(array_agg(pr.role || CASE WHEN pr.unit_code = '' THEN '' ELSE '@' || pr.unit_code END
                           ORDER BY pr.role, pr.unit_code) FILTER (WHERE pr.role IS NOT NULL), '{}') AS roles
 FROM people p
 LEFT JOIN accounts a ON a.person_id = p.id
 LEFT JOIN person_roles pr ON pr.person_id = p.id
 WHERE p.provider_code = $1
-GROUP BY p.id, p.name, a.disabled_at
+GROUP BY p.id, p.name, a.disabled_at, p.pseudonymised_at
 ORDER BY p.id`
 	out := []PersonSummary{}
 	if err := sqlx.SelectContext(ctx, s.db, &out, q, provider); err != nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/oho-dev/oho/render"
+	"github.com/oho-dev/oho/store"
 )
 
 // TestPeoplePages: everyone downloads their own data from /people, and the
@@ -15,7 +17,7 @@ import (
 // document comes from the API. A colleague and another provider's auditor
 // are refused, as a page and as JSON.
 func TestPeoplePages(t *testing.T) {
-	ts, _, login := auditFixture(t)
+	ts, db, login := auditFixture(t)
 	nurse := login("acme.nurse.north")
 
 	mine := fetch(t, nurse, ts.URL, "/people")
@@ -67,6 +69,21 @@ func TestPeoplePages(t *testing.T) {
 	if r := fetch(t, login("beta.auditor"), ts.URL, "/people/acme.nurse.north/export"); r.code != http.StatusForbidden {
 		t.Errorf("BETA's auditor downloading ACME's nurse's data: got %d, want 403", r.code)
 	}
+	// A person who left and was pseudonymised shows as such, nameless. (Her
+	// roles go first: ACME's cycle runs.)
+	st := store.New(db)
+	if _, err := db.Exec(`DELETE FROM person_roles WHERE person_id = 'acme.head.south'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Disable(context.Background(), "acme.manager", "acme.head.south", "Left."); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := st.Pseudonymise(context.Background(), "acme.manager", "acme.head.south")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetch(t, auditor, ts.URL, "/people").says(t, "the auditor's list after a pseudonymisation",
+		"<code>"+gone.Pseudonym+"</code>", "lähtenyt, pseudonymisoitu")
 	req, _ := http.NewRequest("GET", ts.URL+"/people", nil)
 	req.Header.Set("Accept-Language", "en")
 	resp, err := auditor.Do(req)
@@ -76,5 +93,5 @@ func TestPeoplePages(t *testing.T) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	htmlPage{resp.StatusCode, resp.Header, string(b)}.says(t, "the auditor's page in English", `<html lang="en">`, "<h1>Personal data</h1>",
-		"Download my data (JSON)", "<h2>The provider&#39;s people</h2>", "Download (JSON)")
+		"Download my data (JSON)", "<h2>The provider&#39;s people</h2>", "Download (JSON)", "left, pseudonymised")
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -133,7 +134,9 @@ func TestRetentionRun(t *testing.T) {
 			staying = append(staying, p)
 		}
 	}
-	org["people"] = staying
+	// North's new head, so that the next cycle can start.
+	org["people"] = append(staying, map[string]any{"id": "north.head2", "name": "Noel Uusi", "email": "north.head2@harjula.example",
+		"roles": []any{map[string]any{"role": "unit_head", "unit": "NORTH"}}})
 	e.ok("org", "import", e.file("org-now.json", org))
 
 	verify := e.ok("audit", "verify")
@@ -221,6 +224,35 @@ func TestRetentionRun(t *testing.T) {
 	again := e.starterWith(settings, "retention", "run")
 	if again.code != 0 || !strings.Contains(again.stdout, "deleted 0 notices") || !strings.Contains(again.stdout, "pseudonymised 0 people") {
 		t.Errorf("the second run: got %s, want nothing left to do", again)
+	}
+
+	// Forest's adviser leaves while the next year's cycle runs, in whose
+	// pools she still holds a role: she is held back, named with the cycle.
+	// (No worker: the cycle is recorded as running once Temporal has taken
+	// its start, which is all this needs.)
+	next := fmt.Sprint(year + 1)
+	e.ok("cycle", "start", "--as", "ella.manager", "--provider", e.provider, "--year", next)
+	cycleID := "review-cycle/" + e.provider + "/" + next
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = dialTemporal(t).TerminateWorkflow(ctx, cycleID, "", "end of test")
+	})
+	e.ok("person", "disable", "forest.adviser", "--reason", "Moved abroad")
+	if _, err := e.db.Exec(`UPDATE accounts SET disabled_at = now() - interval '800 days' WHERE person_id = 'forest.adviser'`); err != nil {
+		t.Fatal(err)
+	}
+	held := e.starterWith(settings, "retention", "run", "--provider", e.provider)
+	if held.code != 0 || !strings.Contains(held.stdout, "pseudonymised 0 people") ||
+		!strings.Contains(held.stdout, "  forest.adviser: held back, holds a role while cycle "+cycleID+" runs (pseudonymised once it has ended)") ||
+		!strings.Contains(held.stdout, "1 person held back") {
+		t.Errorf("the run during the next cycle: got %s, want the adviser held back by %s", held, cycleID)
+	}
+	if n := e.count(`SELECT count(*) FROM people WHERE id = 'forest.adviser'`); n != 1 {
+		t.Errorf("the adviser was pseudonymised during the cycle")
+	}
+	if out := e.ok("audit", "verify"); !strings.HasPrefix(out, fmt.Sprintf("ok %d events\n", e.count(`SELECT count(*) FROM audit_events`))) {
+		t.Errorf("audit verify at the end: got %q", out)
 	}
 }
 

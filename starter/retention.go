@@ -68,7 +68,7 @@ func (a *app) retentionRun(ctx context.Context, args []string) error {
 		a.printf("  %s: held back, %s\n", p.ID, p.HeldBack())
 	}
 	if len(rep.HeldBack) > 0 {
-		a.printf("%s held back: the next run after that pseudonymises them\n", plural(len(rep.HeldBack), "person", "people"))
+		a.printf("%s held back: a later run pseudonymises them once nothing holds them\n", plural(len(rep.HeldBack), "person", "people"))
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -232,17 +233,10 @@ func (s *Store) VerifyAudit(ctx context.Context) (Verification, error) {
 	if err := rows.Err(); err != nil {
 		return v, fmt.Errorf("reading the audit trail: %w", dbError(err))
 	}
-	for by := range red.runs {
+	for _, by := range slices.Sorted(maps.Keys(red.runs)) {
 		if !red.checked[by] {
-			// The lowest such run, so that the report is the same every time.
-			lowest := by
-			for other := range red.runs {
-				if !red.checked[other] && other < lowest {
-					lowest = other
-				}
-			}
-			v.Broken = &BrokenEvent{Seq: lowest, Reason: fmt.Sprintf(
-				"audit_redactions rewrites events in the name of event seq %d, which is no pseudonymisation that certified them", lowest)}
+			v.Broken = &BrokenEvent{Seq: by, Reason: fmt.Sprintf(
+				"audit_redactions rewrites events in the name of event seq %d, which is no pseudonymisation that certified them", by)}
 			return v, nil
 		}
 	}

@@ -263,8 +263,10 @@ CREATE TRIGGER audit_events_no_update_delete BEFORE UPDATE OR DELETE ON audit_ev
 -- again), and a pseudonym that is malformed or taken. actor, channel and channel_ref are
 -- who runs it and how (as for any audit event).
 --
--- It takes the chain's head first, so that no event naming the person is
--- appended between its reading the trail and its rewriting it.
+-- It reads the trail as it is, without holding up anyone, then takes the
+-- chain's head to read what was appended meanwhile, so that no event naming
+-- the person is appended between its reading the trail and its rewriting it,
+-- and holds the head only for that and the rewriting.
 CREATE FUNCTION pseudonymise_person(person text, pseudonym text, actor text, channel text, channel_ref text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -288,9 +290,10 @@ DECLARE
     new_ref  text;
     new_payload jsonb;
     by_seq   bigint;
+    scanned  bigint;
+    lo       bigint;
+    hi       bigint;
 BEGIN
-    PERFORM 1 FROM audit_chain_head WHERE one FOR UPDATE;
-
     SELECT * INTO who FROM people p WHERE p.id = person FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % is not known', person USING ERRCODE = 'no_data_found';
@@ -387,10 +390,25 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- The audit events that name them, rewritten as certified below.
+    -- The audit events that name them, rewritten as certified below: those
+    -- up to the head as it is now (every one of them committed: writers
+    -- take seq in turn, under the head), read while others go on
+    -- appending; then, holding the head, so that nothing naming the person
+    -- is appended until this commits, those appended meanwhile.
+    SELECT h.seq INTO scanned FROM audit_chain_head h WHERE h.one;
+    FOR phase IN 1..2 LOOP
+    IF phase = 1 THEN
+        lo := 0;
+        hi := scanned;
+    ELSE
+        PERFORM 1 FROM audit_chain_head h WHERE h.one FOR UPDATE;
+        lo := scanned;
+        hi := 9223372036854775807;
+    END IF;
     FOR e IN
         SELECT * FROM audit_events a
-        WHERE a.actor ~* pattern OR a.subject ~* pattern OR a.channel_ref ~* pattern OR a.payload::text ~* pattern
+        WHERE a.seq > lo AND a.seq <= hi
+          AND (a.actor ~* pattern OR a.subject ~* pattern OR a.channel_ref ~* pattern OR a.payload::text ~* pattern)
         ORDER BY a.seq
     LOOP
         new_actor := pseudonymise_text(e.actor, aliases, pseudonym);
@@ -407,6 +425,7 @@ BEGIN
         hashes := hashes || audit_hash(e.seq, e.at, new_actor, e.action, new_subject, COALESCE(e.cycle_id, ''),
                                        e.workflow_id, e.run_id, new_payload, e.prev_hash, e.channel, new_ref)::text;
         digest := digest || e.seq || ':' || hashes[cardinality(hashes)] || E'\n';
+    END LOOP;
     END LOOP;
 
     INSERT INTO audit_events (actor, action, subject, channel, channel_ref, payload)

@@ -16,8 +16,8 @@ import (
 )
 
 // verified runs VerifyAudit and fails the test unless the chain is intact
-// with n events (n < 0: any number).
-func verified(t *testing.T, s *store.Store, n int64) {
+// with n events (n < 0: any number), and returns what it found.
+func verified(t *testing.T, s *store.Store, n int64) store.Verification {
 	t.Helper()
 	v, err := s.VerifyAudit(context.Background())
 	if err != nil {
@@ -29,6 +29,7 @@ func verified(t *testing.T, s *store.Store, n int64) {
 	if n >= 0 && v.Events != n {
 		t.Fatalf("verified %d events, want %d", v.Events, n)
 	}
+	return v
 }
 
 // privileged runs statements with the audit table's append-only triggers

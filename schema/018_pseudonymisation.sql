@@ -294,6 +294,10 @@ DECLARE
     lo       bigint;
     hi       bigint;
 BEGIN
+    -- One pseudonymisation at a time: two that rewrote the same event (one
+    -- naming both people) would each start from its text before the other,
+    -- and the later would put the earlier's name back.
+    PERFORM pg_advisory_xact_lock(hashtext('oho.pseudonymise_person'));
     SELECT * INTO who FROM people p WHERE p.id = person FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % is not known', person USING ERRCODE = 'no_data_found';

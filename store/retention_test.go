@@ -275,3 +275,60 @@ func hasTable(found map[string]int, table string) bool {
 	}
 	return false
 }
+
+// TestPseudonymisationsOneAtATime pseudonymises the nurse while the head's
+// pseudonymisation, in another transaction, has rewritten the import event
+// that names them both and not yet committed: the nurse's waits for it, and
+// then starts from the head's text, so neither name is put back.
+func TestPseudonymisationsOneAtATime(t *testing.T) {
+	ctx := context.Background()
+	const nurse, head = "acme.nurse.north", "acme.head.north"
+	s, db := imported(t, "ACME")
+	for _, p := range []string{nurse, head} {
+		if err := s.Disable(ctx, "acme.manager", p, "Left."); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := db.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`SELECT pseudonymise_person($1, 'former-00000000000000aa', 'operator', 'cli', 'test')`, head); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Pseudonymise(ctx, "acme.manager", nurse)
+		done <- err
+	}()
+	// The nurse's pseudonymisation waits for the head's.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var waiting int
+		if err := db.Get(&waiting, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%pseudonymise_person%' AND pid <> pg_backend_pid()`); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the nurse's pseudonymisation ended (%v) while the head's was open", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the nurse's pseudonymisation never waited for the head's")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if found := tracesOf(t, db, nurse, head); len(found) != 0 {
+		t.Errorf("after both, still found them in %v", found)
+	}
+	verified(t, s, -1)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/proxy"
@@ -12,6 +13,7 @@ import (
 	"github.com/oho-dev/oho/authz"
 	"github.com/oho-dev/oho/payloadcrypt"
 	"github.com/oho-dev/oho/render"
+	"github.com/oho-dev/oho/store"
 )
 
 // DecodePayloads decrypts payloads of Temporal histories for the actor: the
@@ -60,7 +62,46 @@ func (s *Service) DecodePayloads(ctx context.Context, a Actor, namespace string,
 		}
 		out[i] = d[0]
 	}
+	// Who read whose payloads in plain text, before they get them.
+	for _, provider := range checked {
+		if err := s.recordDecoding(ctx, a, provider, len(payloads)); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// decodeRecordEvery is how often the audit trail records that the same
+// person read the same provider's payloads through the codec server: the Web
+// UI asks for a history's payloads in many small requests, and one event an
+// hour says who read the provider's histories when without burying the
+// trail.
+const decodeRecordEvery = time.Hour
+
+// recordDecoding records, at most once every decodeRecordEvery for the actor
+// and the provider, that the actor read the provider's workflow payloads
+// decrypted (payloads.decoded, subject provider/P, with the number of
+// payloads in the request that was recorded). A request whose reading
+// cannot be recorded is refused, so that no plain text goes unrecorded.
+func (s *Service) recordDecoding(ctx context.Context, a Actor, provider string, n int) error {
+	key := a.ID() + "\x00" + provider
+	now := s.now()
+	s.decodedMu.Lock()
+	if last, ok := s.decoded[key]; ok && now.Sub(last) < decodeRecordEvery {
+		s.decodedMu.Unlock()
+		return nil
+	}
+	s.decoded[key] = now
+	s.decodedMu.Unlock()
+	ev := store.IdentityEvent{Actor: a.ID(), Action: store.ActionPayloadsDecoded, Subject: "provider/" + provider,
+		Payload: map[string]any{"provider": provider, "payloads": n, "namespace": s.namespace}}
+	if err := s.store.RecordIdentity(a.ctx(ctx), ev); err != nil {
+		s.decodedMu.Lock()
+		delete(s.decoded, key)
+		s.decodedMu.Unlock()
+		return fromStore(err)
+	}
+	return nil
 }
 
 // PayloadsEncrypted reports whether this program encrypts Temporal's

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +80,11 @@ type Service struct {
 	hashing chan struct{}
 	// pruned is when login attempts were last pruned (Unix seconds).
 	pruned atomic.Int64
+	// decoded is when the audit trail last recorded that a person read a
+	// provider's payloads through the codec server (recordDecoding), by
+	// person and provider.
+	decodedMu sync.Mutex
+	decoded   map[string]time.Time
 }
 
 // New returns a Service over the configured store and Temporal server.
@@ -110,6 +116,7 @@ func New(cfg Config) *Service {
 		s.updateTimeout = DefaultUpdateTimeout
 	}
 	s.hashing = make(chan struct{}, max(2, runtime.NumCPU()))
+	s.decoded = map[string]time.Time{}
 	return s
 }
 

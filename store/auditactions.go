@@ -13,5 +13,5 @@ var AuditActions = []string{
 	ActionApprovalRecorded, ActionPlanPublished, ActionCycleFailed, ActionCycleCancelled, ActionCycleRestarted,
 	ActionLoginSucceeded, ActionLoginFailed, ActionLoginLocked, ActionLogout, ActionInvitationSent,
 	ActionPasswordSet, ActionPersonDisabled, ActionTokenCreated, ActionTokenRevoked, ActionPersonExported,
-	ActionNoticesDeleted, ActionPersonPseudonymised,
+	ActionPayloadsDecoded, ActionNoticesDeleted, ActionPersonPseudonymised,
 }

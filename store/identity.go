@@ -28,6 +28,10 @@ const (
 	// about a person (their right of access): a read, but one of all of a
 	// person's data at once, which the person may ask about.
 	ActionPersonExported = "person.exported"
+	// ActionPayloadsDecoded records that a person read a provider's
+	// workflow payloads decrypted through the codec server (at most once an
+	// hour per person and provider: service.DecodePayloads).
+	ActionPayloadsDecoded = "payloads.decoded"
 )
 
 // PersonSubject is the audit subject of events about a person's identity.

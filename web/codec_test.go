@@ -16,6 +16,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/oho-dev/oho/dbtest"
 	"github.com/oho-dev/oho/payloadcrypt"
 	"github.com/oho-dev/oho/service"
@@ -26,7 +28,7 @@ import (
 // keys, k2 current and k1 from before, without Temporal: the codec server
 // only decodes. It returns the server, the codec, a codec of k1 alone (a
 // program before the rotation to k2), and a login for a person.
-func codecFixture(t *testing.T, origins ...string) (*httptest.Server, *payloadcrypt.Codec, *payloadcrypt.Codec, func(person string) *http.Client) {
+func codecFixture(t *testing.T, origins ...string) (*httptest.Server, *payloadcrypt.Codec, *payloadcrypt.Codec, func(person string) *http.Client, *sqlx.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, _ := dbtest.New(t)
@@ -60,7 +62,7 @@ func codecFixture(t *testing.T, origins ...string) (*httptest.Server, *payloadcr
 	t.Cleanup(s.Close)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	return ts, codec, codecOf(line["k1"]), func(person string) *http.Client { return loggedIn(t, ts, db, svc, person) }
+	return ts, codec, codecOf(line["k1"]), func(person string) *http.Client { return loggedIn(t, ts, db, svc, person) }, db
 }
 
 // sealed returns the text as a JSON payload encrypted for the provider
@@ -114,7 +116,7 @@ func post(t *testing.T, c *http.Client, url, body string, header ...string) (*ht
 // bad requests, each with a one-line answer.
 func TestCodecServer(t *testing.T) {
 	const ui = "https://temporal.acme.example"
-	ts, codec, before, login := codecFixture(t, ui)
+	ts, codec, before, login, db := codecFixture(t, ui)
 	decode := ts.URL + "/codec/decode"
 	secret := "Supervision gaps at North's breaks"
 	plain, err := converter.GetDefaultDataConverter().ToPayload("written before encryption")
@@ -165,6 +167,28 @@ func TestCodecServer(t *testing.T) {
 		t.Errorf("decoding with the auditor's token: got %d %s", resp.StatusCode, b)
 	}
 
+	// Each reader's first decoding of ACME's payloads is recorded; the
+	// auditor's second, within the hour, is not.
+	decodings := func() map[string]int {
+		t.Helper()
+		var rows []struct {
+			Actor string `db:"actor"`
+			N     int    `db:"n"`
+		}
+		if err := db.Select(&rows, `SELECT actor, count(*) AS n FROM audit_events
+WHERE action = 'payloads.decoded' AND subject = 'provider/ACME' AND payload ->> 'payloads' = '3' GROUP BY actor`); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]int{}
+		for _, r := range rows {
+			m[r.Actor] = r.N
+		}
+		return m
+	}
+	if got := decodings(); len(got) != 2 || got["acme.auditor"] != 1 || got["acme.manager"] != 1 {
+		t.Errorf("payloads.decoded events: got %v, want one for the auditor and one for the manager", got)
+	}
+
 	relabelled := proto.Clone(sealed(t, codec, "ACME", secret)).(*commonpb.Payload)
 	relabelled.Metadata[payloadcrypt.MetadataProvider] = []byte("BETA")
 	beta := login("beta.auditor")
@@ -205,6 +229,10 @@ func TestCodecServer(t *testing.T) {
 				t.Errorf("the refusal says too much: %s", b)
 			}
 		})
+	}
+
+	if got := decodings(); len(got) != 2 {
+		t.Errorf("the refusals recorded decodings: %v", got)
 	}
 
 	// The Web UI's preflight: its origin may post with credentials and the

@@ -337,6 +337,21 @@ func TestEncryptedPayloadsAndCodecServer(t *testing.T) {
 		t.Errorf("the audit export still holds encrypted payloads")
 	}
 	e.refused(1, `"north.staff" may not audit the audit trail of `+e.provider, "audit", "export", "--provider", e.provider, "--year", year, "--as", "north.staff")
+	// The reading is recorded, and the export's head covers it; the
+	// refused export recorded nothing.
+	var read struct {
+		Seq      int64  `db:"seq"`
+		Payloads string `db:"payloads"`
+	}
+	if err := e.db.Get(&read, `SELECT seq, payload ->> 'payloads' AS payloads FROM audit_events
+WHERE action = 'payloads.decoded' AND actor = 'a.auditor' AND payload ->> 'audit_export' = 'review-cycle/' || $1 || '/' || $2`, e.provider, year); err != nil {
+		t.Errorf("the audit export's reading is not recorded: %v", err)
+	} else if last := lines[len(lines)-1]; read.Payloads != fmt.Sprint(head.Payloads.Encrypted) || last.ChainHead == nil || last.ChainHead.Seq < read.Seq {
+		t.Errorf("the recorded reading (seq %d, %s payloads) is not what the export read (%d payloads, head %+v)", read.Seq, read.Payloads, head.Payloads.Encrypted, last.ChainHead)
+	}
+	if n := e.count(`SELECT count(*) FROM audit_events WHERE action = 'payloads.decoded' AND actor = 'north.staff'`); n != 0 {
+		t.Errorf("the staff's refused reads recorded %d readings", n)
+	}
 	e.checkAuditVerify()
 }
 

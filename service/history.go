@@ -134,7 +134,9 @@ func (s *Service) cycleWorkflows(ctx context.Context, provider string, year int,
 // histories, stamped with the time of the export. The provider's auditors
 // and managers may export. The histories' payloads are decrypted for them
 // (the export's header says so, and for whom), so that what people wrote
-// reads in the export and each completion can be matched to its Update.
+// reads in the export and each completion can be matched to its Update, and
+// the audit trail records that they read them (payloads.decoded, naming the
+// cycle exported) when any was encrypted.
 func (s *Service) AuditExport(ctx context.Context, a Actor, provider string, year int) (render.Export, error) {
 	if err := checkCycle(provider, year); err != nil {
 		return render.Export{}, err
@@ -168,6 +170,16 @@ func (s *Service) AuditExport(ctx context.Context, a Actor, provider string, yea
 	decoding, err := s.decodeHistories(ctx, a, provider, wfs)
 	if err != nil {
 		return render.Export{}, err
+	}
+	// Reading decrypted payloads is recorded, as through the codec server,
+	// and before the head is read, so that the export's head covers it.
+	if decoding.Encrypted > 0 {
+		ev := store.IdentityEvent{Actor: a.ID(), Action: store.ActionPayloadsDecoded, Subject: "provider/" + provider,
+			Payload: map[string]any{"provider": provider, "payloads": decoding.Encrypted, "namespace": s.namespace,
+				"audit_export": cyc.ID}}
+		if err := s.store.RecordIdentity(a.ctx(ctx), ev); err != nil {
+			return render.Export{}, fromStore(err)
+		}
 	}
 	head, err := s.store.Head(ctx)
 	if err != nil {

@@ -29,8 +29,9 @@ const (
 	// person's data at once, which the person may ask about.
 	ActionPersonExported = "person.exported"
 	// ActionPayloadsDecoded records that a person read a provider's
-	// workflow payloads decrypted through the codec server (at most once an
-	// hour per person and provider: service.DecodePayloads).
+	// workflow payloads decrypted: through the codec server (at most once an
+	// hour per person and provider: service.DecodePayloads), or in an audit
+	// export (every export that decrypted any: service.AuditExport).
 	ActionPayloadsDecoded = "payloads.decoded"
 )
 

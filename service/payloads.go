@@ -93,7 +93,12 @@ func (s *Service) recordDecoding(ctx context.Context, a Actor, provider string, 
 	}
 	s.decoded[key] = now
 	s.decodedMu.Unlock()
-	ev := store.IdentityEvent{Actor: a.ID(), Action: store.ActionPayloadsDecoded, Subject: "provider/" + provider,
+	subject := "provider/" + provider
+	if provider == "" {
+		// Payloads bound to no provider, which only the operator reads.
+		subject = "payloads/without-provider"
+	}
+	ev := store.IdentityEvent{Actor: a.ID(), Action: store.ActionPayloadsDecoded, Subject: subject,
 		Payload: map[string]any{"provider": provider, "payloads": n, "namespace": s.namespace}}
 	if err := s.store.RecordIdentity(a.ctx(ctx), ev); err != nil {
 		s.decodedMu.Lock()

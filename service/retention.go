@@ -134,6 +134,8 @@ func (s *Service) RunRetention(ctx context.Context, a Actor, provider string, po
 			EnvRetainNotices, EnvRetainLeft)
 	}
 	if provider != "" {
+		// An unknown provider is refused by name (its time zone is the
+		// cheapest read that says whether it exists).
 		if _, err := s.store.ProviderTimeZone(ctx, provider); err != nil {
 			return rep, fromStore(err)
 		}

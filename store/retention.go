@@ -29,14 +29,17 @@ const (
 	ActionPersonPseudonymised = "person.pseudonymised"
 )
 
+// noticesDealtWith selects the notices of provider $1 ("" for every
+// provider) queued before $2 that have been dealt with.
+const noticesDealtWith = `($1 = '' OR provider_code = $1) AND created_at < $2 AND state NOT IN ('pending', 'sending')`
+
 // NoticesBefore counts the notices of a provider ("" for every provider)
 // that were queued before the time and have been dealt with: sent, logged,
 // failed or uncertain. Pending notices, and one being sent, are never old
 // enough to delete.
 func (s *Store) NoticesBefore(ctx context.Context, provider string, before time.Time) (int64, error) {
 	var n int64
-	const q = `SELECT count(*) FROM notifications WHERE ($1 = '' OR provider_code = $1) AND created_at < $2 AND state NOT IN ('pending', 'sending')`
-	if err := sqlx.GetContext(ctx, s.db, &n, q, provider, before); err != nil {
+	if err := sqlx.GetContext(ctx, s.db, &n, `SELECT count(*) FROM notifications WHERE `+noticesDealtWith, provider, before); err != nil {
 		return 0, fmt.Errorf("counting the notices queued before %s: %w", before.Format(time.RFC3339), dbError(err))
 	}
 	return n, nil
@@ -49,10 +52,7 @@ func (s *Store) DeleteNotices(ctx context.Context, actor, provider string, befor
 	var deleted int64
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		deleted = 0
-		const q = `
-DELETE FROM notifications
-WHERE ($1 = '' OR provider_code = $1) AND created_at < $2 AND state NOT IN ('pending', 'sending')
-RETURNING provider_code`
+		q := `DELETE FROM notifications WHERE ` + noticesDealtWith + ` RETURNING provider_code`
 		var providers []string
 		if err := sqlx.SelectContext(ctx, tx, &providers, q, provider, before); err != nil {
 			return fmt.Errorf("deleting the notices queued before %s: %w", before.Format(time.RFC3339), dbError(err))
